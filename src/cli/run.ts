@@ -1,0 +1,38 @@
+/**
+ * The one place where expected failures become messages and exit statuses. Every
+ * executable wraps its work in {@link main}. Unexpected errors keep their stack.
+ */
+import { AiopError, EXIT, exitStatusFor, formatFailure } from '../core/errors.js';
+
+/** Where a failure message goes; the machine-readable reporter replaces it. */
+export type FailurePrinter = (message: string, error: AiopError) => void;
+
+let printFailure: FailurePrinter = (message) => {
+  process.stderr.write(`${message}\n`);
+};
+
+/** Lets a command route failure messages elsewhere (e.g. to `ui,error` lines). */
+export function setFailurePrinter(printer: FailurePrinter): void {
+  printFailure = printer;
+}
+
+/** Runs a command body and exits with its status. */
+export function main(program: string, body: () => Promise<number>): void {
+  body().then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (error: unknown) => {
+      if (error instanceof AiopError) {
+        printFailure(`${program}: error: ${formatFailure(error)}`, error);
+        process.exitCode = exitStatusFor(error.reason);
+        return;
+      }
+      process.stderr.write(`${program}: internal error (a bug, please report it):\n`);
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
+
+export { EXIT };

@@ -1,0 +1,162 @@
+/**
+ * The playbook file formats, defined once in zod. The loader validates with these, and
+ * `write-schemas.ts` generates the committed JSON Schemas under `schema/` from them
+ * (a test fails when the two drift apart).
+ */
+import { z } from 'zod';
+
+/** YAML turns `22.04` or `1` into numbers; every scalar we keep is a string. */
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+const nonEmpty = z.string().min(1);
+
+/** Name of a variable: letters, digits, underscore; not starting with a digit. */
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const variables = z
+  .record(z.string().regex(VARIABLE_NAME, 'variable names use letters, digits and _'), scalar)
+  .describe('Variables: name to value. Values may refer to other variables with $VAR, ${VAR} or $(VAR).');
+
+const compatibilityParameter = z.strictObject({
+  name: z.string().regex(VARIABLE_NAME).describe('Parameter name, also the variable that holds its value'),
+  choices: z.array(scalar).min(1).describe('The values this parameter accepts'),
+  help: z.string().optional().describe('Shown by `aiop build TARGET -h`'),
+});
+
+const integrity = z
+  .string()
+  .regex(/^(sha256|sha384|sha512)-[A-Za-z0-9+/=]+$/, 'an SRI string such as sha256-<base64>');
+
+export const artifactSchema = z
+  .strictObject({
+    name: nonEmpty.describe('Artifact name, used in messages'),
+    url: nonEmpty.describe('https, http or file URL; may use ${var} of compatibility values and playbook variables'),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits').optional(),
+    integrity: integrity.optional(),
+    when: z
+      .record(z.string(), z.union([scalar, z.array(scalar)]))
+      .optional()
+      .describe('Only for these compatibility values (a value or a list of values per parameter)'),
+    extract: z.boolean().optional().describe('Extract by extension (.tar.gz .tgz .tar.xz .zip); false keeps the file'),
+    strip_components: z.number().int().min(0).optional(),
+    dest: z.string().optional().describe('Place inside the package (a folder ending in / or a file path)'),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'an octal mode such as "0755"')
+      .optional()
+      .describe('Mode of the placed file(s), e.g. "0755"'),
+  })
+  .refine((a) => a.sha256 !== undefined || a.integrity !== undefined, {
+    message: 'an artifact needs `sha256` or `integrity`',
+  });
+export type ArtifactConfig = z.output<typeof artifactSchema>;
+
+const debScripts = z.strictObject({
+  preinst: z.string().optional(),
+  postinst: z.string().optional(),
+  prerm: z.string().optional(),
+  postrm: z.string().optional(),
+});
+
+export const debSchema = z.strictObject({
+  architecture: nonEmpty.describe('Debian architecture, may use ${arch}'),
+  install_prefix: z.string().default('/usr').describe('Where the package content lands on the target system'),
+  install_map: z.record(z.string(), z.string()).optional().describe('Package-relative folders placed elsewhere'),
+  depends: z.array(z.string()).optional(),
+  section: z.string().optional(),
+  priority: z.enum(['required', 'important', 'standard', 'optional', 'extra']).optional(),
+  conffiles: z.array(z.string()).optional().describe('Package-relative paths; must land under /etc'),
+  scripts: debScripts.optional(),
+  compression: z.enum(['gzip', 'xz']).default('gzip').describe('Compression of data.tar'),
+});
+export type DebConfig = z.output<typeof debSchema>;
+
+export const systemTargetSchema = z.strictObject({
+  compatibility: z.array(compatibilityParameter).describe('Ordered, all mandatory'),
+  artifacts: z.array(artifactSchema).optional(),
+  deb: debSchema.optional(),
+});
+export type SystemTargetConfig = z.output<typeof systemTargetSchema>;
+
+export const toolSchema = z.strictObject({
+  name: nonEmpty,
+  url: nonEmpty,
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits'),
+  bin: nonEmpty.describe("The executable's path inside the artifact"),
+});
+
+export const inventorySchema = z.strictObject({
+  package: z.strictObject({
+    name: nonEmpty.describe('A valid Debian package name'),
+    version: scalar.pipe(nonEmpty),
+    maintainer: nonEmpty.describe('Name <email>'),
+    description: nonEmpty.describe('Summary line, then the long description'),
+    homepage: z.string().optional(),
+  }),
+  variables: variables.optional(),
+  system_targets: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), systemTargetSchema),
+  tools: z.array(toolSchema).optional(),
+});
+export type InventoryConfig = z.output<typeof inventorySchema>;
+
+export const recipeTargetSchema = z.strictObject({
+  virtual: z.boolean().optional().describe('A name, not a file'),
+  sources: z.array(z.string()).optional().describe('Files relative to the playbook root, or other targets'),
+  depends: z.array(z.string()).optional().describe('Targets to make first'),
+  commands: z.union([z.string(), z.array(z.string())]).optional().describe('Shell commands, or built-in :commands'),
+});
+export type RecipeTargetConfig = z.output<typeof recipeTargetSchema>;
+
+export const recipeSchema = z.strictObject({
+  variables: variables.optional(),
+  include: z.array(z.string()).optional().describe('Other recipe files, beside this one or on the -I path'),
+  children: z.array(z.string()).optional().describe('Folders each holding a recipe.yml (aap builds them too)'),
+  default: z.string().optional().describe('What `aiop build` and a bare `aap` make'),
+  targets: z.record(z.string().min(1), recipeTargetSchema).default({}),
+});
+export type RecipeConfig = z.output<typeof recipeSchema>;
+
+export const packageEntrySchema = z.strictObject({
+  system_target: nonEmpty,
+  compat_args: z.union([z.record(z.string(), scalar), z.array(scalar)]).optional(),
+  matrix: z.record(z.string(), z.array(scalar).min(1)).optional(),
+  options: z.record(z.string(), z.unknown()).optional().describe('Any `aiop build` option by its long name'),
+});
+
+export const packagesSchema = z.strictObject({
+  packages: z.array(packageEntrySchema),
+  ci: z
+    .strictObject({
+      command: z.string().default('npx aiop'),
+      image: z.string().optional(),
+      before_script: z.array(z.string()).optional(),
+      tags: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+export type PackagesConfig = z.output<typeof packagesSchema>;
+
+const levelSchema = z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'DISABLED']);
+
+export const userConfigSchema = z.strictObject({
+  download_retries: z.number().int().min(0).default(3),
+  stdout_log_level: levelSchema.default('INFO'),
+  file_log_level: levelSchema.default('DEBUG'),
+  cache_dir: z.string().optional().describe('Default: $XDG_CACHE_HOME/aiop or ~/.cache/aiop'),
+  log_dir: z.string().optional().describe('Default: .aiop/logs in the playbook'),
+  log_keep: z.number().int().min(1).default(20).describe('How many log files to keep per playbook'),
+  threads: z.number().int().min(1).default(4).describe('build_all parallel packages'),
+  jobs: z.number().int().min(1).optional().describe('Recipe targets at once; default the number of CPUs'),
+  connect_timeout: z.number().positive().default(30).describe('Seconds'),
+  idle_timeout: z.number().positive().default(60).describe('Seconds'),
+  ca_file: z.string().optional().describe('Extra CA certificates (PEM) to trust for https'),
+  tools: z.array(toolSchema).optional(),
+  tool_dir: z.string().optional().describe('Where `aap --install` puts tools'),
+});
+export type UserConfig = z.output<typeof userConfigSchema>;
+
+/** Every file format, by the name of its committed JSON Schema. */
+export const FILE_SCHEMAS = {
+  'inventory_config.schema.json': inventorySchema,
+  'recipe.schema.json': recipeSchema,
+  'packages.schema.json': packagesSchema,
+  'user-config.schema.json': userConfigSchema,
+} as const;
