@@ -1,0 +1,22 @@
+/** Writes that a crash can never leave half-done: a unique temp file beside the target, then rename. */
+import { rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join, basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** A unique temporary path in the same folder as `file`, so that rename() is atomic. */
+export function tempPathFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes `data` to `file` atomically, creating the parent folder. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    await writeFile(tmp, data, mode === undefined ? {} : { mode });
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
