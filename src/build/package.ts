@@ -1,0 +1,162 @@
+/**
+ * One package build, from a resolved system target to the finished folder and its outputs:
+ * destination, artifacts, recipe, zip, .deb, manifest, checksums, upload. Shared by
+ * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
+ */
+import { cpus } from 'node:os';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AiopError } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
+import { buildGraph } from '../engine/graph.js';
+import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
+import { Scope } from '../engine/variables.js';
+import type { Playbook } from '../playbook/load.js';
+import type { UserConfig } from '../playbook/schema.js';
+import type { ResolvedTarget } from './compat.js';
+import {
+  chooseDestination,
+  packageStateDir,
+  readBuildRecord,
+  removeStalePartials,
+  writeBuildRecord,
+  type BuildRecord,
+} from './destination.js';
+import type { BuildOptions } from './options.js';
+import { runOutputSteps, type OutputStepsResult } from './outputs.js';
+
+export interface PackageBuildContext {
+  playbook: Playbook;
+  userConfig: UserConfig;
+  emit: Emit;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PackageBuildResult {
+  id: string;
+  packageDir: string;
+  outputDir: string;
+  engine: EngineResult;
+  outputs: OutputStepsResult;
+}
+
+/** The variables of a package build, weakest first (SPEC section 2). */
+export function packageScope(
+  playbook: Playbook,
+  builtins: Record<string, string>,
+  compat: Record<string, string>,
+  assignments: Record<string, string>,
+): Scope {
+  const playbookVars = Object.fromEntries(Object.entries(playbook.inventory.variables ?? {}).map(([k, v]) => [k, String(v)]));
+  return new Scope([builtins, playbookVars, playbook.recipe.variables, compat, assignments]);
+}
+
+/** The goal of `aiop build`: the recipe's `default`, else a target named `package`, else every target. */
+export function defaultGoals(playbook: Playbook): string[] {
+  const { recipe } = playbook;
+  if (recipe.default) return [recipe.default];
+  if (recipe.targets['package']) return ['package'];
+  return Object.keys(recipe.targets);
+}
+
+/** Builds one package. Expected failures are thrown as AiopError. */
+export async function buildPackage(
+  target: ResolvedTarget,
+  options: BuildOptions,
+  ctx: PackageBuildContext,
+): Promise<PackageBuildResult> {
+  const { playbook, emit } = ctx;
+  const root = playbook.root;
+  const pkg = target.id;
+  const stateDir = packageStateDir(root, pkg);
+  const record = await readBuildRecord(stateDir);
+  const compat = Object.fromEntries(target.values);
+  const assignments = { ...target.assignments, ...options.assignments };
+  const builtinsFor = (pkgDir: string): Record<string, string> => ({
+    PKGDIR: pkgDir,
+    PLAYBOOK: root,
+    name: playbook.inventory.package.name,
+    version: playbook.inventory.package.version,
+    system_target: target.systemTarget,
+  });
+
+  // Everything that can be checked is checked before anything is written.
+  const sourceFiles = Object.values(playbook.recipe.targets).flatMap((t) => t.sources).map((s) => join(root, s));
+  const dest = await chooseDestination({
+    root,
+    id: pkg,
+    ...(options.destinationPath ? { destinationPath: options.destinationPath } : {}),
+    force: options.force,
+    record,
+    sourceFiles,
+  });
+  const goals = defaultGoals(playbook);
+  const checkScope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
+  const checkGraph = buildGraph({
+    defs: playbook.recipe.targets,
+    scope: checkScope,
+    pkgDir: dest.workDir,
+    playbookRoot: root,
+    goals,
+    allowMissingSources: true,
+  });
+  planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
+
+  emit({ type: 'phase', phase: 'fetch', pkg });
+  await mkdir(dest.outputDir, { recursive: true });
+  await removeStalePartials(dest);
+  const inPlaceRecord: BuildRecord = { ...(record ?? { destination: dest.finalDir }), destination: dest.finalDir, unfinished: true };
+  if (dest.inPlace) await writeBuildRecord(stateDir, inPlaceRecord);
+  else await mkdir(dest.workDir, { recursive: true });
+
+  const cleanupTemp = async (): Promise<void> => {
+    if (!dest.inPlace) await rm(dest.workDir, { recursive: true, force: true });
+  };
+  const interrupted = (): never => {
+    throw new AiopError('interrupted', `build of ${pkg} interrupted`);
+  };
+
+  let engine: EngineResult;
+  try {
+    const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
+    const graph = buildGraph({
+      defs: playbook.recipe.targets,
+      scope,
+      pkgDir: dest.workDir,
+      playbookRoot: root,
+      goals,
+      sourceRoots: [dest.workDir],
+    });
+    emit({ type: 'phase', phase: 'recipe', pkg });
+    engine = await runEngine({
+      graph,
+      scope,
+      playbookRoot: root,
+      pkgDir: dest.workDir,
+      statePath: join(stateDir, 'signatures.json'),
+      jobs: options.jobs ?? ctx.userConfig.jobs ?? cpus().length,
+      emit,
+      pkg,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.env ? { env: ctx.env } : {}),
+    });
+    if (ctx.signal?.aborted) interrupted();
+    if (engine.failed.length > 0) {
+      const first = engine.failed[0]!;
+      throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
+    }
+    if (!dest.inPlace) {
+      if (dest.replace) await rm(dest.finalDir, { recursive: true, force: true });
+      await rename(dest.workDir, dest.finalDir);
+    }
+  } catch (error) {
+    await cleanupTemp();
+    throw error;
+  }
+
+  const outputs = await runOutputSteps({ target, options, ctx, packageDir: dest.finalDir, outputDir: dest.outputDir });
+  await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false });
+  emit({ type: 'phase', phase: 'done', pkg });
+  return { id: pkg, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
+}

@@ -1,0 +1,25 @@
+/** `aiop build_again`: replays the last `aiop build` of this playbook, printing it first. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AiopError } from '../core/errors.js';
+import type { BuildOptions } from '../build/options.js';
+import { shellQuote } from '../engine/words.js';
+import { findPlaybookRoot } from '../playbook/find-root.js';
+import { buildCommand, LAST_BUILD, type BuildCommandIo } from './build.js';
+
+export async function buildAgainCommand(
+  io: Omit<BuildCommandIo, 'argv'>,
+  parse: (argv: string[]) => BuildOptions,
+): Promise<number> {
+  const root = await findPlaybookRoot(io.cwd);
+  let argv: string[];
+  try {
+    const record = JSON.parse(await readFile(join(root, LAST_BUILD), 'utf8')) as { argv?: unknown };
+    if (!Array.isArray(record.argv) || !record.argv.every((a) => typeof a === 'string')) throw new Error('bad record');
+    argv = record.argv as string[];
+  } catch {
+    throw new AiopError('usage', `no build recorded for this playbook yet (${LAST_BUILD}); run "aiop build {system_target} {params}" first`);
+  }
+  process.stderr.write(`aiop build ${argv.map(shellQuote).join(' ')}\n`);
+  return buildCommand(parse(argv), { ...io, argv });
+}

@@ -1,0 +1,96 @@
+/**
+ * `aiop build {system_target} {params}`: builds one package from the playbook in the
+ * current folder, recording the command line for `aiop build_again`.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { AiopError, UsageError } from '../core/errors.js';
+import { EventStream } from '../core/events.js';
+import { resolveTarget, targetHelp } from '../build/compat.js';
+import type { BuildOptions } from '../build/options.js';
+import { buildPackage } from '../build/package.js';
+import { findPlaybookRoot } from '../playbook/find-root.js';
+import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
+import { loadUserConfig } from '../playbook/user-config.js';
+import { attachInterimConsole } from '../report/interim-console.js';
+import { onInterrupt } from './interrupt.js';
+
+/** Where the last `aiop build` command line is recorded. */
+export const LAST_BUILD = join('.aiop', 'state', 'last-build.json');
+
+export interface BuildCommandIo {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The arguments after `aiop build`, recorded for `build_again`. */
+  argv: string[];
+  stdout: NodeJS.WritableStream;
+}
+
+/** Checks option combinations that need no playbook (exit 2 before anything runs). */
+export function checkOptionCombinations(options: BuildOptions): void {
+  if (options.upload.length > 0 && !options.uploadUrl) {
+    throw new UsageError('--upload needs --upload_url', 'e.g. --upload zip deb --upload_url https://repo.example.com/hello');
+  }
+  if (options.uploadUrl && options.upload.length === 0) {
+    throw new UsageError('--upload_url needs --upload', 'name what to upload: --upload zip, --upload deb, or both');
+  }
+  for (const kind of options.upload) {
+    if (kind !== 'zip' && kind !== 'deb') throw new UsageError(`cannot upload "${kind}"`, 'valid choices: zip, deb');
+    if (kind === 'zip' && !options.zipPack) throw new UsageError('--upload zip: this build makes no zip', 'add --zip_pack');
+    if (kind === 'deb' && options.installer !== 'deb') throw new UsageError('--upload deb: this build makes no .deb', 'add --installer deb');
+  }
+  if (options.installerName && options.installer === undefined) {
+    throw new UsageError('--installer_name needs --installer', 'e.g. --installer deb --installer_name hello.deb');
+  }
+  if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0)) {
+    throw new UsageError(`--retries must be a whole number >= 0, not "${options.retries}"`);
+  }
+  if (options.jobs !== undefined && (!Number.isInteger(options.jobs) || options.jobs < 1)) {
+    throw new UsageError(`--jobs must be a whole number >= 1, not "${options.jobs}"`);
+  }
+}
+
+/** Prints the system target's parameters (`aiop build TARGET -h`). */
+export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo): Promise<number> {
+  const root = await findPlaybookRoot(io.cwd);
+  const playbook = await loadPlaybook(root);
+  io.stdout.write(`${targetHelp(playbook.inventory, systemTarget)}\n`);
+  return 0;
+}
+
+/** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
+export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
+  checkOptionCombinations(options);
+  const root = await findPlaybookRoot(io.cwd);
+  const { config: userConfig } = await loadUserConfig(io.env);
+  const playbook = await loadPlaybook(root);
+  const target = resolveTarget(playbook.inventory, options.systemTarget, options.compatArgs);
+  if (options.installer === 'deb' && !target.config.deb) {
+    throw new AiopError('config', `--installer deb: system target "${target.systemTarget}" has no \`deb:\` settings in .aiop/inventory_config.yml`);
+  }
+
+  await ensureAiopGitignore(root);
+  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
+
+  const stream = new EventStream();
+  const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? userConfig.stdout_log_level);
+  attachInterimConsole(stream, level);
+
+  const controller = new AbortController();
+  const stopListening = onInterrupt(controller);
+  try {
+    await buildPackage(target, options, {
+      playbook,
+      userConfig,
+      emit: stream.emit,
+      signal: controller.signal,
+      env: io.env,
+    });
+    return 0;
+  } catch (error) {
+    if (error instanceof AiopError) stream.emit({ type: 'failure', pkg: target.id, target: target.id, message: error.message });
+    throw error;
+  } finally {
+    stopListening();
+  }
+}

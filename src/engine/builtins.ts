@@ -1,0 +1,176 @@
+/**
+ * The built-in `:commands` of recipes: portable file operations that behave the same on
+ * every system and are logged like shell commands.
+ */
+import { constants } from 'node:fs';
+import { chmod, copyFile, cp, lstat, mkdir, readFile, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AiopError } from '../core/errors.js';
+import { splitWords } from './words.js';
+
+/** Everything a built-in may need from the engine. */
+export interface BuiltinContext {
+  /** Relative paths are resolved against it (the playbook root). */
+  cwd: string;
+  /** Expands `$VAR` in a template file's text. */
+  expandTemplate: (text: string) => string;
+  print: (text: string) => void;
+  /** Fetches a URL through the artifact cache into a file. */
+  fetch?: (url: string, dest: string) => Promise<void>;
+  /** Runs a shell command (for `:sys`). */
+  shell: (command: string) => Promise<void>;
+}
+
+/** Names of the built-in commands (without the leading colon). */
+export const BUILTINS = ['copy', 'move', 'mkdir', 'delete', 'touch', 'chmod', 'symlink', 'template', 'print', 'fetch', 'sys'] as const;
+
+function fail(command: string, message: string): never {
+  throw new AiopError('command', `:${command}: ${message}`);
+}
+
+function flags(words: string[], allowed: string): { flags: Set<string>; rest: string[] } {
+  const found = new Set<string>();
+  let i = 0;
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    if (!/^-[a-z]+$/.test(w)) break;
+    for (const f of w.slice(1)) {
+      if (!allowed.includes(f)) break;
+      found.add(f);
+    }
+  }
+  return { flags: found, rest: words.slice(i) };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function copyOne(from: string, to: string): Promise<void> {
+  const info = await lstat(from).catch(() => fail('copy', `no such file: ${from}`));
+  await mkdir(dirname(to), { recursive: true });
+  if (info.isDirectory()) await cp(from, to, { recursive: true, verbatimSymlinks: true });
+  else if (info.isSymbolicLink()) {
+    await rm(to, { force: true });
+    await cp(from, to, { verbatimSymlinks: true });
+  } else {
+    // Remove first so that a hard link or read-only file at the destination is replaced, not written through.
+    await rm(to, { force: true });
+    await copyFile(from, to, constants.COPYFILE_FICLONE);
+  }
+}
+
+/**
+ * Runs one built-in. `line` is the expanded command without its leading `:`.
+ * Throws AiopError('command') on failure.
+ */
+export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<void> {
+  const space = line.search(/\s/);
+  const name = space < 0 ? line : line.slice(0, space);
+  const argText = space < 0 ? '' : line.slice(space + 1).trim();
+  const at = (p: string): string => resolve(ctx.cwd, p);
+  if (name === 'print') return ctx.print(argText);
+  if (name === 'sys') return ctx.shell(argText);
+  let words: string[];
+  try {
+    words = splitWords(argText);
+  } catch (error) {
+    fail(name, (error as Error).message);
+  }
+  switch (name) {
+    case 'copy':
+    case 'move': {
+      const { rest } = flags(words, 'rf');
+      if (rest.length < 2) fail(name, `needs a source and a destination: :${name} SOURCE... DEST`);
+      const dest = at(rest[rest.length - 1]!);
+      const sources = rest.slice(0, -1).map(at);
+      const intoFolder = sources.length > 1 || rest[rest.length - 1]!.endsWith('/') || (await isDirectory(dest));
+      for (const source of sources) {
+        const to = intoFolder ? join(dest, basename(source)) : dest;
+        if (name === 'copy') await copyOne(source, to);
+        else {
+          await mkdir(dirname(to), { recursive: true });
+          try {
+            await rename(source, to);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EXDEV') fail(name, `${source}: ${(error as Error).message}`);
+            await copyOne(source, to);
+            await rm(source, { recursive: true, force: true });
+          }
+        }
+      }
+      return;
+    }
+    case 'mkdir': {
+      const { rest } = flags(words, 'p');
+      if (rest.length === 0) fail(name, 'needs a folder name');
+      for (const dir of rest) await mkdir(at(dir), { recursive: true });
+      return;
+    }
+    case 'delete': {
+      const { flags: f, rest } = flags(words, 'rf');
+      for (const path of rest) {
+        const target = at(path);
+        const info = await lstat(target).catch(() => undefined);
+        if (!info) {
+          if (!f.has('f')) fail(name, `no such file: ${path} (use :delete -f to ignore)`);
+          continue;
+        }
+        if (info.isDirectory() && !f.has('r')) fail(name, `${path} is a folder (use :delete -r)`);
+        await rm(target, { recursive: true, force: true });
+      }
+      return;
+    }
+    case 'touch': {
+      const now = new Date();
+      for (const path of words) {
+        const target = at(path);
+        await mkdir(dirname(target), { recursive: true });
+        await (await open(target, 'a')).close();
+        await utimes(target, now, now);
+      }
+      return;
+    }
+    case 'chmod': {
+      const [mode, ...paths] = words;
+      if (!mode || !/^[0-7]{3,4}$/.test(mode) || paths.length === 0) fail(name, 'usage: :chmod MODE FILE... (MODE in octal, e.g. 0755)');
+      for (const path of paths) await chmod(at(path), parseInt(mode, 8)).catch((e: Error) => fail(name, e.message));
+      return;
+    }
+    case 'symlink': {
+      const { flags: f, rest } = flags(words, 'f');
+      if (rest.length !== 2) fail(name, 'usage: :symlink [-f] TARGET LINK');
+      const link = at(rest[1]!);
+      await mkdir(dirname(link), { recursive: true });
+      if (f.has('f')) await rm(link, { force: true });
+      await symlink(rest[0]!, link).catch((e: Error) => fail(name, e.message));
+      return;
+    }
+    case 'template': {
+      if (words.length !== 2) fail(name, 'usage: :template SOURCE DEST');
+      const from = at(words[0]!);
+      const to = at(words[1]!);
+      const text = await readFile(from, 'utf8').catch(() => fail(name, `no such file: ${words[0]}`));
+      const mode = (await stat(from)).mode & 0o777;
+      await mkdir(dirname(to), { recursive: true });
+      await rm(to, { force: true });
+      await writeFile(to, ctx.expandTemplate(text), { mode });
+      await chmod(to, mode);
+      return;
+    }
+    case 'fetch': {
+      if (words.length < 1 || words.length > 2) fail(name, 'usage: :fetch URL [DEST]');
+      if (!ctx.fetch) fail(name, 'downloads are not available here');
+      const url = words[0]!;
+      const dest = at(words[1] ?? basename(new URL(url).pathname));
+      await mkdir(dirname(dest), { recursive: true });
+      return ctx.fetch(url, dest);
+    }
+    default:
+      throw new AiopError('command', `unknown built-in command ":${name}" (built-ins: ${BUILTINS.map((b) => ':' + b).join(' ')})`);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Turns recipe target definitions into a dependency graph: names expanded, file targets
+ * placed in the package folder, sources resolved to other targets or to files, cycles
+ * reported with their path.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { AiopError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { expand, type Scope } from './variables.js';
+
+/** A recipe target as the playbook loader gives it. */
+export interface TargetDef {
+  name: string;
+  virtual: boolean;
+  sources: string[];
+  depends: string[];
+  commands: string[];
+  /** Display path of the recipe file that defined it. */
+  file?: string;
+}
+
+/** One target of the graph. */
+export interface Node {
+  /** Its name: for a file target, the path relative to the package folder. */
+  key: string;
+  def: TargetDef;
+  virtual: boolean;
+  /** Absolute path of a file target's output. */
+  outPath?: string;
+  /** Targets to make first (from `sources` and `depends`), without repeats. */
+  deps: Node[];
+  /** Plain files among the sources: display name and absolute path. */
+  sourceFiles: Array<{ name: string; path: string }>;
+  /** Every source's absolute path in order, for `$source`. */
+  sourcePaths: string[];
+  dependents: Node[];
+}
+
+export interface Graph {
+  nodes: Map<string, Node>;
+  /** The targets the goals need, dependencies before dependents. */
+  order: Node[];
+  goals: Node[];
+}
+
+export interface GraphInput {
+  defs: Record<string, TargetDef>;
+  scope: Scope;
+  pkgDir: string;
+  playbookRoot: string;
+  goals: string[];
+  /** Extra folders where plain source files may be found before the playbook root. */
+  sourceRoots?: string[];
+  /** Accept sources that do not exist yet (a check before artifacts are placed). */
+  allowMissingSources?: boolean;
+}
+
+function configError(message: string): never {
+  throw new AiopError('config', message);
+}
+
+/** Normalises a file target name to a clean package-relative path; refuses paths that escape it. */
+export function packagePath(name: string, pkgDir: string, where: string): string {
+  let path = name;
+  if (isAbsolute(path)) {
+    const rel = relative(pkgDir, path);
+    if (rel.startsWith('..') || isAbsolute(rel)) configError(`${where}: "${name}" is outside the package folder ${pkgDir}`);
+    path = rel.split(sep).join('/');
+  }
+  const normal = posix.normalize(path.replace(/\\/g, '/')).replace(/\/$/, '');
+  if (normal === '..' || normal.startsWith('../') || normal === '.' || normal === '') {
+    configError(`${where}: "${name}" is not a path inside the package folder`);
+  }
+  return normal;
+}
+
+/** Builds the graph of what `goals` need. */
+export function buildGraph(input: GraphInput): Graph {
+  const nodes = new Map<string, Node>();
+  for (const def of Object.values(input.defs)) {
+    const where = `target "${def.name}"${def.file ? ` (${def.file})` : ''}`;
+    const expanded = expand(def.name, input.scope, where);
+    const key = def.virtual ? expanded : packagePath(expanded, input.pkgDir, where);
+    if (nodes.has(key)) configError(`${where}: names the same target as "${nodes.get(key)!.def.name}" (${key})`);
+    nodes.set(key, {
+      key,
+      def,
+      virtual: def.virtual,
+      ...(def.virtual ? {} : { outPath: join(input.pkgDir, key) }),
+      deps: [],
+      sourceFiles: [],
+      sourcePaths: [],
+      dependents: [],
+    });
+  }
+
+  const lookup = (ref: string): Node | undefined => {
+    const direct = nodes.get(ref);
+    if (direct) return direct;
+    if (isAbsolute(ref)) {
+      const rel = relative(input.pkgDir, ref);
+      if (!rel.startsWith('..') && !isAbsolute(rel)) return nodes.get(rel.split(sep).join('/'));
+      return undefined;
+    }
+    return nodes.get(posix.normalize(ref.replace(/\\/g, '/')).replace(/\/$/, ''));
+  };
+  const findFile = (ref: string): string | undefined => {
+    if (isAbsolute(ref)) return existsSync(ref) ? ref : undefined;
+    for (const root of [...(input.sourceRoots ?? []), input.playbookRoot]) {
+      const candidate = join(root, ref);
+      if (existsSync(candidate)) return candidate;
+    }
+    return undefined;
+  };
+
+  const wired = new Set<Node>();
+  const wire = (node: Node): void => {
+    if (wired.has(node)) return;
+    wired.add(node);
+    const where = `target "${node.def.name}"`;
+    const addDep = (dep: Node): void => {
+      if (!node.deps.includes(dep)) {
+        node.deps.push(dep);
+        dep.dependents.push(node);
+      }
+    };
+    const resolveRef = (raw: string, kind: 'source' | 'dependency'): void => {
+      const ref = expand(raw, input.scope, where);
+      const target = lookup(ref);
+      if (target) {
+        addDep(target);
+        if (kind === 'source') node.sourcePaths.push(target.outPath ?? target.key);
+        return;
+      }
+      const file = findFile(ref) ?? (input.allowMissingSources ? join(input.playbookRoot, ref) : undefined);
+      if (file === undefined) {
+        const hint = didYouMean(ref, nodes.keys());
+        configError(
+          `${where}: ${kind} "${ref}" is neither a target nor an existing file (looked in the package folder and ${input.playbookRoot})${hint ? `; ${hint}` : ''}`,
+        );
+      }
+      node.sourceFiles.push({ name: ref, path: file });
+      if (kind === 'source') node.sourcePaths.push(file);
+    };
+    for (const s of node.def.sources) resolveRef(s, 'source');
+    for (const d of node.def.depends) resolveRef(d, 'dependency');
+    for (const dep of node.deps) wire(dep);
+  };
+
+  const goals = input.goals.map((goal) => {
+    const node = lookup(expand(goal, input.scope, `goal "${goal}"`));
+    if (!node) {
+      const hint = didYouMean(goal, nodes.keys());
+      configError(`no target named "${goal}"${hint ? `; ${hint}` : ''} (targets: ${[...nodes.keys()].slice(0, 20).join(', ')})`);
+    }
+    return node;
+  });
+  for (const goal of goals) wire(goal);
+  return { nodes, order: topologicalOrder(goals), goals };
+}
+
+/** Dependencies before dependents; a cycle is an error that prints it. */
+function topologicalOrder(goals: Node[]): Node[] {
+  const order: Node[] = [];
+  const state = new Map<Node, 'visiting' | 'done'>();
+  // Iterative depth-first search: a 10,000-deep chain must not overflow the stack.
+  for (const goal of goals) {
+    if (state.get(goal) === 'done') continue;
+    const stack: Array<{ node: Node; next: number }> = [{ node: goal, next: 0 }];
+    state.set(goal, 'visiting');
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const dep = frame.node.deps[frame.next++];
+      if (dep === undefined) {
+        state.set(frame.node, 'done');
+        order.push(frame.node);
+        stack.pop();
+        continue;
+      }
+      const seen = state.get(dep);
+      if (seen === 'done') continue;
+      if (seen === 'visiting') {
+        const from = stack.findIndex((f) => f.node === dep);
+        const cycle = [...stack.slice(from).map((f) => f.node.key), dep.key].join(' -> ');
+        configError(`dependency cycle: ${cycle}`);
+      }
+      state.set(dep, 'visiting');
+      stack.push({ node: dep, next: 0 });
+    }
+  }
+  return order;
+}

@@ -1,0 +1,287 @@
+/**
+ * The recipe engine: makes the goals of a graph, running independent targets in parallel
+ * up to a job limit, and skipping every target whose output, sources, expanded commands
+ * and dependencies all match the signatures recorded when it was last made.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import pLimit from 'p-limit';
+import { AiopError } from '../core/errors.js';
+import type { Emit, TargetReason } from '../core/events.js';
+import { runBuiltin } from './builtins.js';
+import type { Graph, Node } from './graph.js';
+import { runShell } from './shell.js';
+import { loadState, saveState, sha256, stampFile, type EngineState, type TargetRecord } from './state.js';
+import { expand, type Scope } from './variables.js';
+
+/** The A-A-P style options of a run. */
+export interface RunFlags {
+  /** Rebuild everything (`-F`, `--force`). */
+  force?: boolean;
+  /** Only content changes count, not command changes (`-C`); signatures are still updated. */
+  contentsOnly?: boolean;
+  /** Say what would run, run nothing, record nothing (`-n`). */
+  dryRun?: boolean;
+  /** Record signatures as if built, run nothing (`-t`). */
+  touch?: boolean;
+  /** Go on after an error with targets that do not depend on the failed one (`-k`). */
+  keepGoing?: boolean;
+  /** Files considered changed, absolute paths (`--changed`). */
+  changed?: string[];
+  /** Debug output: why targets run, variable expansion, signatures (`-d`). */
+  debug?: ReadonlySet<'explain' | 'expand' | 'sign'>;
+}
+
+export interface EngineOptions extends RunFlags {
+  graph: Graph;
+  /** Variables without the per-target built-ins ($target, $source). */
+  scope: Scope;
+  playbookRoot: string;
+  pkgDir: string;
+  statePath: string;
+  jobs: number;
+  emit: Emit;
+  pkg?: string;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  fetch?: (url: string, dest: string) => Promise<void>;
+}
+
+export interface EngineResult {
+  ran: string[];
+  upToDate: string[];
+  failed: Array<{ target: string; message: string }>;
+  /** Not made because a dependency failed, or because the run stopped. */
+  notBuilt: string[];
+}
+
+interface Outcome {
+  ok: boolean;
+  /** What dependents see (output hash, or inputs hash of a virtual target). */
+  sig: string;
+  /** Made changed by `--changed`, so dependents run too. */
+  forcedChange: boolean;
+}
+
+interface Planned {
+  commands: string[];
+  /** Signature text of the commands: the package folder replaced, comments removed, blanks folded. */
+  cmdSig: string;
+}
+
+/** Makes the graph's goals. Expected failures come back in the result, not as exceptions. */
+export async function runEngine(options: EngineOptions): Promise<EngineResult> {
+  const { graph, emit, pkg } = options;
+  const at = pkg === undefined ? {} : { pkg };
+  const debug = options.debug ?? new Set();
+  const state = loadState(options.statePath);
+  const next: EngineState = { version: 1, targets: { ...state.targets }, files: {} };
+  const planned = planCommands(options);
+  const result: EngineResult = { ran: [], upToDate: [], failed: [], notBuilt: [] };
+  const outcomes = new Map<Node, Outcome>();
+  const changed = new Set(options.changed ?? []);
+  const limit = pLimit(Math.max(1, options.jobs));
+  let stopping = false;
+
+  emit({ type: 'targets-planned', ...at, total: graph.order.length });
+
+  const stampSource = async (path: string): Promise<string> => {
+    const stamp = await stampFile(path, next.files[path] ?? state.files[path]);
+    if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
+    next.files[path] = stamp;
+    return stamp.hash;
+  };
+
+  const make = async (node: Node): Promise<Outcome> => {
+    if (stopping || options.signal?.aborted) return notBuilt(node);
+    const depOutcomes = node.deps.map((d) => outcomes.get(d)!);
+    if (depOutcomes.some((o) => !o.ok)) return notBuilt(node);
+    const plan = planned.get(node)!;
+    const src = sha256(
+      (await Promise.all(node.sourceFiles.map(async (s) => `${s.name}\0${await stampSource(s.path)}`))).join('\n'),
+    );
+    const deps = sha256(node.deps.map((d) => `${d.key}\0${outcomes.get(d)!.sig}`).join('\n'));
+    const cmd = sha256(plan.cmdSig);
+    const record = state.targets[node.key];
+    const forcedChange =
+      node.sourceFiles.some((s) => changed.has(s.path)) || depOutcomes.some((o) => o.forcedChange);
+
+    let reason: TargetReason | undefined;
+    let detail: string | undefined;
+    let out = record?.out;
+    if (options.force) reason = 'forced';
+    else if (forcedChange) reason = 'marked-changed';
+    else if (!record) reason = 'never-built';
+    else if (record.src !== src) {
+      reason = 'sources-changed';
+      detail = node.sourceFiles.map((s) => s.name).join(' ');
+    } else if (record.deps !== deps) reason = 'dependencies-changed';
+    else if (!options.contentsOnly && record.cmd !== cmd) reason = 'commands-changed';
+    else if (node.outPath !== undefined) {
+      out = await stampFile(node.outPath, record.out);
+      if (!out) reason = 'output-missing';
+      else if (out.hash !== record.out?.hash) reason = 'output-changed';
+    } else if (plan.commands.length > 0) reason = 'virtual';
+    if (debug.has('sign')) {
+      emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `${node.key}: recorded ${record ? `cmd=${record.cmd.slice(0, 12)} src=${record.src.slice(0, 12)} deps=${record.deps.slice(0, 12)}` : 'nothing'}; now cmd=${cmd.slice(0, 12)} src=${src.slice(0, 12)} deps=${deps.slice(0, 12)}` });
+    }
+
+    if (reason === undefined) {
+      // Up to date. Keep the fresh stat (so the file is not hashed again) and, with -C, the new buildcheck.
+      next.targets[node.key] = { ...record!, cmd, ...(out ? { out } : {}) };
+      result.upToDate.push(node.key);
+      emit({ type: 'target-skip', ...at, target: node.key, reason: 'up-to-date' });
+      return { ok: true, sig: record!.sig, forcedChange: false };
+    }
+
+    if (options.touch) {
+      const stamp = node.outPath === undefined ? undefined : await stampFile(node.outPath, undefined);
+      const sig = stamp?.hash ?? sha256(`${cmd}\0${src}\0${deps}`);
+      next.targets[node.key] = { cmd, src, deps, sig, ...(stamp ? { out: stamp } : {}) };
+      emit({ type: 'log', level: 'INFO', source: 'engine', ...at, message: `touched ${node.key} (signatures recorded, nothing run)` });
+      result.upToDate.push(node.key);
+      return { ok: true, sig, forcedChange: false };
+    }
+
+    emit({ type: 'target-start', ...at, target: node.key, reason, ...(detail ? { detail } : {}) });
+    if (options.dryRun) {
+      for (const command of plan.commands) emit({ type: 'command', ...at, target: node.key, command, builtin: command.startsWith(':') });
+      result.ran.push(node.key);
+      emit({ type: 'target-done', ...at, target: node.key, durationMs: 0, changed: true });
+      return { ok: true, sig: `dry-run:${node.key}`, forcedChange: true };
+    }
+
+    return limit(async () => {
+      if (stopping || options.signal?.aborted) return notBuilt(node);
+      // Forget the old record first: an interrupted or failed run must never look fresh.
+      delete next.targets[node.key];
+      const started = Date.now();
+      try {
+        if (node.outPath !== undefined) await mkdir(dirname(node.outPath), { recursive: true });
+        for (const command of plan.commands) await runCommand(node, command, options);
+        let newRecord: TargetRecord;
+        if (node.outPath !== undefined) {
+          const stamp = await stampFile(node.outPath, undefined);
+          if (!stamp) throw new AiopError('command', `target "${node.key}": its commands ran but did not create ${node.outPath}`);
+          newRecord = { cmd, src, deps, out: stamp, sig: stamp.hash };
+        } else {
+          newRecord = { cmd, src, deps, sig: sha256(`${cmd}\0${src}\0${deps}`) };
+        }
+        next.targets[node.key] = newRecord;
+        result.ran.push(node.key);
+        emit({ type: 'target-done', ...at, target: node.key, durationMs: Date.now() - started, changed: newRecord.sig !== record?.sig });
+        return { ok: true, sig: newRecord.sig, forcedChange };
+      } catch (error) {
+        if (!(error instanceof AiopError)) throw error;
+        result.failed.push({ target: node.key, message: error.message });
+        emit({ type: 'target-fail', ...at, target: node.key, error: error.message });
+        if (!options.keepGoing) stopping = true;
+        return { ok: false, sig: '', forcedChange: false };
+      }
+    });
+  };
+
+  const notBuilt = (node: Node): Outcome => {
+    result.notBuilt.push(node.key);
+    return { ok: false, sig: '', forcedChange: false };
+  };
+
+  // Start each target as soon as all of its dependencies are done.
+  await new Promise<void>((resolve, reject) => {
+    const waiting = new Map<Node, number>();
+    let open = graph.order.length;
+    if (open === 0) return resolve();
+    const start = (node: Node): void => {
+      make(node).then((outcome) => {
+        outcomes.set(node, outcome);
+        for (const dependent of node.dependents) {
+          if (!waiting.has(dependent)) continue;
+          const left = waiting.get(dependent)! - 1;
+          waiting.set(dependent, left);
+          if (left === 0) start(dependent);
+        }
+        if (--open === 0) resolve();
+      }, reject);
+    };
+    for (const node of graph.order) waiting.set(node, node.deps.length);
+    for (const node of graph.order) if (node.deps.length === 0) start(node);
+  });
+
+  if (!options.dryRun) {
+    await saveState(options.statePath, next);
+    if (debug.has('sign')) emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `signatures written to ${options.statePath}` });
+  }
+  return result;
+}
+
+/** Expands every command of every needed target before anything runs, so an unset variable stops the build early. */
+export function planCommands(options: Pick<EngineOptions, 'graph' | 'scope' | 'pkgDir' | 'emit' | 'pkg' | 'debug'>): Map<Node, Planned> {
+  const planned = new Map<Node, Planned>();
+  const onExpand = options.debug?.has('expand')
+    ? (name: string, value: string) =>
+        options.emit({ type: 'log', level: 'DEBUG', source: 'expand', ...(options.pkg ? { pkg: options.pkg } : {}), message: `$${name} = ${value}` })
+    : undefined;
+  for (const node of options.graph.order) {
+    const scope = targetScope(node, options.scope);
+    const where = `target "${node.key}"`;
+    const commands = node.def.commands.map((c) => expand(c, scope, where, onExpand).trim()).filter((c) => c.length > 0);
+    const cmdSig = commands
+      .map((c) => c.split(options.pkgDir).join('$PKGDIR'))
+      .map((c) => c.replace(/(^|\s)#.*$/, '').replace(/\s+/g, ' ').trim())
+      .filter((c) => c.length > 0)
+      .join('\n');
+    planned.set(node, { commands, cmdSig });
+  }
+  return planned;
+}
+
+/** The scope of one target: `$target` and `$source` as the weakest built-ins. */
+function targetScope(node: Node, scope: Scope): Scope {
+  return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') });
+}
+
+async function runCommand(node: Node, command: string, options: EngineOptions): Promise<void> {
+  const at = options.pkg === undefined ? {} : { pkg: options.pkg };
+  const builtin = command.startsWith(':');
+  options.emit({ type: 'command', ...at, target: node.key, command, builtin });
+  const started = Date.now();
+  const shell = async (line: string): Promise<void> => {
+    const outcome = await runShell(line, {
+      cwd: options.playbookRoot,
+      env: { ...process.env, ...options.env },
+      ...(options.signal ? { signal: options.signal } : {}),
+      onOutput: (stream, text) => options.emit({ type: 'command-output', ...at, target: node.key, stream, text }),
+    });
+    if (outcome.code !== 0) {
+      const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.code}`;
+      throw new AiopError('command', `target "${node.key}": command ${how}: ${line}`);
+    }
+  };
+  let ok = false;
+  try {
+    if (builtin) {
+      const scope = targetScope(node, options.scope);
+      await runBuiltin(command.slice(1), {
+        cwd: options.playbookRoot,
+        expandTemplate: (text) => expand(text, scope, `template of target "${node.key}"`),
+        print: (text) => options.emit({ type: 'log', level: 'INFO', source: 'recipe', ...at, message: text }),
+        shell,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }).catch((error: unknown) => {
+        if (error instanceof AiopError && !error.message.startsWith('target "')) {
+          throw new AiopError(error.reason, `target "${node.key}": ${error.message}`);
+        }
+        // File system failures of a built-in (missing file, permission) are the recipe's, not ours.
+        if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && !(error instanceof AiopError)) {
+          throw new AiopError('command', `target "${node.key}": ${command}: ${error.message}`);
+        }
+        throw error;
+      });
+    } else {
+      await shell(command);
+    }
+    ok = true;
+  } finally {
+    options.emit({ type: 'command-end', ...at, target: node.key, command, durationMs: Date.now() - started, ok });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * What the engine remembers between runs: per target the signatures of its commands,
+ * sources and dependencies and a stamp of its output; per source file a stamp, so that a
+ * file whose size, mtime and inode did not change is not hashed again. One JSON file per
+ * package (or per `aap` output folder), written atomically; deleting it rebuilds everything.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
+
+/** Content hash plus the stat fields that let us skip re-hashing. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** sha256 hex of the content; for a symlink, of its target; for a folder, "dir". */
+  hash: string;
+}
+
+/** The signatures recorded when a target was last made successfully. */
+export interface TargetRecord {
+  /** sha256 of the expanded commands (A-A-P's buildcheck). */
+  cmd: string;
+  /** sha256 of the sources' names and contents. */
+  src: string;
+  /** sha256 of the dependencies' signatures. */
+  deps: string;
+  /** The output's stamp (file targets). */
+  out?: FileStamp;
+  /** What dependents see: the output's hash, or for a virtual target the hash of its inputs. */
+  sig: string;
+}
+
+export interface EngineState {
+  version: 1;
+  targets: Record<string, TargetRecord>;
+  files: Record<string, FileStamp>;
+}
+
+const EMPTY = (): EngineState => ({ version: 1, targets: {}, files: {} });
+
+/** Reads the state file; a missing or unreadable one means "nothing built yet". */
+export function loadState(file: string): EngineState {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as EngineState;
+    if (parsed && parsed.version === 1 && typeof parsed.targets === 'object' && typeof parsed.files === 'object') return parsed;
+  } catch {
+    // Missing or corrupt: start over, which is always safe.
+  }
+  return EMPTY();
+}
+
+/** Writes the state file atomically. */
+export async function saveState(file: string, state: EngineState): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(state));
+}
+
+/** sha256 hex of a string. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const SMALL_FILE = 4 * 1024 * 1024;
+
+async function hashFile(path: string, size: number): Promise<string> {
+  if (size <= SMALL_FILE) return createHash('sha256').update(readFileSync(path)).digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function sameStat(stats: Stats, stamp: FileStamp | undefined): stamp is FileStamp {
+  return stamp !== undefined && stamp.size === stats.size && stamp.mtimeMs === stats.mtimeMs && stamp.ino === stats.ino;
+}
+
+/**
+ * Stamps a file, reusing `known` when size, mtime and inode are unchanged (then the file
+ * is not read). Returns undefined when the path does not exist.
+ */
+export async function stampFile(path: string, known: FileStamp | undefined): Promise<FileStamp | undefined> {
+  let stats: Stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (sameStat(stats, known)) return known;
+  let hash: string;
+  if (stats.isSymbolicLink()) hash = sha256(`symlink:${readlinkSync(path)}`);
+  else if (stats.isDirectory()) hash = 'dir';
+  else hash = await hashFile(path, stats.size);
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, hash };
+}
