@@ -200,7 +200,7 @@ export function parseAapArgs(argv: readonly string[]): AapInvocation {
     }
     given.add(spec.long);
     if (spec.value !== undefined && !value) {
-      throw new UsageError(`option ${name} needs a non-empty ${spec.value}`, `e.g. ${example(spec)}`);
+      throw new UsageError(`option ${name} needs a non-empty value (${spec.value})`, example(spec));
     }
     spec.apply(options, value ?? '', name);
   };
@@ -333,11 +333,13 @@ function parseDebugFlags(value: string, name: string): Set<AapDebugFlag> {
 }
 
 function missingValue(spec: AapOptionSpec): UsageError {
-  return new UsageError(`option ${optionLabel(spec)} needs a ${spec.value}`, `e.g. ${example(spec)}`);
+  return new UsageError(`option ${optionLabel(spec)} needs a value (${spec.value})`, example(spec));
 }
 
+/** How to write the option with its value, for hints. */
 function example(spec: AapOptionSpec): string {
-  return spec.short ? `-${spec.short} ${spec.value ?? ''}`.trimEnd() : `--${spec.long}${spec.value ? ` ${spec.value}` : ''}`;
+  const long = `--${spec.long}=${spec.value}`;
+  return spec.short ? `write -${spec.short} ${spec.value} or ${long}` : `write --${spec.long} ${spec.value} or ${long}`;
 }
 
 function unknownLong(word: string): UsageError {
