@@ -98,8 +98,11 @@ export interface AapOptionSpec {
   readonly apply: (options: AapOptions, value: string, name: string) => void;
 }
 
+/** The fields of {@link AapOptions} that are on/off switches. */
+type SwitchKey = { [K in keyof AapOptions]-?: AapOptions[K] extends boolean ? K : never }[keyof AapOptions];
+
 const flag =
-  (key: 'nocache' | 'contents' | 'force' | 'help' | 'continue' | 'local' | 'nobuild' | 'nofetchRecipe' | 'fetchRecipe' | 'silent' | 'touch' | 'up' | 'version' | 'verbose' | 'machineReadable', to = true) =>
+  (key: SwitchKey, to = true) =>
   (options: AapOptions): void => {
     options[key] = to;
   };
