@@ -7,20 +7,10 @@ import { didYouMean } from '../core/suggest.js';
 import type { InventoryConfig } from './schema.js';
 import type { ParsedYamlFile } from './yaml-file.js';
 
-/** A valid Debian package name (Debian policy 5.6.1). */
-export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
-
 /** Semantic checks of `.aiop/inventory_config.yml`. */
 export function checkInventory(file: ParsedYamlFile<InventoryConfig>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const inv = file.value;
-  if (!DEBIAN_PACKAGE_NAME.test(inv.package.name)) {
-    out.push({
-      message: `package.name "${inv.package.name}" is not a valid Debian package name`,
-      ...file.locate(['package', 'name']),
-      hint: 'use lower-case letters, digits and + - . (at least two characters, starting with a letter or digit)',
-    });
-  }
   for (const [targetName, target] of Object.entries(inv.system_targets)) {
     const base = ['system_targets', targetName];
     const first = new Map<string, number>();

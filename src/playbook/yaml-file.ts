@@ -20,6 +20,8 @@ export const MAX_ALIAS_COUNT = 100;
 export interface ReadYamlOptions {
   /** Diagnostics name the file relative to this folder (the playbook root). */
   displayRoot?: string;
+  /** The value of a file with no content (only comments, or nothing); default null (usually an error). */
+  emptyValue?: unknown;
 }
 
 type PathSegment = string | number;
@@ -158,8 +160,8 @@ function defOf(schema: unknown): ZodDefLike | undefined {
   return (schema as { _zod?: { def?: ZodDefLike } } | undefined)?._zod?.def;
 }
 
-/** The object schemas a value at `path` may be validated with (several through unions). */
-function objectSchemasAt(schema: unknown, path: readonly PropertyKey[]): ZodDefLike[] {
+/** The schemas a value at `path` may be validated with, wrappers removed (several through unions). */
+function leafDefsAt(schema: unknown, path: readonly PropertyKey[]): ZodDefLike[] {
   const out: ZodDefLike[] = [];
   const visit = (s: unknown, i: number, depth: number): void => {
     const def = defOf(s);
@@ -183,7 +185,7 @@ function objectSchemasAt(schema: unknown, path: readonly PropertyKey[]): ZodDefL
       default:
     }
     if (i === path.length) {
-      if (def.type === 'object') out.push(def);
+      out.push(def);
       return;
     }
     const segment = path[i];
@@ -193,6 +195,10 @@ function objectSchemasAt(schema: unknown, path: readonly PropertyKey[]): ZodDefL
   };
   visit(schema, 0, 0);
   return out;
+}
+
+function objectSchemasAt(schema: unknown, path: readonly PropertyKey[]): ZodDefLike[] {
+  return leafDefsAt(schema, path).filter((d) => d.type === 'object');
 }
 
 /** Keys allowed at `path` by the schema. */
@@ -352,14 +358,42 @@ function toPlain(doc: Document, pos: Positions): unknown {
   }
 }
 
+/**
+ * YAML reads `version: 1.10` as the number 1.1 and `2.0` as 2. Where the schema takes text, the
+ * value is what the user wrote, not the number's shortest spelling.
+ */
+function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): unknown {
+  const fixes: Array<[PathSegment[], string]> = [];
+  const visitNode = (node: unknown, path: PathSegment[], depth: number): void => {
+    if (depth > 200) return;
+    if (isMap(node)) {
+      for (const pair of node.items) if (isScalar(pair.key)) visitNode(pair.value, [...path, String(pair.key.value)], depth + 1);
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visitNode(item, [...path, i], depth + 1));
+    } else if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string' && node.source !== String(node.value)) {
+      fixes.push([path, node.source]);
+    }
+  };
+  visitNode(doc.contents, [], 0);
+  for (const [path, source] of fixes) {
+    if (path.length === 0 || !leafDefsAt(schema, path).some((d) => d.type === 'string')) continue;
+    const parent = valueAt(data, path.slice(0, -1));
+    if (parent.found && parent.value !== null && typeof parent.value === 'object') {
+      (parent.value as Record<PropertyKey, unknown>)[path.at(-1)!] = source;
+    }
+  }
+  return data;
+}
+
 /** Parses YAML text already read from `display`; validates it with `schema`. */
-export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S): ParsedYamlFile<z.output<S>> {
+export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S, emptyValue: unknown = null): ParsedYamlFile<z.output<S>> {
   const counter = new LineCounter();
   const pos = new Positions(text, counter, display);
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
   const syntax = yamlErrors(doc, pos);
   if (syntax.length > 0) throw new ConfigError(syntax);
-  const data = toPlain(doc, pos);
+  const plain = keepNumbersAsWritten(doc, toPlain(doc, pos), schema);
+  const data = (plain === null || plain === undefined) && doc.contents === null ? emptyValue : plain;
   const result = schema.safeParse(data);
   if (!result.success) {
     const issues = (result.error.issues as unknown as IssueLike[]).flatMap((i) => flattenIssue(i, data));
@@ -414,7 +448,7 @@ export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
 export async function parseYamlFile<S extends z.ZodType>(file: string, schema: S, opts?: ReadYamlOptions): Promise<ParsedYamlFile<z.output<S>>> {
   const display = displayPath(file, opts?.displayRoot);
   const { text, stats } = await readLimited(file, display);
-  return { ...parseYamlText(text, display, schema), stats };
+  return { ...parseYamlText(text, display, schema, opts?.emptyValue), stats };
 }
 
 /**
