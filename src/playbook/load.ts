@@ -1,0 +1,205 @@
+/**
+ * Loading a playbook (inventory + recipe with its includes), with a cache that makes the common
+ * case cheap: when no file read last time has changed, the validated result comes from
+ * `.aiop/state/playbook-cache.json` without importing `yaml` or `zod` and without reading the
+ * YAML files. Everything that needs those two lives in `load-fresh.ts`, imported on a miss only.
+ */
+import { readFile, stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
+import type { InventoryConfig, PackagesConfig } from './schema.js';
+
+/** One target of the recipe, normalized. */
+export interface RecipeTarget {
+  name: string;
+  virtual: boolean;
+  sources: string[];
+  depends: string[];
+  commands: string[];
+  /** Display path (relative to the playbook root) of the recipe file that defined it. */
+  file: string;
+}
+
+/** The recipe with its includes merged. */
+export interface Recipe {
+  variables: Record<string, string>;
+  default?: string;
+  targets: Record<string, RecipeTarget>;
+  /** Child recipe folders, absolute (resolved against the playbook root). */
+  children: string[];
+  /** Every recipe file read, absolute. */
+  files: string[];
+}
+
+/** A loaded, validated playbook. */
+export interface Playbook {
+  root: string;
+  inventory: InventoryConfig;
+  recipe: Recipe;
+}
+
+/** Options of {@link loadPlaybook}. */
+export interface LoadOptions {
+  /** Default `.aiop/recipe.yml`; relative to the root; null = no recipe (`aap -f NONE`). */
+  recipeFile?: string | null;
+  /** `-I` folders searched for includes after the including file's own folder; relative to the root. */
+  includeDirs?: string[];
+}
+
+/** Where the cache lives, relative to the playbook root. */
+export const PLAYBOOK_CACHE = join('.aiop', 'state', 'playbook-cache.json');
+/** Bump when the shape of {@link Playbook} or the loader's rules change, so old caches are ignored. */
+const CACHE_FORMAT = 1;
+/**
+ * A file modified this close to the moment the cache was written might have changed again
+ * within the file system's timestamp granularity without changing size or mtime (git's
+ * "racy" case): then the cache is not trusted and the file is parsed again.
+ */
+const RACY_MS = 1000;
+
+/** Counters for tests and benchmarks: how loads were served. */
+export const loadStats = { cacheHits: 0, cacheMisses: 0 };
+
+/** The part of a file's stat that says whether it changed. */
+export interface FileStamp {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  ctimeMs: number;
+}
+
+interface CacheFile {
+  format: number;
+  key: string;
+  writtenAt: number;
+  files: FileStamp[];
+  /** Paths probed and found missing (an include search, a missing default recipe): one appearing changes the result. */
+  absent: string[];
+  playbook: Playbook;
+}
+
+/** What a fresh load returns besides the playbook: what it depended on. */
+export interface FreshLoad {
+  playbook: Playbook;
+  files: FileStamp[];
+  absent: string[];
+}
+
+/** Stamp of a stat result. */
+export function stampOf(path: string, s: { size: number; mtimeMs: number; ino: number; ctimeMs: number }): FileStamp {
+  return { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, ctimeMs: s.ctimeMs };
+}
+
+function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
+}
+
+async function stillAbsent(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
+async function stillSame(stamp: FileStamp, writtenAt: number): Promise<boolean> {
+  try {
+    const now = stampOf(stamp.path, await stat(stamp.path));
+    return sameStamp(now, stamp) && now.mtimeMs < writtenAt - RACY_MS && now.ctimeMs < writtenAt - RACY_MS;
+  } catch {
+    return false;
+  }
+}
+
+async function readCache(cacheFile: string, key: string): Promise<Playbook | undefined> {
+  let cache: CacheFile;
+  try {
+    cache = JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFile;
+  } catch {
+    return undefined; // missing or corrupt: a miss
+  }
+  if (
+    cache === null ||
+    typeof cache !== 'object' ||
+    cache.format !== CACHE_FORMAT ||
+    cache.key !== key ||
+    typeof cache.writtenAt !== 'number' ||
+    !Array.isArray(cache.files) ||
+    !Array.isArray(cache.absent) ||
+    typeof cache.playbook !== 'object' ||
+    cache.playbook === null
+  ) {
+    return undefined;
+  }
+  const checks = await Promise.all([
+    ...cache.files.map((f) => stillSame(f, cache.writtenAt)),
+    ...cache.absent.map((p) => stillAbsent(p)),
+  ]);
+  return checks.every(Boolean) ? cache.playbook : undefined;
+}
+
+async function writeCache(cacheFile: string, key: string, fresh: FreshLoad): Promise<void> {
+  const cache: CacheFile = { format: CACHE_FORMAT, key, writtenAt: Date.now(), files: fresh.files, absent: fresh.absent, playbook: fresh.playbook };
+  try {
+    await writeFileAtomic(cacheFile, JSON.stringify(cache));
+  } catch {
+    // The cache only saves time; a read-only playbook still loads.
+  }
+}
+
+/**
+ * Loads inventory + recipe (with `include`, found beside the including file, then in
+ * `includeDirs`; include cycles and a target defined twice are diagnostics naming both
+ * places). Throws ConfigError with every problem found. The validated result is cached in
+ * `.aiop/state/playbook-cache.json`, keyed by (path, size, mtimeMs, ino, ctimeMs) of every file
+ * read; a hit neither imports `yaml`/`zod` nor reads the YAML files.
+ */
+export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Playbook> {
+  const absRoot = resolve(root);
+  const recipeFile =
+    opts?.recipeFile === null ? null : opts?.recipeFile === undefined ? null : resolve(absRoot, opts.recipeFile);
+  const useDefaultRecipe = opts?.recipeFile === undefined;
+  const includeDirs = (opts?.includeDirs ?? []).map((d) => resolve(absRoot, d));
+  const key = JSON.stringify({ root: absRoot, recipe: useDefaultRecipe ? 'default' : recipeFile, includeDirs });
+  const cacheFile = join(absRoot, PLAYBOOK_CACHE);
+  const cached = await readCache(cacheFile, key);
+  if (cached !== undefined) {
+    loadStats.cacheHits++;
+    return cached;
+  }
+  loadStats.cacheMisses++;
+  const { loadFresh } = await import('./load-fresh.js');
+  const fresh = await loadFresh(absRoot, useDefaultRecipe ? 'default' : recipeFile, includeDirs);
+  await writeCache(cacheFile, key, fresh);
+  return fresh.playbook;
+}
+
+/** `.aiop/packages.yml`, validated; undefined when the file does not exist. */
+export async function loadPackages(root: string): Promise<PackagesConfig | undefined> {
+  const absRoot = resolve(root);
+  const file = join(absRoot, '.aiop', 'packages.yml');
+  if (await stillAbsent(file)) return undefined;
+  const [{ readYamlFile }, { packagesSchema }] = await Promise.all([import('./yaml-file.js'), import('./schema.js')]);
+  return readYamlFile(file, packagesSchema, { displayRoot: absRoot });
+}
+
+/** What `.aiop/.gitignore` says: state and logs are local and safe to delete. */
+export const AIOP_GITIGNORE = '# Written by aiop: local state and logs, safe to delete\nstate/\nlogs/\n';
+
+/** Writes `.aiop/.gitignore` (state/ and logs/) when missing; never overwrites one. */
+export async function ensureAiopGitignore(root: string): Promise<void> {
+  const file = join(resolve(root), '.aiop', '.gitignore');
+  await mkdir(join(resolve(root), '.aiop'), { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    await writeFile(tmp, AIOP_GITIGNORE);
+    // link() is atomic and, unlike rename(), fails when the file exists: a user's own is kept.
+    await link(tmp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,464 @@
+/**
+ * Reading one YAML configuration file: size limit, alias limit, duplicate keys, zod validation,
+ * and diagnostics that point at the line at fault. Only imported on a playbook cache miss, since
+ * `yaml` and `zod` are slow to import and to run on big files.
+ */
+import { open } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { relative, isAbsolute } from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, isPair, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type Diagnostic, type SourceLocation } from '../core/errors.js';
+import { closest, didYouMean } from '../core/suggest.js';
+
+/** Configuration files larger than this are refused (SPEC section 2). */
+export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
+/** How many alias expansions a file may use; a billion-laughs file fails fast. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Options of {@link readYamlFile}. */
+export interface ReadYamlOptions {
+  /** Diagnostics name the file relative to this folder (the playbook root). */
+  displayRoot?: string;
+  /** The value of a file with no content (only comments, or nothing); default null (usually an error). */
+  emptyValue?: unknown;
+}
+
+type PathSegment = string | number;
+type IssuePath = readonly PropertyKey[];
+
+/** A parsed, validated file with the means to point at its parts, for checks across files. */
+export interface ParsedYamlFile<T> {
+  value: T;
+  /** Of the file as it was opened (set by {@link parseYamlFile}); the playbook cache keys on it. */
+  stats?: Stats;
+  /** The path shown in diagnostics. */
+  display: string;
+  /** Where the value (or, with `key`, the key) at `path` is; the nearest existing parent otherwise. */
+  locate(path: readonly PathSegment[], key?: boolean): Pick<Diagnostic, 'location' | 'sourceLine'>;
+}
+
+/** The path shown to people: relative to the playbook root when inside it. */
+export function displayPath(file: string, displayRoot?: string): string {
+  if (displayRoot === undefined) return file;
+  const rel = relative(displayRoot, file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
+/** Reads the file as text, refusing it before reading it whole when it is too big. */
+async function readLimited(file: string, display: string): Promise<{ text: string; stats: Stats }> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot read it (${code ?? String(error)})`;
+    throw new ConfigError([{ message: `${display}: ${why}` }]);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new ConfigError([{ message: `${display}: not a regular file` }]);
+    if (stats.size > MAX_CONFIG_BYTES) {
+      throw new ConfigError([
+        {
+          message: `${display}: file is ${stats.size} bytes, over the 10 MiB limit for configuration files`,
+          location: { file: display, line: 1, column: 1 },
+        },
+      ]);
+    }
+    const text = await handle.readFile({ encoding: 'utf8' });
+    // The file may have grown between stat and read.
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+      throw new ConfigError([{ message: `${display}: over the 10 MiB limit for configuration files`, location: { file: display, line: 1, column: 1 } }]);
+    }
+    return { text, stats };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Positions and source lines of one text, computed lazily (only errors need them). */
+class Positions {
+  #lines: string[] | undefined;
+  constructor(
+    readonly text: string,
+    readonly counter: LineCounter,
+    readonly display: string,
+  ) {}
+
+  at(offset: number): Pick<Diagnostic, 'location' | 'sourceLine'> {
+    const { line, col } = this.counter.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    this.#lines ??= this.text.split(/\r?\n|\r/);
+    const location: SourceLocation = { file: this.display, line, column: col };
+    const sourceLine = this.#lines[line - 1];
+    return sourceLine === undefined ? { location } : { location, sourceLine };
+  }
+}
+
+interface Found {
+  node: Node | null;
+  keyNode: Node | null;
+  /** True when the whole path exists. */
+  complete: boolean;
+}
+
+/** Walks the YAML tree along a path of keys and indexes. */
+function walk(doc: Document, path: readonly PropertyKey[]): Found {
+  let node: Node | null = (doc.contents as Node | null) ?? null;
+  let keyNode: Node | null = null;
+  for (const segment of path) {
+    if (node !== null && isAlias(node)) node = (node.resolve(doc) as Node | undefined) ?? node;
+    if (node !== null && isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) return { node, keyNode, complete: false };
+      keyNode = pair.key as Node;
+      node = (pair.value as Node | null) ?? null;
+      if (node === null) return { node: keyNode, keyNode, complete: true };
+    } else if (node !== null && isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
+      keyNode = null;
+      node = node.items[segment] as Node;
+    } else {
+      return { node, keyNode, complete: false };
+    }
+  }
+  return { node, keyNode, complete: true };
+}
+
+function offsetOf(node: Node | null): number {
+  return node?.range?.[0] ?? 0;
+}
+
+/** `system_targets.linux.compatibility[0]` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of path) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else out += out === '' ? String(s) : `.${String(s)}`;
+  }
+  return out;
+}
+
+function at(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? 'at the top level' : `at ${formatPath(path)}`;
+}
+
+/* ---------- walking a zod schema, to know which keys are allowed where ---------- */
+
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  in?: unknown;
+  out?: unknown;
+  element?: unknown;
+  valueType?: unknown;
+  options?: unknown[];
+  getter?: () => unknown;
+}
+
+function defOf(schema: unknown): ZodDefLike | undefined {
+  return (schema as { _zod?: { def?: ZodDefLike } } | undefined)?._zod?.def;
+}
+
+/** The schemas a value at `path` may be validated with, wrappers removed (several through unions). */
+function leafDefsAt(schema: unknown, path: readonly PropertyKey[]): ZodDefLike[] {
+  const out: ZodDefLike[] = [];
+  const visit = (s: unknown, i: number, depth: number): void => {
+    const def = defOf(s);
+    if (!def || depth > 50) return;
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'catch':
+      case 'readonly':
+      case 'nonoptional':
+        return visit(def.innerType, i, depth + 1);
+      case 'pipe':
+        return visit(def.in, i, depth + 1);
+      case 'lazy':
+        return visit(def.getter?.(), i, depth + 1);
+      case 'union':
+        for (const option of def.options ?? []) visit(option, i, depth + 1);
+        return;
+      default:
+    }
+    if (i === path.length) {
+      out.push(def);
+      return;
+    }
+    const segment = path[i];
+    if (def.type === 'object' && def.shape && typeof segment === 'string' && segment in def.shape) visit(def.shape[segment], i + 1, depth + 1);
+    else if (def.type === 'array' && typeof segment === 'number') visit(def.element, i + 1, depth + 1);
+    else if (def.type === 'record') visit(def.valueType, i + 1, depth + 1);
+  };
+  visit(schema, 0, 0);
+  return out;
+}
+
+function objectSchemasAt(schema: unknown, path: readonly PropertyKey[]): ZodDefLike[] {
+  return leafDefsAt(schema, path).filter((d) => d.type === 'object');
+}
+
+/** Keys allowed at `path` by the schema. */
+export function allowedKeysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  const keys = new Set<string>();
+  for (const def of objectSchemasAt(schema, path)) for (const k of Object.keys(def.shape ?? {})) keys.add(k);
+  return [...keys];
+}
+
+/* ---------- turning zod issues into diagnostics ---------- */
+
+interface IssueLike {
+  code: string;
+  path: IssuePath;
+  message: string;
+  keys?: string[];
+  values?: unknown[];
+  expected?: string;
+  errors?: IssueLike[][];
+  issues?: IssueLike[];
+  origin?: string;
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `a string`;
+  return `a ${typeof value}`;
+}
+
+function expectedName(expected: string | undefined): string {
+  switch (expected) {
+    case 'object':
+    case 'record':
+      return 'a mapping';
+    case 'array':
+    case 'tuple':
+      return 'a list';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'int':
+      return 'an integer';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return expected ?? 'something else';
+  }
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+  let cur: unknown = data;
+  for (const s of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, s as string)) return { found: false, value: undefined };
+    cur = (cur as Record<PropertyKey, unknown>)[s as string];
+  }
+  return { found: true, value: cur };
+}
+
+/** Picks the union branch that got furthest: its issues are what the user most likely meant. */
+function bestBranch(branches: IssueLike[][]): IssueLike[] | undefined {
+  let best: IssueLike[] | undefined;
+  let bestScore = -Infinity;
+  for (const issues of branches) {
+    const depth = Math.max(0, ...issues.map((i) => i.path.length));
+    const score = depth * 100 - issues.length - (issues.every((i) => i.code === 'invalid_type' && i.path.length === 0) ? 1000 : 0);
+    if (score > bestScore) {
+      best = issues;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function flattenIssue(issue: IssueLike, data: unknown): IssueLike[] {
+  if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0) {
+    const allTopLevelTypeErrors = issue.errors.every((b) => b.length > 0 && b.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+    if (allTopLevelTypeErrors) {
+      const expected = [...new Set(issue.errors.flatMap((b) => b.map((i) => expectedName(i.expected))))];
+      const got = valueAt(data, issue.path);
+      return [{ code: 'invalid_type', path: issue.path, message: `expected ${expected.join(' or ')}, got ${typeName(got.value)}` }];
+    }
+    const branch = bestBranch(issue.errors) ?? [];
+    return branch.flatMap((i) => flattenIssue({ ...i, path: [...issue.path, ...i.path] }, data));
+  }
+  if (issue.code === 'invalid_key' && issue.issues) {
+    return issue.issues.map((i) => ({ ...i, code: 'invalid_key', path: issue.path, message: `key "${String(issue.path.at(-1))}": ${i.message}` }));
+  }
+  if (issue.code === 'invalid_element' && issue.issues) {
+    return issue.issues.flatMap((i) => flattenIssue({ ...i, path: [...issue.path, ...i.path] }, data));
+  }
+  return [issue];
+}
+
+function issueToDiagnostics(issue: IssueLike, schema: unknown, data: unknown, doc: Document, pos: Positions): Diagnostic[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(schema, path);
+    return (issue.keys ?? []).map((key) => {
+      const found = walk(doc, [...path, key]);
+      const place = pos.at(offsetOf(found.complete ? found.keyNode : found.node));
+      const hint = didYouMean(key, allowed) ?? (allowed.length > 0 ? `allowed keys here: ${allowed.join(', ')}` : undefined);
+      return { message: `unknown key "${key}" ${at(path)}`, ...place, ...(hint ? { hint } : {}) };
+    });
+  }
+  const found = walk(doc, path);
+  const place = pos.at(offsetOf(issue.code === 'invalid_key' ? (found.keyNode ?? found.node) : found.node));
+  const got = valueAt(data, path);
+  if (issue.code === 'invalid_type' && !got.found && path.length > 0) {
+    const parent = formatPath(path.slice(0, -1));
+    return [{ message: `missing required key "${String(path.at(-1))}"${parent ? ` in ${parent}` : ' at the top level'}`, ...place }];
+  }
+  if (issue.code === 'invalid_type' && issue.expected !== undefined) {
+    if (path.length === 0 && (got.value === null || got.value === undefined)) {
+      return [{ message: 'the file is empty: expected a mapping at the top level', ...place }];
+    }
+    return [{ message: `${at(path)}: expected ${expectedName(issue.expected)}, got ${typeName(got.value)}`, ...place }];
+  }
+  if (issue.code === 'invalid_value' && issue.values) {
+    const choices = issue.values.map(String);
+    const bad = String(got.value);
+    const suggestion = didYouMean(bad, choices);
+    return [
+      {
+        message: `${at(path)}: "${bad}" is not a valid choice`,
+        ...place,
+        hint: `valid choices: ${choices.join(', ')}${suggestion ? ` (${suggestion})` : ''}`,
+      },
+    ];
+  }
+  return [{ message: `${at(path)}: ${issue.message}`, ...place }];
+}
+
+/** The syntax and structure errors of a parsed document (all of them). */
+function yamlErrors(doc: Document, pos: Positions): Diagnostic[] {
+  return doc.errors.map((error) => {
+    const message = error.code === 'DUPLICATE_KEY' ? 'duplicate key: map keys must be unique' : `YAML syntax error: ${error.message}`;
+    return { message, ...pos.at(error.pos[0]) };
+  });
+}
+
+/** Converts the document to plain data, turning alias bombs and other failures into diagnostics. */
+function toPlain(doc: Document, pos: Positions): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const firstAlias = pos.text.search(/(^|[\s[{,:-])\*[^\s,\]}]/);
+    const offset = firstAlias < 0 ? 0 : firstAlias + 1;
+    const message = error instanceof ReferenceError && /alias/i.test(error.message)
+      ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`
+      : `cannot read the YAML document: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError([{ message, ...pos.at(offset) }]);
+  }
+}
+
+/**
+ * YAML reads `version: 1.10` as the number 1.1 and `2.0` as 2. Where the schema takes text, the
+ * value is what the user wrote, not the number's shortest spelling.
+ */
+function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): unknown {
+  const fixes: Array<[PathSegment[], string]> = [];
+  const visitNode = (node: unknown, path: PathSegment[], depth: number): void => {
+    if (depth > 200) return;
+    if (isMap(node)) {
+      for (const pair of node.items) if (isScalar(pair.key)) visitNode(pair.value, [...path, String(pair.key.value)], depth + 1);
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visitNode(item, [...path, i], depth + 1));
+    } else if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string' && node.source !== String(node.value)) {
+      fixes.push([path, node.source]);
+    }
+  };
+  visitNode(doc.contents, [], 0);
+  for (const [path, source] of fixes) {
+    if (path.length === 0 || !leafDefsAt(schema, path).some((d) => d.type === 'string')) continue;
+    const parent = valueAt(data, path.slice(0, -1));
+    if (parent.found && parent.value !== null && typeof parent.value === 'object') {
+      (parent.value as Record<PropertyKey, unknown>)[path.at(-1)!] = source;
+    }
+  }
+  return data;
+}
+
+/** Parses YAML text already read from `display`; validates it with `schema`. */
+export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S, emptyValue: unknown = null): ParsedYamlFile<z.output<S>> {
+  const counter = new LineCounter();
+  const pos = new Positions(text, counter, display);
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
+  const syntax = yamlErrors(doc, pos);
+  if (syntax.length > 0) throw new ConfigError(syntax);
+  const plain = keepNumbersAsWritten(doc, toPlain(doc, pos), schema);
+  const data = (plain === null || plain === undefined) && doc.contents === null ? emptyValue : plain;
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const issues = (result.error.issues as unknown as IssueLike[]).flatMap((i) => flattenIssue(i, data));
+    // A mistyped required key is reported once, as unknown with its suggestion, not also as missing.
+    const mistyped = new Set<string>();
+    for (const i of issues) {
+      if (i.code !== 'unrecognized_keys') continue;
+      const allowed = allowedKeysAt(schema, i.path);
+      for (const k of i.keys ?? []) {
+        const best = closest(k, allowed);
+        if (best !== undefined) mistyped.add(JSON.stringify([...i.path, best].map(String)));
+      }
+    }
+    const kept = issues.filter((i) => !(i.code === 'invalid_type' && mistyped.has(JSON.stringify(i.path.map(String))) && !valueAt(data, i.path).found));
+    const diagnostics = kept.flatMap((i) => issueToDiagnostics(i, schema, data, doc, pos));
+    throw new ConfigError(sortDiagnostics(dedupe(diagnostics)));
+  }
+  return {
+    value: result.data as z.output<S>,
+    display,
+    locate(path, key) {
+      const found = walk(doc, path);
+      return pos.at(offsetOf(key && found.complete ? (found.keyNode ?? found.node) : found.node));
+    },
+  };
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const k = `${d.location?.line}:${d.location?.column}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Diagnostics grouped by file (in order of first appearance), each file's in line order. */
+export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const fileOrder = new Map<string, number>();
+  for (const d of diagnostics) {
+    const f = d.location?.file ?? '';
+    if (!fileOrder.has(f)) fileOrder.set(f, fileOrder.size);
+  }
+  const rank = (d: Diagnostic): number => fileOrder.get(d.location?.file ?? '')!;
+  return [...diagnostics].sort(
+    (a, b) => rank(a) - rank(b) || (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0),
+  );
+}
+
+/** Like {@link readYamlFile}, also giving the means to locate parts of the file for later checks. */
+export async function parseYamlFile<S extends z.ZodType>(file: string, schema: S, opts?: ReadYamlOptions): Promise<ParsedYamlFile<z.output<S>>> {
+  const display = displayPath(file, opts?.displayRoot);
+  const { text, stats } = await readLimited(file, display);
+  return { ...parseYamlText(text, display, schema, opts?.emptyValue), stats };
+}
+
+/**
+ * Reads, parses (yaml 2, positions via LineCounter) and validates a YAML file with a zod schema.
+ * Files over 10 MiB are refused (before reading them whole), YAML aliases limited
+ * ({@link MAX_ALIAS_COUNT}) so an alias bomb fails fast, duplicate keys are errors. Throws
+ * ConfigError with ALL diagnostics found in the file: file:line:column (1-based), the offending
+ * source line, and a hint: did-you-mean for an unknown key, the valid choices for a wrong enum
+ * value. The `file` in diagnostics is relative to `displayRoot` when given.
+ */
+export async function readYamlFile<S extends z.ZodType>(file: string, schema: S, opts?: ReadYamlOptions): Promise<z.output<S>> {
+  return (await parseYamlFile(file, schema, opts)).value;
+}
