@@ -21,6 +21,7 @@ import {
   removeStalePartials,
   writeBuildRecord,
   type BuildRecord,
+  type Destination,
 } from './destination.js';
 import type { BuildOptions } from './options.js';
 import { runOutputSteps, type OutputStepsResult } from './outputs.js';
@@ -60,12 +61,29 @@ export function defaultGoals(playbook: Playbook): string[] {
   return Object.keys(recipe.targets);
 }
 
-/** Builds one package. Expected failures are thrown as AiopError. */
-export async function buildPackage(
+/** A checked package build, ready to run: nothing has been written yet. */
+export interface PackageBuildPlan {
+  target: ResolvedTarget;
+  options: BuildOptions;
+  ctx: PackageBuildContext;
+  dest: Destination;
+  record: BuildRecord | undefined;
+  stateDir: string;
+  goals: string[];
+  builtinsFor: (pkgDir: string) => Record<string, string>;
+  compat: Record<string, string>;
+  assignments: Record<string, string>;
+}
+
+/**
+ * Checks everything that can be checked before building (destination, target names,
+ * dependency cycles, unset variables) without writing anything. Throws AiopError.
+ */
+export async function planPackageBuild(
   target: ResolvedTarget,
   options: BuildOptions,
   ctx: PackageBuildContext,
-): Promise<PackageBuildResult> {
+): Promise<PackageBuildPlan> {
   const { playbook, emit } = ctx;
   const root = playbook.root;
   const pkg = target.id;
@@ -103,6 +121,20 @@ export async function buildPackage(
   });
   planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
 
+  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments };
+}
+
+/** Builds one package: {@link planPackageBuild} then {@link runPackageBuild}. */
+export async function buildPackage(target: ResolvedTarget, options: BuildOptions, ctx: PackageBuildContext): Promise<PackageBuildResult> {
+  return runPackageBuild(await planPackageBuild(target, options, ctx));
+}
+
+/** Runs a checked plan: artifacts, recipe, rename into place, outputs. */
+export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBuildResult> {
+  const { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments } = plan;
+  const { playbook, emit } = ctx;
+  const root = playbook.root;
+  const pkg = target.id;
   emit({ type: 'phase', phase: 'fetch', pkg });
   await mkdir(dest.outputDir, { recursive: true });
   await removeStalePartials(dest);

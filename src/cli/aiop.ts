@@ -54,9 +54,9 @@ function integer(name: string) {
 function reportingOptions(cmd: Command): Command {
   return cmd
     .option('-v, --verbose', 'Force the verbosity of the logs to DEBUG, overriding -sll and -fll')
-    .addOption(new Option('-sll, --stdout_log_level <level>', 'Console log level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .addOption(new Option('-fll, --file_log_level <level>', 'Log file level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .option('-hp, --hide_progress', 'Hide the progress box')
+    .addOption(new Option('--stdout_log_level <level>', '(-sll) Console log level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
+    .addOption(new Option('--file_log_level <level>', '(-fll) Log file level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
+    .option('--hide_progress', '(-hp) Hide the progress box')
     .option('--machine-readable', 'Packer-style machine-readable output on stdout');
 }
 

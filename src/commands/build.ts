@@ -8,7 +8,7 @@ import { AiopError, UsageError } from '../core/errors.js';
 import { EventStream } from '../core/events.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
-import { buildPackage } from '../build/package.js';
+import { planPackageBuild, runPackageBuild } from '../build/package.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig } from '../playbook/user-config.js';
@@ -69,23 +69,24 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     throw new AiopError('config', `--installer deb: system target "${target.systemTarget}" has no \`deb:\` settings in .aiop/inventory_config.yml`);
   }
 
-  await ensureAiopGitignore(root);
-  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
 
   const stream = new EventStream();
   const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? userConfig.stdout_log_level);
   attachInterimConsole(stream, level);
 
   const controller = new AbortController();
+  const plan = await planPackageBuild(target, options, {
+    playbook,
+    userConfig,
+    emit: stream.emit,
+    signal: controller.signal,
+    env: io.env,
+  });
+  await ensureAiopGitignore(root);
+  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
   const stopListening = onInterrupt(controller);
   try {
-    await buildPackage(target, options, {
-      playbook,
-      userConfig,
-      emit: stream.emit,
-      signal: controller.signal,
-      env: io.env,
-    });
+    await runPackageBuild(plan);
     return 0;
   } catch (error) {
     if (error instanceof AiopError) stream.emit({ type: 'failure', pkg: target.id, target: target.id, message: error.message });

@@ -106,6 +106,13 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const forcedChange =
       node.sourceFiles.some((s) => changed.has(s.path)) || depOutcomes.some((o) => o.forcedChange);
 
+    if (node.virtual && plan.commands.length === 0) {
+      // A pure grouping of other targets: nothing of its own to run or to report.
+      const sig = sha256(`${cmd}\0${src}\0${deps}`);
+      if (!options.dryRun) next.targets[node.key] = { cmd, src, deps, sig };
+      return { ok: true, sig, forcedChange };
+    }
+
     let reason: TargetReason | undefined;
     let detail: string | undefined;
     let out = record?.out;
