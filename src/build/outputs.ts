@@ -14,11 +14,11 @@ export interface OutputStepsResult {
   uploads: Array<{ file: string; url: string }>;
 }
 
-/** Every file under a folder, package-relative, sorted bytewise. */
-export async function listFiles(dir: string): Promise<string[]> {
+/** Every file (and, when asked, folder) under a folder, package-relative, sorted bytewise. */
+export async function listFiles(dir: string, withFolders = false): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => !e.isDirectory())
+    .filter((e) => withFolders || !e.isDirectory())
     .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split('\\').join('/'))
     .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
 }

@@ -36,6 +36,8 @@ export interface PackageBuildContext {
 
 export interface PackageBuildResult {
   id: string;
+  /** Plain source files the recipe read (absolute), for the no-op fast path. */
+  sources: string[];
   packageDir: string;
   outputDir: string;
   engine: EngineResult;
@@ -150,6 +152,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   };
 
   let engine: EngineResult;
+  let sources: string[] = [];
   try {
     const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
     const graph = buildGraph({
@@ -160,6 +163,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       goals,
       sourceRoots: [dest.workDir],
     });
+    sources = [...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))];
     emit({ type: 'phase', phase: 'recipe', pkg });
     engine = await runEngine({
       graph,
@@ -190,5 +194,5 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   const outputs = await runOutputSteps({ target, options, ctx, packageDir: dest.finalDir, outputDir: dest.outputDir });
   await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false });
   emit({ type: 'phase', phase: 'done', pkg });
-  return { id: pkg, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
+  return { id: pkg, sources, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
 }

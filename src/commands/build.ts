@@ -5,13 +5,16 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError, UsageError } from '../core/errors.js';
-import { EventStream } from '../core/events.js';
+import { EventStream, type Level } from '../core/events.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
-import { loadUserConfig } from '../playbook/user-config.js';
+import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
+import { checkNoop, noopKey, noopOutputs, writeNoop, dropNoop } from '../build/noop.js';
+import { listFiles } from '../build/outputs.js';
+import type { AiopEvent } from '../core/events.js';
 import { attachInterimConsole } from '../report/interim-console.js';
 import { onInterrupt } from './interrupt.js';
 
@@ -58,11 +61,35 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
   return 0;
 }
 
+/** The no-op key of a build request, or undefined when the request must always do work. */
+function fastPathKey(options: BuildOptions, io: BuildCommandIo): string | undefined {
+  if (options.upload.length > 0 || options.gotoPack || options.force) return undefined;
+  const env = Object.entries(io.env)
+    .filter(([k]) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return noopKey({ v: VERSION_KEY, cwd: io.cwd, options: { ...options, machineReadable: false, hideProgress: false }, env });
+}
+
+/** Changes whenever the tool itself changes. */
+const VERSION_KEY = 1;
+
 /** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
   checkOptionCombinations(options);
   const root = await findPlaybookRoot(io.cwd);
-  const { config: userConfig } = await loadUserConfig(io.env);
+  const key = fastPathKey(options, io);
+  const noop = key === undefined ? undefined : checkNoop(root, key);
+  if (noop) {
+    const stream = new EventStream();
+    const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? (noop.context['stdoutLevel'] as Level));
+    attachInterimConsole(stream, level);
+    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', message: 'nothing changed since the last identical build (no-op fast path)' });
+    for (const event of noopOutputs(root, key!)) stream.emit(event);
+    stream.emit({ type: 'phase', phase: 'done', pkg: String(noop.context['pkg']) });
+    return 0;
+  }
+  if (key !== undefined) dropNoop(root, key);
+  const { config: userConfig, file: userConfigFile } = await loadUserConfig(io.env);
   const playbook = await loadPlaybook(root);
   const target = resolveTarget(playbook.inventory, options.systemTarget, options.compatArgs);
   if (options.installer === 'deb' && !target.config.deb) {
@@ -85,8 +112,25 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   await ensureAiopGitignore(root);
   await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
   const stopListening = onInterrupt(controller);
+  const outputs: AiopEvent[] = [];
+  stream.subscribe((event) => {
+    if (event.type === 'output') outputs.push(event);
+  });
   try {
-    await runPackageBuild(plan);
+    const result = await runPackageBuild(plan);
+    if (key !== undefined) {
+      const produced = await listFiles(result.packageDir, true);
+      const paths = [
+        join(root, '.aiop', 'inventory_config.yml'),
+        ...playbook.recipe.files,
+        userConfigFile ?? userConfigPath(io.env),
+        ...result.sources,
+        result.packageDir,
+        ...produced.map((p) => join(result.packageDir, p)),
+        ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path),
+      ];
+      await writeNoop(root, key, paths, outputs, { pkg: target.id, stdoutLevel: userConfig.stdout_log_level });
+    }
     return 0;
   } catch (error) {
     if (error instanceof AiopError) stream.emit({ type: 'failure', pkg: target.id, target: target.id, message: error.message });
