@@ -13,6 +13,8 @@ export interface Message {
   pkg?: string;
   /** A heading (phase change): machine-readable `ui,say` rather than `ui,message`. */
   heading?: boolean;
+  /** The text already names its package: do not prefix it again. */
+  named?: boolean;
 }
 
 const PHASE_TEXT: Record<Phase, string> = {
@@ -64,17 +66,18 @@ export function describe(event: AiopEvent): Message | undefined {
     case 'package-start': {
       const values = Object.values(event.compat).join(' ');
       const text = `Building ${event.pkg} (${event.systemTarget}${values ? ` ${values}` : ''})`;
-      return { level: 'INFO', source: 'build', text, pkg: event.pkg, heading: true };
+      return { level: 'INFO', source: 'build', text, pkg: event.pkg, heading: true, named: true };
     }
     case 'package-done':
       if (event.ok) {
-        return { level: 'INFO', source: 'build', text: `Built ${event.pkg} in ${formatDuration(event.durationMs)}`, pkg: event.pkg };
+        return { level: 'INFO', source: 'build', text: `Built ${event.pkg} in ${formatDuration(event.durationMs)}`, pkg: event.pkg, named: true };
       }
       return {
         level: 'ERROR',
         source: 'build',
         text: `${event.pkg} failed after ${formatDuration(event.durationMs)}${event.error ? `: ${event.error}` : ''}${event.logFile ? ` (log: ${event.logFile})` : ''}`,
         pkg: event.pkg,
+        named: true,
       };
     case 'targets-planned':
       return withPkg({ level: 'DEBUG', source: 'engine', text: `${event.total} targets planned` }, event.pkg);

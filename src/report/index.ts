@@ -148,7 +148,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
 
   /** The console form of a message: plain for INFO, tagged otherwise, with the package when several run. */
   const human = (m: Message, text: string): string => {
-    const who = m.pkg !== undefined && started.size > 1 ? `${m.pkg}: ` : '';
+    const who = m.pkg !== undefined && !m.named && started.size > 1 ? `${m.pkg}: ` : '';
     const tag = m.level === 'INFO' ? (m.heading ? '==> ' : '') : `${m.level.toLowerCase()}: `;
     const lines = text.split('\n').map((l, i) => (i === 0 ? `${tag}${who}${l}` : `    ${l}`));
     const body = lines.join('\n');
@@ -167,7 +167,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       return;
     }
     const kind: UiKind = m.level === 'ERROR' || m.level === 'CRITICAL' ? 'error' : m.heading ? 'say' : 'message';
-    const who = m.pkg !== undefined ? `${m.pkg}: ` : '';
+    const who = m.pkg !== undefined && !m.named ? `${m.pkg}: ` : '';
     const prefix = m.heading ? '==> ' : m.level === 'WARNING' ? 'Warning: ' : '';
     stdout.write(uiLine(unixNow(), kind, `${prefix}${who}${text}`));
   };

@@ -241,7 +241,7 @@ export class ProgressBox {
   }
 
   #render(): string {
-    const lines = frame(this.#title, this.#state.rows(), this.#out.columns ?? 80);
+    const lines = frame(this.#title, this.#state.rows(), this.#out.columns || 80);
     this.#drawn = lines.length;
     return lines.map((l) => `${l}\n`).join('');
   }

@@ -36,6 +36,8 @@ export class RunStats {
   uploads = 0;
   readonly #cacheHits = new Set<string>();
   readonly failures: EventOf<'failure'>[] = [];
+  /** Virtual targets are names, not work: they do not count as made. */
+  readonly #virtual = new Set<string>();
 
   constructor(now = Date.now()) {
     this.startedAt = now;
@@ -71,8 +73,11 @@ export class RunStats {
       case 'output':
         this.#pkg(event.pkg).outputs.push(event);
         break;
+      case 'target-start':
+        if (event.reason === 'virtual') this.#virtual.add(`${event.pkg ?? ''} ${event.target}`);
+        break;
       case 'target-done':
-        this.targetsMade += 1;
+        if (!this.#virtual.has(`${event.pkg ?? ''} ${event.target}`)) this.targetsMade += 1;
         break;
       case 'target-fail':
         this.targetsFailed += 1;
@@ -116,7 +121,7 @@ export class RunStats {
       if (p.ok) succeeded.push(pkg);
       if (p.outputs.length === 0) continue;
       const took = p.durationMs !== undefined ? ` in ${formatDuration(p.durationMs)}` : '';
-      out.push({ level: 'INFO', text: `Built ${pkg}${took}:` });
+      out.push({ level: 'INFO', text: `Outputs of ${pkg}${took ? ` (built${took})` : ''}:` });
       for (const o of p.outputs) out.push({ level: 'INFO', text: `  ${o.kind.padEnd(6)} ${o.id}${await sizeNote(o)}` });
     }
     if (many) {
