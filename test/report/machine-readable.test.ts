@@ -135,7 +135,7 @@ describe('the documentation parser itself', () => {
       '1,,ui,shout,x\n', // unknown ui subtype
       'hello\n', // anything else on stdout
     ];
-    for (const text of bad) assert.throws(() => parseMachineReadable(text), undefined, JSON.stringify(text));
+    for (const text of bad) assert.throws(() => parseMachineReadable(text), assert.AssertionError, JSON.stringify(text));
     parseMachineReadable('1,p,artifact-count,1\n1,p,artifact,0,nil\n1,p,artifact,0,end\n1,,error-count,0\n');
   });
 });
