@@ -39,6 +39,12 @@ export interface ReportSettings {
    * console logs off by default but still owes its list of successes and failures).
    */
   alwaysShowSummary?: boolean;
+  /**
+   * build_all: besides the run's own file, one log file per package
+   * (`<package id>-<timestamp>.log` in logDir, rotated by the same logKeep), holding that
+   * package's lines. See {@link Reporters.packageLogFile}.
+   */
+  perPackageLogs?: boolean;
 }
 
 /** What {@link attachReporters} hands back. */
@@ -47,6 +53,8 @@ export interface Reporters {
   logFile?: string;
   /** Whether the progress box is drawn (for the command's own decisions, e.g. prompts). */
   readonly progress: boolean;
+  /** With `perPackageLogs`: the log file of a package once its `package-start` was seen. */
+  packageLogFile(pkg: string): string | undefined;
   /**
    * Flushes everything; prints the end-of-run output: the human summary (what was built and where, sizes, time,
    * targets run vs up to date, cache hits vs downloads, and the log file path at INFO), or in machine-readable mode
@@ -140,6 +148,8 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
   const artifacts = new ArtifactCollector();
   const buffers = new LineBuffers();
   const started = new Set<string>();
+  const packageLogs = new Map<string, LogFile>();
+  const perPackage = settings.perPackageLogs === true && settings.logDir !== undefined && levels.file !== 'DISABLED';
 
   const writeErr = (text: string): void => {
     if (box) box.print(text);
@@ -177,6 +187,8 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     if (options.file !== false && logFile && passes(m.level, levels.file)) {
       logFile.write(m.level, m.pkg !== undefined ? `${m.source} ${m.pkg}` : m.source, text);
     }
+    const own = m.pkg !== undefined ? packageLogs.get(m.pkg) : undefined;
+    if (options.file !== false && own && passes(m.level, levels.file)) own.write(m.level, m.source, text);
     if (options.console !== false && passes(m.level, levels.console)) toConsole(m, text);
   };
 
@@ -198,6 +210,13 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     switch (event.type) {
       case 'package-start':
         started.add(event.pkg);
+        if (perPackage && !packageLogs.has(event.pkg)) {
+          try {
+            packageLogs.set(event.pkg, LogFile.openSync(settings.logDir!, event.pkg, settings.logKeep));
+          } catch (error) {
+            stderr.write(`${settings.program}: cannot open a log file for ${event.pkg}: ${clean(String(error))}\n`);
+          }
+        }
         break;
       case 'command-output':
         outputLines(event.pkg, event.target, event.stream, buffers.add(event.pkg, event.target, event.stream, event.text));
@@ -234,7 +253,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       unsubscribe();
       flushOutput(undefined);
       box?.stop();
-      const summary = await stats.lines();
+      const summary = await stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path);
       const force = settings.alwaysShowSummary === true;
       for (const line of summary) {
         const m: Message = { level: line.level, source: 'summary', text: line.text };
@@ -249,13 +268,19 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
         for (const line of artifacts.closingLines(unixNow(), clean)) stdout.write(line);
       }
       await logFile?.close();
+      await Promise.all([...packageLogs.values()].map((f) => f.close()));
       await drain(stdout);
       await drain(stderr);
     })();
     return closing;
   };
 
-  return { logFile: logFile?.path, progress: box !== undefined, close };
+  return {
+    logFile: logFile?.path,
+    progress: box !== undefined,
+    packageLogFile: (pkg) => packageLogs.get(pkg)?.path,
+    close,
+  };
 }
 
 /** Waits until what was written to a stream has been handed to the system. */

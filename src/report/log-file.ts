@@ -6,7 +6,7 @@
  * A log file is appended to as the run goes, so it cannot be written atomically; it is
  * opened exclusively (`wx`) so two runs in the same millisecond never share one.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, readdirSync, unlinkSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventLevel } from '../core/events.js';
@@ -25,20 +25,24 @@ export function logFilePattern(logName: string): RegExp {
   return new RegExp(`^${escapeRegExp(logName)}-\\d{8}T\\d{9}Z(?:-\\d+)?\\.log$`);
 }
 
+/** The names among `names` to remove so that at most `keep` (at least 1) files of `logName` remain, oldest first. */
+export function excessLogs(names: readonly string[], logName: string, keep: number): string[] {
+  const pattern = logFilePattern(logName);
+  const mine = names.filter((n) => pattern.test(n));
+  // Same prefix and fixed-width timestamp: name order is age order once `.log` is gone
+  // (so that a `-N` twin sorts after the file it collided with).
+  const key = (n: string): string => n.slice(0, -'.log'.length);
+  mine.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return mine.slice(0, Math.max(0, mine.length - Math.max(1, keep)));
+}
+
 /**
  * Removes the oldest log files of `logName` in `dir` so that at most `keep` remain.
  * Returns the removed paths. Files that vanish meanwhile (another run rotating) are fine.
  */
 export async function rotateLogs(dir: string, logName: string, keep: number): Promise<string[]> {
-  const pattern = logFilePattern(logName);
-  const names = (await readdir(dir)).filter((n) => pattern.test(n));
-  // Same prefix and fixed-width timestamp: name order is age order once `.log` is gone
-  // (so that a `-N` twin sorts after the file it collided with).
-  const key = (n: string): string => n.slice(0, -'.log'.length);
-  names.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  const excess = names.slice(0, Math.max(0, names.length - Math.max(1, keep)));
   const removed: string[] = [];
-  for (const name of excess) {
+  for (const name of excessLogs(await readdir(dir), logName, keep)) {
     const path = join(dir, name);
     try {
       await unlink(path);
@@ -84,6 +88,34 @@ export class LogFile {
         await rotateLogs(dir, logName, keep);
         return file;
       }
+    }
+  }
+
+  /**
+   * The same as {@link LogFile.open}, synchronously: for files opened from inside an event
+   * sink (one per package in build_all), where nothing may be awaited.
+   */
+  static openSync(dir: string, logName: string, keep: number, now = new Date()): LogFile {
+    mkdirSync(dir, { recursive: true });
+    const base = `${logName}-${fileTimestamp(now)}`;
+    for (let n = 0; ; n += 1) {
+      const path = join(dir, n === 0 ? `${base}.log` : `${base}-${n}.log`);
+      let fd: number;
+      try {
+        fd = openSync(path, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw error;
+      }
+      const file = new LogFile(path, createWriteStream(path, { fd }));
+      for (const name of excessLogs(readdirSync(dir), logName, keep)) {
+        try {
+          unlinkSync(join(dir, name));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+      return file;
     }
   }
 

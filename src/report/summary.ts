@@ -108,14 +108,15 @@ export class RunStats {
   }
 
   /** The summary lines; sizes are read from the file system (missing files are left out). */
-  async lines(now = Date.now()): Promise<SummaryLine[]> {
+  async lines(now = Date.now(), logOf: (pkg: string) => string | undefined = () => undefined): Promise<SummaryLine[]> {
     const out: SummaryLine[] = [];
     const many = this.packages.size > 1;
     const succeeded: string[] = [];
     const failed: string[] = [];
     for (const [pkg, p] of this.packages) {
       if (p.ok === false) {
-        failed.push(`  ${pkg}: ${p.error ?? 'failed'}${p.logFile ? ` (log: ${p.logFile})` : ''}`);
+        const log = p.logFile ?? logOf(pkg);
+        failed.push(`  ${pkg}: ${p.error ?? 'failed'}${log ? ` (log: ${log})` : ''}`);
         continue;
       }
       if (p.ok) succeeded.push(pkg);

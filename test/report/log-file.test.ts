@@ -6,7 +6,7 @@ import { EventStream } from '../../src/core/events.js';
 import { attachReporters } from '../../src/report/index.js';
 import { LogFile, fileTimestamp, logFilePattern, rotateLogs } from '../../src/report/log-file.js';
 import { tempDir } from '../util/run.js';
-import { Collector, successfulBuild } from './helpers.js';
+import { Collector, failedBuild, successfulBuild } from './helpers.js';
 
 describe('log files', () => {
   it('names files <logName>-<UTC timestamp>.log and never reuses one', async (t) => {
@@ -96,5 +96,44 @@ describe('log files', () => {
     assert.ok(!file.includes('\x1b'), 'no ESC in the file');
     assert.ok(!/[╭╰│]/.test(file), 'no box in the file');
     assert.match(file, /DEBUG +\[stdout hello-1\.4\.0-linux-debian12-amd64\] bin\/hello\| copied$/m);
+  });
+
+  it('build_all: one log file per package with only its lines, named in the failure summary', async (t) => {
+    const tmp = await tempDir();
+    t.after(tmp.cleanup);
+    const stderr = new Collector();
+    const stream = new EventStream();
+    const reporters = await attachReporters(stream, {
+      program: 'aiop',
+      verbose: false,
+      stdoutLevel: 'DISABLED',
+      fileLevel: 'DEBUG',
+      machineReadable: false,
+      hideProgress: true,
+      logDir: tmp.dir,
+      logKeep: 3,
+      logName: 'build_all',
+      stdout: new Collector(),
+      stderr,
+      env: {},
+      perPackageLogs: true,
+      alwaysShowSummary: true,
+    });
+    for (const e of [...successfulBuild('p-ok'), ...failedBuild('p-bad')]) stream.emit(e);
+    const okLog = reporters.packageLogFile('p-ok');
+    const badLog = reporters.packageLogFile('p-bad');
+    await reporters.close();
+    assert.ok(okLog && badLog && reporters.logFile);
+    assert.match(okLog, /[/\\]p-ok-\d{8}T\d{9}Z\.log$/);
+    const ok = await readFile(okLog, 'utf8');
+    const bad = await readFile(badLog, 'utf8');
+    const all = await readFile(reporters.logFile, 'utf8');
+    assert.match(ok, /\[engine\] Making bin\/hello/);
+    assert.doesNotMatch(ok, /p-bad/);
+    assert.match(bad, /ERROR +\[engine\] bin\/hello failed: exit status 1/);
+    assert.doesNotMatch(bad, /p-ok/);
+    assert.match(all, /p-ok/);
+    assert.match(all, /p-bad/);
+    assert.ok(stderr.text.includes(`p-bad: command failed (log: ${badLog})`), stderr.text);
   });
 });
