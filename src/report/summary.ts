@@ -142,7 +142,9 @@ export class RunStats {
       `${this.downloads} download${this.downloads === 1 ? '' : 's'}${this.downloads ? ` (${formatBytes(this.downloadedBytes)})` : ''}, ${this.cacheHits} from the cache`,
     ];
     if (this.uploads) parts.push(`${this.uploads} upload${this.uploads === 1 ? '' : 's'}`);
-    out.push({ level: 'INFO', text: `${parts.join('; ')}; took ${formatDuration(now - this.startedAt)}` });
+    // A run stopped before any work (a usage error, say) has nothing worth totalling.
+    const worked = this.packages.size + this.targetsMade + this.targetsUpToDate + this.targetsFailed + this.downloads + this.cacheHits + this.uploads > 0;
+    if (worked) out.push({ level: 'INFO', text: `${parts.join('; ')}; took ${formatDuration(now - this.startedAt)}` });
     return out;
   }
 }

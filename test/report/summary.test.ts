@@ -77,3 +77,12 @@ describe('human summary', () => {
     assert.match(stderr, /^Succeeded \(2\): p-a, p-b$/m);
   });
 });
+
+describe('summary of a run that did nothing', () => {
+  it('prints no totals, only the log file', async (t) => {
+    const tmp = await tempDir();
+    t.after(tmp.cleanup);
+    const { stderr, logFile } = await run([], { logDir: tmp.dir });
+    assert.equal(stderr, `Log file: ${logFile}\n`);
+  });
+});
