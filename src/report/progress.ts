@@ -189,6 +189,7 @@ export class ProgressBox {
   readonly #state: ProgressState;
   readonly #title: string;
   #drawn = 0;
+  #lastDraw = 0;
   #pending: NodeJS.Timeout | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -202,28 +203,43 @@ export class ProgressBox {
   /** Feeds an event; draws at once the first time, then coalesces. */
   add(event: AiopEvent): void {
     if (this.#stopped || !this.#state.add(event)) return;
-    if (this.#drawn === 0 && this.#ticker === undefined) {
+    if (this.#ticker === undefined) {
       this.#ticker = setInterval(() => this.#redraw(), 1000);
       this.#ticker.unref();
       this.#redraw();
       return;
     }
-    if (this.#pending === undefined) {
-      this.#pending = setTimeout(() => {
-        this.#pending = undefined;
-        this.#redraw();
-      }, 100);
-      this.#pending.unref();
-    }
+    this.#schedule();
   }
 
-  /** Prints text (whole lines, newline-terminated) above the box. */
+  /**
+   * Prints text (whole lines, newline-terminated) above the box. The box comes back at
+   * once unless it was drawn less than 50 ms ago: under a flood of log lines it is redrawn
+   * a few times a second rather than after every line (that would multiply the bytes sent
+   * to the terminal by the size of the box).
+   */
   print(text: string): void {
     if (this.#stopped) {
       this.#out.write(text);
       return;
     }
-    this.#out.write(this.#erase() + text + this.#render());
+    const wasDrawn = this.#drawn > 0 || this.#ticker !== undefined;
+    const now = Date.now();
+    if (wasDrawn && now - this.#lastDraw >= 50) {
+      this.#out.write(this.#erase() + text + this.#render(now));
+      return;
+    }
+    this.#out.write(this.#erase() + text);
+    if (wasDrawn) this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#pending !== undefined) return;
+    this.#pending = setTimeout(() => {
+      this.#pending = undefined;
+      this.#redraw();
+    }, 100);
+    this.#pending.unref();
   }
 
   /** Removes the box for good; later prints go straight through. */
@@ -240,9 +256,10 @@ export class ProgressBox {
     this.#out.write(this.#erase() + this.#render());
   }
 
-  #render(): string {
-    const lines = frame(this.#title, this.#state.rows(), this.#out.columns || 80);
+  #render(now = Date.now()): string {
+    const lines = frame(this.#title, this.#state.rows(now), this.#out.columns || 80);
     this.#drawn = lines.length;
+    this.#lastDraw = now;
     return lines.map((l) => `${l}\n`).join('');
   }
 

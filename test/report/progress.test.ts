@@ -84,7 +84,9 @@ describe('progress box on a terminal', () => {
     const { code, output } = await underTerminal({});
     assert.equal(code, 0, output);
     assert.ok(output.includes('╭─ aiop'), output);
-    assert.match(output, /phase recipe {2}targets \d\/3/);
+    assert.match(output, /phase recipe {2}targets 0\/3/, 'redrawn while a target runs');
+    assert.match(output, /current bin\/hello/);
+    assert.match(output, /downloaded 2\.0 KiB at 1\.0 KiB\/s/, 'redrawn during a download');
     assert.ok(output.includes('\x1b[6A'), 'the box is redrawn in place');
     assert.match(output, /==> Fetching artifacts/);
   });
