@@ -13,8 +13,9 @@ export function escapeField(s: string): string {
 }
 
 /**
- * Reverses {@link escapeField}. Exact for text without backslashes; a literal `\n` in the
- * original is ambiguous in Packer's format and comes back as a newline.
+ * Reverses {@link escapeField}. Exact for text without backslashes; a literal `\n` (or the
+ * text `%!(PACKER_COMMA)`) in the original is ambiguous in Packer's format and comes back
+ * as a newline (or a comma).
  */
 export function unescapeField(s: string): string {
   return s.replaceAll('\\n', '\n').replaceAll('\\r', '\r').replaceAll(COMMA, ',');

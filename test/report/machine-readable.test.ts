@@ -31,17 +31,20 @@ describe('escapeField / unescapeField / machineLine', () => {
     assert.equal(machineLine(1700000000.9, '', 'ui', 'say', 'hi'), '1700000000,,ui,say,hi\n');
   });
 
+  // Packer's format is ambiguous for a backslash before n/r and for the marker text itself.
+  const decodable = (s: string): boolean => !s.includes('\\') && !s.includes('%!(PACKER_COMMA)');
+
   it('round-trips any string without backslashes', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: fc.constantFrom('a', ',', '\n', '\r', '%', '!', '(', ')', 'P', 'é', ' ', '𝄞') }).filter((s) => !s.includes('\\')),
+        fc.string({ unit: fc.constantFrom('a', ',', '\n', '\r', '%', '!', '(', ')', 'P', 'é', ' ', '𝄞') }).filter(decodable),
         (s) => {
           assert.equal(unescapeField(escapeField(s)), s);
           assert.equal(decode(escapeField(s)), s);
         },
       ),
     );
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\\')), (s) => unescapeField(escapeField(s)) === s));
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }).filter(decodable), (s) => unescapeField(escapeField(s)) === s));
   });
 
   it('never emits a raw newline inside a line, and the field count is fixed', () => {
