@@ -292,7 +292,7 @@ function drain(stream: NodeJS.WritableStream): Promise<void> {
   });
 }
 
-export { describe } from './format.js';
+export { describe as describeEvent, formatBytes, formatDuration } from './format.js';
 export { effectiveLevels, parseLevel, passes } from './levels.js';
 export { escapeField, machineLine, unescapeField } from './machine-readable.js';
 export { redact } from './redact.js';

@@ -30,7 +30,8 @@ interface PackageProgress {
   phase?: Phase;
   total?: number;
   done: number;
-  current?: string;
+  /** Targets running now, oldest first (several with -j). */
+  running: string[];
   downloads: Map<string, Download>;
   ok?: boolean;
 }
@@ -48,7 +49,7 @@ export class ProgressState {
     const k = key ?? '';
     let p = this.#packages.get(k);
     if (!p) {
-      p = { done: 0, downloads: new Map() };
+      p = { done: 0, running: [], downloads: new Map() };
       this.#packages.set(k, p);
     }
     return p;
@@ -67,14 +68,15 @@ export class ProgressState {
         this.#pkg(event.pkg).total = event.total;
         return true;
       case 'target-start':
-        this.#pkg(event.pkg).current = event.target;
+        this.#pkg(event.pkg).running.push(event.target);
         return true;
       case 'target-done':
       case 'target-skip':
       case 'target-fail': {
         const p = this.#pkg(event.pkg);
         p.done += 1;
-        if (p.current === event.target) p.current = undefined;
+        const i = p.running.indexOf(event.target);
+        if (i >= 0) p.running.splice(i, 1);
         return true;
       }
       case 'download-start': {
@@ -96,7 +98,7 @@ export class ProgressState {
       case 'package-done': {
         const p = this.#pkg(event.pkg);
         p.ok = event.ok;
-        p.current = undefined;
+        p.running = [];
         return true;
       }
       default:
@@ -117,18 +119,23 @@ export class ProgressState {
       return { bytes, rate };
     };
     const targets = (p: PackageProgress): string => `targets ${p.done}/${p.total ?? '?'}`;
+    // The newest running target, and how many others run beside it.
+    const current = (p: PackageProgress): string | undefined => {
+      const last = p.running[p.running.length - 1];
+      return last === undefined ? undefined : p.running.length > 1 ? `${last} (+${p.running.length - 1})` : last;
+    };
     const net = (x: { bytes: number; rate: number }): string =>
       `${formatBytes(x.bytes)}${x.rate > 0 ? ` at ${formatBytes(x.rate)}/s` : ''}`;
     const elapsed = formatClock(now - this.startedAt);
     const named = entries.filter(([k]) => k !== '');
     if (named.length <= 1) {
-      const empty: PackageProgress = { done: 0, downloads: new Map() };
+      const empty: PackageProgress = { done: 0, running: [], downloads: new Map() };
       const p = named[0]?.[1] ?? this.#packages.get('') ?? empty;
       const title = named[0]?.[0];
       const rows = [
         ...(title ? [title] : []),
         `phase ${p.phase ? PHASE_LABEL[p.phase] : 'starting'}  ${targets(p)}  elapsed ${elapsed}`,
-        `current ${p.current ?? '-'}`,
+        `current ${current(p) ?? '-'}`,
         `downloaded ${net(downloaded(p))}`,
       ];
       return rows;
@@ -146,7 +153,8 @@ export class ProgressState {
     for (const [pkg, p] of named) {
       const mark = p.ok === undefined ? ' ' : p.ok ? '+' : 'x';
       const phase = p.ok === false ? 'failed' : p.phase ? PHASE_LABEL[p.phase] : 'waiting';
-      rows.push(`${mark} ${pkg}  ${phase}  ${targets(p)}${p.current ? `  ${p.current}` : ''}`);
+      const now = current(p);
+      rows.push(`${mark} ${pkg}  ${phase}  ${targets(p)}${now ? `  ${now}` : ''}`);
     }
     return rows;
   }

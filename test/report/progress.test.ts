@@ -58,6 +58,16 @@ describe('progress box state', () => {
     assert.equal(rows[3], 'downloaded 4.0 KiB', 'a finished download has no rate');
   });
 
+  it('shows the newest of several running targets and how many run beside it', () => {
+    const state = new ProgressState(0);
+    for (const target of ['a', 'b', 'c']) state.add({ type: 'target-start', target, reason: 'never-built' });
+    assert.equal(state.rows(0)[1], 'current c (+2)');
+    state.add({ type: 'target-done', target: 'c', durationMs: 1, changed: true });
+    state.add({ type: 'target-fail', target: 'a', error: 'x' });
+    assert.equal(state.rows(0)[1], 'current b');
+    assert.equal(state.rows(0)[0], 'phase starting  targets 2/?  elapsed 00:00');
+  });
+
   it('has one row per package for build_all', () => {
     const state = new ProgressState(0);
     for (const e of [...successfulBuild('p-a'), ...failedBuild('p-b')]) state.add(e);
