@@ -200,6 +200,10 @@ function checkOptions(
   if (uploads.includes('deb') && options.installer !== 'deb') {
     problems.add(at('options', 'upload'), `${label}: uploads a .deb that it does not make`, 'add installer: deb');
   }
+  const installerName = options.installer_name;
+  if (installerName !== undefined && /^\.{1,2}$|\//.test(String(installerName))) {
+    problems.add(at('options', 'installer_name'), `${label}: installer_name "${String(installerName)}" must be a file name, not a path`, 'the .deb is always written beside the package folder');
+  }
   if (options.installer === 'deb' && target.deb === undefined) {
     problems.add(at('options', 'installer'), `${label}: installer deb needs a \`deb:\` section in system target "${systemTarget}" of inventory_config.yml`);
   }

@@ -26,10 +26,12 @@ system_targets:
     compatibility: []
 `;
 
+/** A parsed inventory_config.yml (the two-target fixture by default). */
 export function inventory(text = INVENTORY_YAML): InventoryConfig {
   return inventorySchema.parse(parse(text));
 }
 
+/** A parsed packages.yml. */
 export function packages(text: string): PackagesConfig {
   return packagesSchema.parse(parse(text));
 }

@@ -169,7 +169,7 @@ packages:
     options: { installer: deb, upload: deb, upload_url: "https://x" }
   - system_target: windows
     compat_args: [arm64]
-    options: { compat_args: [x64] }
+    options: { compat_args: [x64], installer_name: ../hello.deb }
 `);
   assert.match(text, /package 1: unknown `aiop build` option "zip-pack"\n\s+did you mean "zip_pack"\?/);
   assert.match(text, /package 1: unknown `aiop build` option "instaler"\n\s+did you mean "installer"\?/);
@@ -183,7 +183,8 @@ packages:
   assert.match(text, /package 4: option "compat_args" is not allowed here\n\s+compatibility values go in the entry's `compat_args` or `matrix`/);
   assert.ok(!/package 3: uploads a .deb/.test(text), 'installer deb is set, so the upload is consistent');
   assert.match(text, /package 2: uploads a zip that it does not make/);
-  assert.equal(error.diagnostics.length, 11);
+  assert.match(text, /package 4: installer_name "..\/hello.deb" must be a file name, not a path/);
+  assert.equal(error.diagnostics.length, 12);
 });
 
 test('uploads of outputs the package does not make, and packages built twice, are refused', () => {

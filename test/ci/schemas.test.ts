@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { parse } from 'yaml';
-import { expandPackages, type PackageSpec } from '../../src/ci/packages.js';
+import { expandPackages, buildArgs, type PackageSpec } from '../../src/ci/packages.js';
+import type { PackagesConfig } from '../../src/playbook/schema.js';
 import { gitlabChildPipeline, GITLAB_EMPTY_JOB } from '../../src/ci/gitlab.js';
 import { githubMatrix, githubOutputLine } from '../../src/ci/github.js';
 import { CI_FILES } from '../../src/ci/plan.js';
@@ -161,4 +164,47 @@ test('more packages than a GitHub matrix holds is an error', () => {
   const spec: PackageSpec = { systemTarget: 'any', compat: [], options: {}, id: 'x', entry: 0 };
   assert.equal(githubMatrix(Array.from({ length: 256 }, () => spec)).include.length, 256);
   assert.throws(() => githubMatrix(Array.from({ length: 257 }, () => spec)), /at most 256 jobs/);
+});
+
+test('any valid packages.yml gives a valid pipeline whose jobs hand `aiop build` exactly the package arguments (property)', () => {
+  const text = fc.string({ minLength: 1, maxLength: 10 }).filter((v) => !v.includes('\0'));
+  const entry = fc.record({
+    distro: fc.subarray(['debian12', 'ubuntu22.04'], { minLength: 1 }),
+    arch: fc.subarray(['amd64', 'arm64'], { minLength: 1 }),
+    options: fc.record(
+      {
+        zip_pack: fc.boolean(),
+        installer: fc.constant('deb'),
+        retries: fc.nat(9),
+        installer_name: text.filter((v) => !v.includes('/') && v !== '.' && v !== '..'),
+        stdout_log_level: fc.constantFrom('DEBUG', 'DISABLED'),
+        hide_progress: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(entry, { minLength: 1, maxLength: 3 }), fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }), (entries, tags) => {
+      // Each entry builds its own distro, so that no two entries build the same package.
+      const used = new Set<string>();
+      const config: PackagesConfig = {
+        packages: entries.flatMap((e) => {
+          const distro = e.distro.filter((d) => !used.has(d));
+          distro.forEach((d) => used.add(d));
+          return distro.length === 0 ? [] : [{ system_target: 'linux', matrix: { distro, arch: e.arch }, options: e.options }];
+        }),
+        ci: { command: 'npx aiop', ...(tags === undefined ? {} : { tags }) },
+      };
+      const specs = expandPackages(config, inv);
+      const pipeline = parse(gitlabChildPipeline(specs, config.ci)) as Record<string, { script: string[] }>;
+      assert.deepEqual(gitlab(pipeline), []);
+      for (const spec of specs) {
+        const [line] = pipeline[spec.id]!.script;
+        assert.ok(line!.startsWith('npx aiop build '));
+        const words = execFileSync('sh', ['-c', `printf '%s\\0' ${line!.slice('npx aiop build '.length)}`], { encoding: 'utf8' });
+        assert.deepEqual(words.split('\0').slice(0, -1), buildArgs(spec));
+      }
+    }),
+    { numRuns: 25 },
+  );
 });
