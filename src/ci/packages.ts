@@ -44,6 +44,9 @@ export interface ExpandOptions {
   locate?: Locate;
 }
 
+/** More packages than this is surely a mistake (and would exhaust memory long before it built). */
+export const MAX_PACKAGES = 10_000;
+
 /** The package id: `<name>-<version>-<system_target>-<value>...` (values in compatibility order). */
 export function packageId(inventory: InventoryConfig, systemTarget: string, values: string[]): string {
   return [inventory.package.name, inventory.package.version, systemTarget, ...values].join('-');
@@ -79,6 +82,11 @@ export function expandPackages(config: PackagesConfig, inventory: InventoryConfi
     const options = entry.options ?? {};
     checkOptions(options, target, entry.system_target, label, at, problems);
     if (problems.count > before || axes === undefined) return;
+    const count = axes.reduce((n, [, values]) => n * values.length, 1);
+    if (specs.length + count > MAX_PACKAGES) {
+      problems.add(at('matrix'), `${label}: packages.yml expands to more than ${MAX_PACKAGES} packages`, 'split the list or narrow the matrix');
+      return;
+    }
     for (const values of cartesian(axes.map(([, choices]) => choices))) {
       const compat = axes.map(([name], i): [string, string] => [name, values[i]!]);
       specs.push({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { expandPackages, packageId, buildArgs, KNOWN_BUILD_OPTIONS, expandVariables } from '../../src/ci/packages.js';
+import { expandPackages, packageId, buildArgs, KNOWN_BUILD_OPTIONS, expandVariables, MAX_PACKAGES } from '../../src/ci/packages.js';
 import { ConfigError, formatFailure } from '../../src/core/errors.js';
 import { inventory, packages } from './fixtures.js';
 
@@ -273,4 +273,24 @@ test('KNOWN_BUILD_OPTIONS has every long option of the seed and nothing position
     assert.ok(KNOWN_BUILD_OPTIONS.includes(name), name);
   }
   for (const name of ['compat_args', 'args', 'help', 'system_target']) assert.ok(!KNOWN_BUILD_OPTIONS.includes(name), name);
+});
+
+test('a matrix that explodes is refused before it is expanded', () => {
+  const choices = Array.from({ length: 10 }, (_, i) => `v${i}`);
+  const params = Array.from({ length: 12 }, (_, i) => `p${i}`);
+  const wide = inventory(`
+package: { name: w, version: "1", maintainer: a <a@b.c>, description: d }
+system_targets:
+  t:
+    compatibility:
+${params.map((p) => `      - { name: ${p}, choices: [${choices.join(', ')}] }`).join('\n')}
+`);
+  const matrix = Object.fromEntries(params.map((p) => [p, choices]));
+  assert.throws(
+    () => expandPackages({ packages: [{ system_target: 't', matrix }] }, wide),
+    (error: unknown) => error instanceof ConfigError && new RegExp(`expands to more than ${MAX_PACKAGES} packages`).test(error.message),
+  );
+  // Right at the limit is fine.
+  const four = Object.fromEntries(params.map((p, i) => [p, i < 4 ? choices : ['v0']]));
+  assert.equal(expandPackages({ packages: [{ system_target: 't', matrix: four }] }, wide).length, MAX_PACKAGES);
 });
