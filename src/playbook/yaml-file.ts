@@ -344,6 +344,36 @@ function yamlErrors(doc: Document, pos: Positions): Diagnostic[] {
   });
 }
 
+/** Every key given twice in one mapping, located at the second, naming the first. */
+function duplicateKeys(doc: Document, pos: Positions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visitNode = (node: unknown, depth: number): void => {
+    if (depth > 500) return;
+    if (isMap(node)) {
+      const seen = new Map<string, Node>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          const key = String(pair.key.value);
+          const first = seen.get(key);
+          if (first) {
+            const firstAt = pos.at(offsetOf(first)).location;
+            out.push({
+              message: `duplicate key "${key}": keys of a mapping must be unique`,
+              ...pos.at(offsetOf(pair.key)),
+              ...(firstAt ? { hint: `first given at line ${firstAt.line}, column ${firstAt.column}` } : {}),
+            });
+          } else seen.set(key, pair.key);
+        }
+        visitNode(pair.value, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visitNode(item, depth + 1);
+    }
+  };
+  visitNode(doc.contents, 0);
+  return out;
+}
+
 /** Converts the document to plain data, turning alias bombs and other failures into diagnostics. */
 function toPlain(doc: Document, pos: Positions): unknown {
   try {
@@ -389,8 +419,9 @@ function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): un
 export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S, emptyValue: unknown = null): ParsedYamlFile<z.output<S>> {
   const counter = new LineCounter();
   const pos = new Positions(text, counter, display);
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
-  const syntax = yamlErrors(doc, pos);
+  // yaml's own duplicate-key check compares every key with every other (minutes on a big recipe); ours is linear.
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+  const syntax = [...yamlErrors(doc, pos), ...duplicateKeys(doc, pos)];
   if (syntax.length > 0) throw new ConfigError(syntax);
   const plain = keepNumbersAsWritten(doc, toPlain(doc, pos), schema);
   const data = (plain === null || plain === undefined) && doc.contents === null ? emptyValue : plain;
