@@ -136,7 +136,7 @@ test('inventory checks: duplicate compatibility names, `when` naming unknown par
     assert.equal(error.diagnostics[0]!.hint, 'first defined at .aiop/inventory_config.yml:12:17');
     assert.match(error.diagnostics[1]!.message, /"when" names "arhc"/);
     assert.match(error.diagnostics[2]!.message, /"debain13" is not a choice of parameter "distro"/);
-    assert.match(error.diagnostics[2]!.hint!, /valid choices: debian12, ubuntu22\.04 \(did you mean "debian12"\?\)/);
+    assert.match(error.diagnostics[2]!.hint!, /^valid choices: debian12, ubuntu22\.04/);
   });
 });
 
