@@ -283,7 +283,8 @@ function flattenIssue(issue: IssueLike, data: unknown): IssueLike[] {
     if (allTopLevelTypeErrors) {
       const expected = [...new Set(issue.errors.flatMap((b) => b.map((i) => expectedName(i.expected))))];
       const got = valueAt(data, issue.path);
-      return [{ code: 'invalid_type', path: issue.path, message: `expected ${expected.join(' or ')}, got ${typeName(got.value)}` }];
+      const list = expected.length > 1 ? `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}` : expected.join('');
+      return [{ code: 'invalid_type', path: issue.path, message: `expected ${list}, got ${typeName(got.value)}` }];
     }
     const branch = bestBranch(issue.errors) ?? [];
     return branch.flatMap((i) => flattenIssue({ ...i, path: [...issue.path, ...i.path] }, data));
@@ -319,7 +320,8 @@ function issueToDiagnostics(issue: IssueLike, schema: unknown, data: unknown, do
     if (path.length === 0 && (got.value === null || got.value === undefined)) {
       return [{ message: 'the file is empty: expected a mapping at the top level', ...place }];
     }
-    return [{ message: `${at(path)}: expected ${expectedName(issue.expected)}, got ${typeName(got.value)}`, ...place }];
+    const hint = issue.expected === 'array' && typeof got.value === 'string' ? { hint: `write a list: [${got.value}]` } : {};
+    return [{ message: `${at(path)}: expected ${expectedName(issue.expected)}, got ${typeName(got.value)}`, ...place, ...hint }];
   }
   if (issue.code === 'invalid_value' && issue.values) {
     const choices = issue.values.map(String);
