@@ -4,6 +4,11 @@ import fc from 'fast-check';
 import { ConfigError } from '../../src/core/errors.js';
 import { parseYamlText } from '../../src/playbook/yaml-file.js';
 import { FILE_SCHEMAS } from '../../src/playbook/schema.js';
+import { join } from 'node:path';
+import { loadPlaybook } from '../../src/playbook/load.js';
+import { loadUserConfig } from '../../src/playbook/user-config.js';
+import { tempDir } from '../util/run.js';
+import { INVENTORY, writeFiles } from './helpers.js';
 
 /** Pieces that make YAML-ish text likely to hit parser and validator corners. */
 const token = fc.constantFrom(
@@ -32,5 +37,28 @@ test('any YAML-ish text gives a value or a ConfigError with a location, never an
       }),
       { numRuns: 400 },
     );
+  }
+});
+
+test('loadPlaybook and loadUserConfig on random files: a value or a ConfigError whose diagnostics are located', async () => {
+  const { dir, cleanup } = await tempDir('aiop-fuzz-');
+  try {
+    await writeFiles(dir, { '.aiop/inventory_config.yml': INVENTORY });
+    await fc.assert(
+      fc.asyncProperty(yamlish, fc.boolean(), async (text, asInventory) => {
+        await writeFiles(dir, asInventory ? { '.aiop/inventory_config.yml': text, '.aiop/recipe.yml': 'targets: {}\n' } : { '.aiop/inventory_config.yml': INVENTORY, '.aiop/recipe.yml': text, 'config.yml': text });
+        for (const load of [() => loadPlaybook(dir), () => loadUserConfig({ AIOP_CONFIG: join(dir, 'config.yml') })]) {
+          try {
+            await load();
+          } catch (error) {
+            assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}\n${JSON.stringify(text)}`);
+            for (const d of error.diagnostics) assert.ok(d.location && d.location.line >= 1, `no location: ${d.message}`);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  } finally {
+    await cleanup();
   }
 });
