@@ -74,7 +74,8 @@ export async function loadFresh(root: string, recipeFile: string | null | 'defau
   return { playbook, files, absent };
 }
 
-async function loadRecipe(
+/** Reads one recipe file with its includes (no cache); `diagnostics` collects problems found so far. */
+export async function loadRecipe(
   root: string,
   mainFile: string,
   includeDirs: string[],

@@ -249,6 +249,17 @@ export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Pl
   return fresh.playbook;
 }
 
+/**
+ * One recipe file with its includes, not cached: for child recipes (`children:`), which `aap`
+ * builds on its own. Paths in diagnostics are relative to `root`.
+ */
+export async function loadRecipeFile(root: string, file: string, opts?: { includeDirs?: string[] }): Promise<Recipe> {
+  const absRoot = resolve(root);
+  const { loadRecipe } = await import('./load-fresh.js');
+  const includeDirs = (opts?.includeDirs ?? []).map((d) => resolve(absRoot, d));
+  return loadRecipe(absRoot, resolve(absRoot, file), includeDirs, () => undefined, [], []);
+}
+
 /** `.aiop/packages.yml`, validated; undefined when the file does not exist. */
 export async function loadPackages(root: string): Promise<PackagesConfig | undefined> {
   const absRoot = resolve(root);

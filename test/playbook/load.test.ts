@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile, writeFile, rm, mkdir, cp, utimes } from 'node:fs/promises';
 import { tempDir, runNode, REPO } from '../util/run.js';
-import { loadPlaybook, loadPackages, ensureAiopGitignore, loadStats, PLAYBOOK_CACHE, AIOP_GITIGNORE } from '../../src/playbook/load.js';
+import { loadPlaybook, loadPackages, loadRecipeFile, ensureAiopGitignore, loadStats, PLAYBOOK_CACHE, AIOP_GITIGNORE } from '../../src/playbook/load.js';
 import { INVENTORY, RECIPE, configError, writeFiles } from './helpers.js';
 
 async function withPlaybook(files: Record<string, string>, body: (root: string) => Promise<void>): Promise<void> {
@@ -269,4 +269,18 @@ test('ensureAiopGitignore writes .aiop/.gitignore once and keeps a user one', as
     await ensureAiopGitignore(root);
     assert.equal(await readFile(join(root, '.aiop/.gitignore'), 'utf8'), 'mine\n');
   });
+});
+
+test('loadRecipeFile reads a child recipe with its includes', async () => {
+  await withPlaybook(
+    { 'child/recipe.yml': 'include: [more.yml]\ntargets:\n  out.txt: { commands: "echo > $target" }\n', 'child/more.yml': 'targets:\n  other.txt: {}\n' },
+    async (root) => {
+      const recipe = await loadRecipeFile(root, 'child/recipe.yml');
+      assert.deepEqual(Object.keys(recipe.targets).sort(), ['other.txt', 'out.txt']);
+      assert.equal(recipe.targets['other.txt']!.file, 'child/more.yml');
+      await writeFiles(root, { 'child/more.yml': 'targets:\n  out.txt: {}\n' });
+      const { text } = await configError(loadRecipeFile(root, 'child/recipe.yml'));
+      assert.match(text, /child\/recipe\.yml:3:3: target "out\.txt" is defined twice/);
+    },
+  );
 });
