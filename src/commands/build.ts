@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError, UsageError } from '../core/errors.js';
-import { EventStream, type Level } from '../core/events.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
@@ -15,7 +14,8 @@ import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
 import { checkNoop, noopKey, noopOutputs, writeNoop, dropNoop } from '../build/noop.js';
 import { listFiles } from '../build/outputs.js';
 import type { AiopEvent } from '../core/events.js';
-import { attachInterimConsole } from '../report/interim-console.js';
+import type { UserConfig } from '../playbook/schema.js';
+import { machineReadableFailures, startReporting } from './reporting.js';
 import { onInterrupt } from './interrupt.js';
 
 /** Where the last `aiop build` command line is recorded. */
@@ -75,17 +75,29 @@ const VERSION_KEY = 1;
 
 /** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
+  machineReadableFailures('aiop', options.machineReadable);
   checkOptionCombinations(options);
   const root = await findPlaybookRoot(io.cwd);
   const key = fastPathKey(options, io);
   const noop = key === undefined ? undefined : checkNoop(root, key);
   if (noop) {
-    const stream = new EventStream();
-    const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? (noop.context['stdoutLevel'] as Level));
-    attachInterimConsole(stream, level);
-    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', message: 'nothing changed since the last identical build (no-op fast path)' });
+    const pkg = String(noop.context['pkg']);
+    const { stream, reporters } = await startReporting({
+      program: 'aiop',
+      options,
+      userConfig: noop.context['userConfig'] as UserConfig,
+      root,
+      logName: pkg,
+      env: io.env,
+    });
+    const started = Date.now();
+    stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: noop.context['compat'] as Record<string, string> });
+    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
+    stream.emit({ type: 'targets-planned', pkg, total: Number(noop.context['targets'] ?? 0) });
     for (const event of noopOutputs(root, key!)) stream.emit(event);
-    stream.emit({ type: 'phase', phase: 'done', pkg: String(noop.context['pkg']) });
+    stream.emit({ type: 'phase', phase: 'done', pkg });
+    stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+    await reporters.close();
     return 0;
   }
   if (key !== undefined) dropNoop(root, key);
@@ -97,18 +109,17 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   }
 
 
-  const stream = new EventStream();
-  const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? userConfig.stdout_log_level);
-  attachInterimConsole(stream, level);
-
   const controller = new AbortController();
   const plan = await planPackageBuild(target, options, {
     playbook,
     userConfig,
-    emit: stream.emit,
+    emit: () => undefined,
     signal: controller.signal,
     env: io.env,
   });
+  // Checked: from here on things are written, starting with the log file.
+  const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
   await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
   const stopListening = onInterrupt(controller);
@@ -116,8 +127,11 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   stream.subscribe((event) => {
     if (event.type === 'output') outputs.push(event);
   });
+  const started = Date.now();
+  stream.emit({ type: 'package-start', pkg: target.id, systemTarget: target.systemTarget, compat: Object.fromEntries(target.values) });
   try {
     const result = await runPackageBuild(plan);
+    stream.emit({ type: 'package-done', pkg: target.id, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
     if (key !== undefined) {
       const produced = await listFiles(result.packageDir, true);
       const paths = [
@@ -129,11 +143,20 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
         ...produced.map((p) => join(result.packageDir, p)),
         ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path),
       ];
-      await writeNoop(root, key, paths, outputs, { pkg: target.id, stdoutLevel: userConfig.stdout_log_level });
+      await writeNoop(root, key, paths, outputs, {
+        pkg: target.id,
+        userConfig,
+        compat: Object.fromEntries(target.values),
+        targets: result.engine.ran.length + result.engine.upToDate.length,
+      });
     }
+    await reporters.close();
     return 0;
   } catch (error) {
-    if (error instanceof AiopError) stream.emit({ type: 'failure', pkg: target.id, target: target.id, message: error.message });
+    if (error instanceof AiopError) {
+      stream.emit({ type: 'package-done', pkg: target.id, ok: false, error: error.message, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+      await fail(error, target.id, target.id);
+    } else await reporters.close();
     throw error;
   } finally {
     stopListening();

@@ -90,7 +90,7 @@ packages:
 
 test('a matrix expands to the product of its sizes, every id unique and well formed (property)', () => {
   const big = inventory(`
-package: { name: p, version: "2", maintainer: a <a@b.c>, description: d }
+package: { name: pp, version: "2", maintainer: a <a@b.c>, description: d }
 system_targets:
   t:
     compatibility:
@@ -109,7 +109,7 @@ system_targets:
         const values = spec.compat.map(([, v]) => v);
         assert.deepEqual(spec.compat.map(([n]) => n), ['a', 'b', 'c']);
         assert.equal(spec.id, packageId(big, 't', values));
-        assert.equal(spec.id, `p-2-t-${values.join('-')}`);
+        assert.equal(spec.id, `pp-2-t-${values.join('-')}`);
         assert.deepEqual(buildArgs(spec), ['t', ...values]);
       }
       // First parameter outermost: the a-values appear in runs, in the order given.
@@ -279,7 +279,7 @@ test('a matrix that explodes is refused before it is expanded', () => {
   const choices = Array.from({ length: 10 }, (_, i) => `v${i}`);
   const params = Array.from({ length: 12 }, (_, i) => `p${i}`);
   const wide = inventory(`
-package: { name: w, version: "1", maintainer: a <a@b.c>, description: d }
+package: { name: ww, version: "1", maintainer: a <a@b.c>, description: d }
 system_targets:
   t:
     compatibility:
