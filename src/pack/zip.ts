@@ -1,6 +1,6 @@
 /** Reproducible zip of a package folder (SPEC 3, --zip_pack), streamed through yazl. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,25 +15,6 @@ export const ZIP_LEVEL = 6;
 const DOS_MIN = Date.UTC(1980, 0, 1, 0, 0, 0);
 const DOS_MAX = Date.UTC(2107, 11, 31, 23, 59, 58);
 
-/**
- * yazl encodes DOS time from a Date's *local* fields, so the same instant gives different
- * bytes in different time zones. We hand it a Date whose local fields equal the wanted UTC
- * fields. Returns undefined in the rare case that local wall time does not exist (a DST gap).
- */
-function localDateShowingUtc(mtime: Date): Date | undefined {
-  const t = Math.min(DOS_MAX, Math.max(DOS_MIN, mtime.getTime()));
-  const u = new Date(t);
-  const local = new Date(u.getUTCFullYear(), u.getUTCMonth(), u.getUTCDate(), u.getUTCHours(), u.getUTCMinutes(), u.getUTCSeconds());
-  const same =
-    local.getFullYear() === u.getUTCFullYear() &&
-    local.getMonth() === u.getUTCMonth() &&
-    local.getDate() === u.getUTCDate() &&
-    local.getHours() === u.getUTCHours() &&
-    local.getMinutes() === u.getUTCMinutes() &&
-    local.getSeconds() === u.getUTCSeconds();
-  return same ? local : undefined;
-}
-
 /** The two 16-bit DOS fields for a UTC instant (2-second resolution). */
 function dosDateTime(mtime: Date): { date: number; time: number } {
   const u = new Date(Math.min(DOS_MAX, Math.max(DOS_MIN, mtime.getTime())));
@@ -43,9 +24,37 @@ function dosDateTime(mtime: Date): { date: number; time: number } {
   };
 }
 
+/**
+ * yazl computes DOS time from a Date's *local* fields (and clamps with bounds taken in the zone
+ * the process started in), so the same instant gives different bytes in different zones, and a
+ * UTC time that falls in a local daylight-saving gap cannot be expressed through its API at all.
+ * We therefore set the two DOS fields ourselves: on each entry right after adding it (for the
+ * central directory) and in each local header after the archive is written (yazl writes some
+ * local headers synchronously inside add*, before we could touch the entry).
+ */
 interface YazlEntryInternals {
   lastModFileTime: number;
   lastModFileDate: number;
+  relativeOffsetOfLocalHeader: number;
+}
+
+async function patchLocalHeaders(file: string, entries: YazlEntryInternals[], dos: { date: number; time: number }): Promise<void> {
+  const fields = Buffer.alloc(4);
+  fields.writeUInt16LE(dos.time, 0);
+  fields.writeUInt16LE(dos.date, 2);
+  const handle = await open(file, 'r+');
+  try {
+    const signature = Buffer.alloc(4);
+    for (const entry of entries) {
+      const offset = entry.relativeOffsetOfLocalHeader;
+      await handle.read(signature, 0, 4, offset);
+      if (signature.readUInt32LE(0) !== 0x04034b50) throw new AiopError('pack', 'internal: zip local header not where yazl said');
+      // Local header: signature, version (2), flags (2), method (2), then time and date.
+      await handle.write(fields, 0, 4, offset + 10);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -62,19 +71,18 @@ export async function writeZip(pkgDir: string, outFile: string, opts: { topFolde
     .map((e) => ({ entry: e, name: e.kind === 'dir' ? `${top}/${e.path}/` : `${top}/${e.path}` }))
     .sort((a, b) => compareBytes(a.name, b.name));
 
-  const localMtime = localDateShowingUtc(opts.mtime);
   const dos = dosDateTime(opts.mtime);
   const zip = new yazl.ZipFile();
   const entries = (zip as unknown as { entries: YazlEntryInternals[] }).entries;
   const fixTime = (): void => {
-    // Only reached for a DST gap: set the DOS fields directly on the entry just added.
     const last = entries[entries.length - 1];
-    if (localMtime === undefined && last) {
-      last.lastModFileTime = dos.time;
-      last.lastModFileDate = dos.date;
+    if (!last || typeof last.lastModFileTime !== 'number' || typeof last.lastModFileDate !== 'number') {
+      throw new AiopError('pack', 'internal: yazl entry layout changed; cannot fix zip timestamps');
     }
+    last.lastModFileTime = dos.time;
+    last.lastModFileDate = dos.date;
   };
-  const common = { mtime: localMtime ?? opts.mtime, forceDosTimestamp: true };
+  const common = { mtime: new Date(Math.min(DOS_MAX, Math.max(DOS_MIN, opts.mtime.getTime()))), forceDosTimestamp: true };
 
   zip.addEmptyDirectory(`${top}/`, { ...common, mode: 0o40755 });
   fixTime();
@@ -107,6 +115,7 @@ export async function writeZip(pkgDir: string, outFile: string, opts: { topFolde
   zip.on('error', (error: Error) => (zip.outputStream as Readable).destroy(error));
   try {
     await pipeline(zip.outputStream, createWriteStream(tmp));
+    await patchLocalHeaders(tmp, entries, dos);
     await rename(tmp, outFile);
   } catch (error) {
     await rm(tmp, { force: true });
