@@ -1,9 +1,8 @@
 /** --goto_pack: show the finished package folder in the platform's file manager. */
 import { stat } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import open from 'open';
 
-/** How long a file-manager launcher may run before we take it as started (some block until closed). */
+/** How long a launcher may run before we take it as started (some stay until the window closes). */
 const LAUNCH_GRACE_MS = 3000;
 
 /**
@@ -19,18 +18,28 @@ export async function gotoPack(folder: string, env: NodeJS.ProcessEnv = process.
   if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) {
     return { opened: false, reason: 'no desktop session (neither DISPLAY nor WAYLAND_DISPLAY is set)' };
   }
+  let child;
   try {
-    // wait: true so a launcher that fails (no handler, no display) is reported rather than ignored.
-    const launched = open(folder, { wait: true }).then(
-      () => ({ opened: true }),
-      (error: unknown) => ({ opened: false, reason: `could not open a file manager: ${error instanceof Error ? error.message : String(error)}` }),
-    );
-    const ac = new AbortController();
-    const stillRunning = delay(LAUNCH_GRACE_MS, { opened: true }, { signal: ac.signal, ref: false }).catch(() => ({ opened: true }));
-    const result = await Promise.race([launched, stillRunning]);
-    ac.abort();
-    return result;
+    // wait: false makes `open` detach the launcher with its output ignored: the core never prints.
+    child = await open(folder, { wait: false });
   } catch (error) {
-    return { opened: false, reason: `could not open a file manager: ${(error as Error).message}` };
+    return { opened: false, reason: `could not open a file manager: ${error instanceof Error ? error.message : String(error)}` };
   }
+  const launcher = child;
+  const result = await new Promise<{ opened: boolean; reason?: string }>((resolve) => {
+    // A launcher that fails (no handler for folders, no display) exits at once with a status;
+    // one still running after the grace period has started the file manager.
+    const timer = setTimeout(() => resolve({ opened: true }), LAUNCH_GRACE_MS);
+    launcher.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ opened: false, reason: `could not open a file manager: ${error.message}` });
+    });
+    launcher.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { opened: true } : { opened: false, reason: `the file manager launcher exited with status ${code ?? 'unknown'}` });
+    });
+  });
+  // Whatever it does from now on must not keep aiop alive.
+  launcher.unref();
+  return result;
 }
