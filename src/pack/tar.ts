@@ -30,9 +30,10 @@ function paxRecord(key: string, value: string): Buffer {
   return Buffer.from(`${length}${body}`, 'utf8');
 }
 
-function header(fields: { name: string; mode: number; size: number; mtime: number; typeflag: string; linkname?: string }): Buffer {
+function header(fields: { name: Buffer; mode: number; size: number; mtime: number; typeflag: string; linkname?: Buffer }): Buffer {
   const h = Buffer.alloc(BLOCK);
-  h.write(fields.name, 0, 100, 'utf8');
+  // Byte-exact copies, cut at the field width: a PAX record carries the full value when it does not fit.
+  fields.name.copy(h, 0, 0, Math.min(100, fields.name.length));
   h.write(octal(fields.mode, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
   h.write(octal(0, 8), 116, 'ascii');
@@ -40,7 +41,7 @@ function header(fields: { name: string; mode: number; size: number; mtime: numbe
   h.write(octal(fields.mtime, 12), 136, 'ascii');
   h.write('        ', 148, 'ascii');
   h.write(fields.typeflag, 156, 'ascii');
-  if (fields.linkname) h.write(fields.linkname, 157, 100, 'utf8');
+  if (fields.linkname) fields.linkname.copy(h, 157, 0, Math.min(100, fields.linkname.length));
   h.write('ustar\0', 257, 'ascii');
   h.write('00', 263, 'ascii');
   h.write('root', 265, 'ascii');
@@ -69,13 +70,20 @@ function headersFor(entry: TarEntry, size: number, mtime: number): Buffer[] {
   const out: Buffer[] = [];
   if (records.length > 0) {
     const pax = Buffer.concat(records);
-    out.push(header({ name: './@PaxHeader', mode: 0o644, size: pax.length, mtime, typeflag: 'x' }), pax, padding(pax.length));
+    out.push(header({ name: Buffer.from('./@PaxHeader'), mode: 0o644, size: pax.length, mtime, typeflag: 'x' }), pax, padding(pax.length));
   }
-  const shortName = Buffer.byteLength(name) > 100 ? Buffer.from(name).subarray(0, 100).toString('latin1') : name;
   const mode = entry.type === 'symlink' ? 0o777 : entry.mode;
   const typeflag = entry.type === 'dir' ? '5' : entry.type === 'symlink' ? '2' : '0';
-  const shortLink = linkname !== undefined && Buffer.byteLength(linkname) > 100 ? '' : linkname;
-  out.push(header({ name: shortName, mode, size: size > MAX_OCTAL_SIZE ? 0 : size, mtime, typeflag, ...(shortLink ? { linkname: shortLink } : {}) }));
+  out.push(
+    header({
+      name: Buffer.from(name, 'utf8'),
+      mode,
+      size: size > MAX_OCTAL_SIZE ? 0 : size,
+      mtime,
+      typeflag,
+      ...(linkname !== undefined ? { linkname: Buffer.from(linkname, 'utf8') } : {}),
+    }),
+  );
   return out;
 }
 

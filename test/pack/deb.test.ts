@@ -191,3 +191,38 @@ test('debFileName drops the epoch, as dpkg-name does', () => {
   const info = { name: 'hello', version: '1:2.0-1', architecture: 'amd64' } as DebInfo;
   assert.equal(debFileName(info), 'hello_2.0-1_amd64.deb');
 });
+
+test('long and non-ASCII paths and long symlink targets survive (PAX records), read back by dpkg-deb and GNU tar', async (t) => {
+  if (!requireTools(t, 'dpkg-deb', 'tar')) return;
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const pkgDir = join(dir, 'pkg');
+  const longDir = `share/${'d'.repeat(60)}/${'e'.repeat(60)}`;
+  const longFile = `${longDir}/${'f'.repeat(80)}.txt`;
+  await mkdir(join(pkgDir, longDir), { recursive: true });
+  await writeFile(join(pkgDir, longFile), 'long\n');
+  await writeFile(join(pkgDir, 'share/grüße-données.txt'), 'unicode\n');
+  const { symlink } = await import('node:fs/promises');
+  await symlink(`${'e'.repeat(60)}/../${'e'.repeat(60)}/${'f'.repeat(80)}.txt`, join(pkgDir, `share/${'d'.repeat(60)}/link`));
+  const info: DebInfo = {
+    name: 'longnames',
+    version: '0.1',
+    maintainer: 'T <t@example.com>',
+    description: 'Long names',
+    architecture: 'all',
+    installPrefix: '/usr',
+    compression: 'gzip',
+  };
+  const deb = join(dir, debFileName(info));
+  await writeDeb(pkgDir, deb, info, { mtime: MTIME });
+  const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
+  assert.ok(contents.includes(`./usr/${longFile}`), contents);
+  assert.ok(contents.includes('./usr/share/grüße-données.txt'));
+  const out = join(dir, 'x');
+  execFileSync('dpkg-deb', ['-x', deb, out]);
+  assert.equal(await readFile(join(out, 'usr', longFile), 'utf8'), 'long\n');
+  assert.equal(await readFile(join(out, 'usr/share/grüße-données.txt'), 'utf8'), 'unicode\n');
+  assert.equal(await readFile(join(out, `usr/share/${'d'.repeat(60)}/link`), 'utf8'), 'long\n', 'long symlink target kept');
+  const listing = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -tvf -', deb], { encoding: 'utf8' });
+  assert.doesNotMatch(listing, /PaxHeader/, 'PAX headers are read as metadata, not files');
+});
