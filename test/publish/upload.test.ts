@@ -86,7 +86,8 @@ test('a wrong password fails at once with the 401 shown, and the password appear
     await dav.stop();
     await cleanup();
   });
-  const { file } = await payload(dir, 'small.zip', 100);
+  // Large enough that nginx answers before the body is sent: the 401 must still be seen as a 401.
+  const { file } = await payload(dir, 'big.zip', 24 * 1024 * 1024);
   const { events, emit } = recorder();
   const wrong = 'wrong-Password-42';
   const error = await uploadFile(file, dav.url, { retries: 3, backoffMs: 1, emit, env: { AIOP_UPLOAD_USER: 'deployer', AIOP_UPLOAD_PASSWORD: wrong } }).then(
@@ -99,7 +100,7 @@ test('a wrong password fails at once with the 401 shown, and the password appear
   assert.match(error.message, /401 Authorization Required/, "the server's own text is shown");
   assert.deepEqual(events.map((e) => e.type), ['upload-start'], 'no retry on 401');
   const puts = (await dav.accessLog()).split('\n').filter((l) => l.startsWith('PUT '));
-  assert.deepEqual(puts, ['PUT /dav/small.zip 401']);
+  assert.deepEqual(puts, ['PUT /dav/big.zip 401']);
   assertNoSecret([error.message, String(error.stack), JSON.stringify(events)], wrong, Buffer.from(`deployer:${wrong}`).toString('base64'));
 });
 
