@@ -280,3 +280,23 @@ test('bad URLs are refused; Retry-After reads seconds and HTTP dates', async (t)
   assert.equal(retryAfterMs('soon'), undefined);
   assert.equal(retryAfterMs(undefined), undefined);
 });
+
+test('uploadOutputs sends each requested output and refuses one the build did not make', async (t) => {
+  const { uploadOutputs } = await import('../../src/publish/upload-outputs.js');
+  const { dir, cleanup } = await tempDir();
+  const server = await faultServer([reply(201)]);
+  t.after(async () => {
+    await server.close();
+    await cleanup();
+  });
+  const { file: zip } = await payload(dir, 'a.zip', 10);
+  const { file: deb } = await payload(dir, 'a_1_all.deb', 10);
+  const { emit } = recorder();
+  const done = await uploadOutputs(['zip', 'deb'], { zip, deb }, server.url, { retries: 0, emit, env: {} });
+  assert.deepEqual(done, [
+    { file: zip, url: `${server.url}/a.zip` },
+    { file: deb, url: `${server.url}/a_1_all.deb` },
+  ]);
+  await assert.rejects(uploadOutputs(['deb'], { zip }, server.url, { retries: 0, emit, env: {} }), /does not make it/);
+  assert.equal(server.log.length, 2, 'nothing sent for the refused request');
+});
