@@ -2,12 +2,11 @@
  * The `aiop` command line, parsed into typed invocations. Pure: no command runs here.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { LEVELS, type Level } from '../core/events.js';
+import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
 import { defaultBuildOptions, type BuildOptions } from '../build/options.js';
 
-const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
 /** The seed's multi-letter short options, which commander cannot declare. */
 const SHORT_ALIASES: Record<string, string> = {

@@ -104,9 +104,6 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   const { config: userConfig, file: userConfigFile } = await loadUserConfig(io.env);
   const playbook = await loadPlaybook(root);
   const target = resolveTarget(playbook.inventory, options.systemTarget, options.compatArgs);
-  if (options.installer === 'deb' && !target.config.deb) {
-    throw new AiopError('config', `--installer deb: system target "${target.systemTarget}" has no \`deb:\` settings in .aiop/inventory_config.yml`);
-  }
 
 
   const controller = new AbortController();
