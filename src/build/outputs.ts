@@ -3,12 +3,14 @@
  * manifest, SHA256SUMS), uploads and `--goto_pack`. Each finished output is announced
  * with an `output` event, which the machine-readable reporter turns into artifact lines.
  */
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic.js';
 import { join, relative } from 'node:path';
 import { log } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { writeManifest } from '../pack/manifest.js';
-import { packOutputs } from '../pack/outputs.js';
+import { packOutputs, type PackResult } from '../pack/outputs.js';
 import { sourceDate } from '../pack/source-date.js';
 import { gotoPack } from '../publish/goto-pack.js';
 import { uploadOutputs } from '../publish/upload-outputs.js';
@@ -28,6 +30,47 @@ export async function listFiles(dir: string, withFolders = false): Promise<strin
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
+/** What the zip and .deb are made of: every entry's path, size, mode and mtime, and the pack settings. */
+async function packKey(packageDir: string, files: string[], settings: unknown): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify(settings));
+  for (const file of files) {
+    const s = await lstat(join(packageDir, file));
+    hash.update(`\n${file}\0${s.size}\0${s.mode}\0${s.mtimeMs}\0${s.ino}`);
+  }
+  return hash.digest('hex');
+}
+
+interface PackRecord {
+  key: string;
+  packed: PackResult;
+  stamps: Array<[string, number, number]>;
+}
+
+/** The last pack's result when its key matches and its files are untouched. */
+async function reusablePack(stateDir: string, key: string): Promise<PackResult | undefined> {
+  try {
+    const record = JSON.parse(await readFile(join(stateDir, 'pack.json'), 'utf8')) as PackRecord;
+    if (record.key !== key) return undefined;
+    for (const [path, size, mtimeMs] of record.stamps) {
+      const s = await stat(path);
+      if (s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
+    }
+    return record.packed;
+  } catch {
+    return undefined;
+  }
+}
+
+async function recordPack(stateDir: string, key: string, packed: PackResult): Promise<void> {
+  const stamps: Array<[string, number, number]> = [];
+  for (const path of [packed.zip, packed.deb]) {
+    if (path === undefined) continue;
+    const s = await stat(path);
+    stamps.push([path, s.size, s.mtimeMs]);
+  }
+  await writeFileAtomic(join(stateDir, 'pack.json'), JSON.stringify({ key, packed, stamps } satisfies PackRecord));
+}
+
 /** Packs, records, uploads and opens the finished package folder. */
 export async function runOutputSteps(step: {
   plan: PackageBuildPlan;
@@ -43,17 +86,17 @@ export async function runOutputSteps(step: {
   ctx.emit({ type: 'output', pkg, kind: 'folder', id: packageDir, description, files: files.map((f) => join(packageDir, f)) });
   const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [] };
 
-  let packed: Awaited<ReturnType<typeof packOutputs>> | undefined;
+  let packed: PackResult | undefined;
   if (options.zipPack || plan.deb) {
     ctx.emit({ type: 'phase', phase: 'pack', pkg });
-    packed = await packOutputs({
-      pkgDir: packageDir,
-      packageId: pkg,
-      mtime: await sourceDate(ctx.playbook.root, ctx.env),
-      zip: options.zipPack,
-      ...(plan.deb ? { deb: plan.deb } : {}),
-      emit: ctx.emit,
-    });
+    const mtime = await sourceDate(ctx.playbook.root, ctx.env);
+    const key = await packKey(packageDir, files, { mtime: mtime.getTime(), zip: options.zipPack, deb: plan.deb ?? null });
+    packed = await reusablePack(plan.stateDir, key);
+    if (packed) log(ctx.emit, 'DEBUG', 'pack', 'zip and .deb are up to date (same package content)', pkg);
+    else {
+      packed = await packOutputs({ pkgDir: packageDir, packageId: pkg, mtime, zip: options.zipPack, ...(plan.deb ? { deb: plan.deb } : {}), emit: ctx.emit });
+      await recordPack(plan.stateDir, key, packed);
+    }
     if (packed.zip) {
       result.files.push({ kind: 'zip', path: packed.zip });
       ctx.emit({ type: 'output', pkg, kind: 'zip', id: packed.zip, description: `zip of ${pkg}`, files: [packed.zip] });

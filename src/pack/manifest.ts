@@ -1,5 +1,5 @@
 /** The JSON record of one package build: what machine-readable output and uploads draw on. */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic.js';
 import { sha256File } from './checksums.js';
 
@@ -50,5 +50,8 @@ export async function writeManifest(file: string, manifest: BuildManifest): Prom
     artifacts: manifest.artifacts.map((a) => ({ name: a.name, url: a.url, integrity: a.integrity })),
     uploads: manifest.uploads.map((u) => ({ file: u.file, url: u.url })),
   };
-  await writeFileAtomic(file, `${JSON.stringify(ordered, null, 2)}\n`);
+  const text = `${JSON.stringify(ordered, null, 2)}\n`;
+  // An unchanged manifest keeps its file (and its timestamp): a no-op build changes nothing.
+  if ((await readFile(file, 'utf8').catch(() => undefined)) === text) return;
+  await writeFileAtomic(file, text);
 }
