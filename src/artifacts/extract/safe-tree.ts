@@ -166,7 +166,12 @@ export class SafeTree {
   async hardlink(raw: string, target: string): Promise<void> {
     const rel = this.relPath(raw);
     if (rel === undefined) return;
-    const targetRel = this.relPath(target);
+    let targetRel: string | undefined;
+    try {
+      targetRel = this.relPath(target);
+    } catch {
+      this.#refuse(raw, `hard link to "${target}" points outside the destination`);
+    }
     if (targetRel === undefined || !this.#files.has(targetRel)) {
       this.#refuse(raw, `hard link to "${target}", which is not an earlier file of the archive`);
     }
