@@ -17,7 +17,7 @@ import { cacheTempFile, commitContent, dropContent, findContent, integrityForUrl
 import { downloadVerified } from './download.js';
 import { extractArchive } from './extract/index.js';
 import { parseSri, sameSri, sriOfFile } from './integrity.js';
-import type { ResolvedArtifact } from './resolve.js';
+import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 
 /** How downloads behave; the lead fills it from the command line and user config. */
 export interface FetchSettings {
@@ -303,7 +303,12 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
 }
 
 /** Downloads (once per process per URL+integrity, even when asked concurrently), verifies, caches, and places each artifact into pkgDir. */
-export async function placeArtifacts(artifacts: ResolvedArtifact[], pkgDir: string, settings: FetchSettings): Promise<PlacedArtifact[]> {
+export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, settings: FetchSettings): Promise<PlacedArtifact[]> {
+  // Checked again here (not only in resolveArtifacts) so that no caller can place outside the package.
+  const artifacts = given.map((a) => {
+    if (a.extract && archiveKindOf(a.url) === undefined) throw new AiopError('config', `artifact ${a.name}: cannot extract ${a.url}: unknown archive type`);
+    return { ...a, dest: normalizeDest(a.dest, a.name) };
+  });
   // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.
   const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity }, settings)));
   const sources = acquired.map((r) => (r.status === 'fulfilled' ? r.value : undefined));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { requireTools } from '../util/tools.js';
@@ -159,4 +159,17 @@ test('file:// URLs are copied and verified', async (t) => {
     placeArtifacts([{ name: 'gone', url: `${url}.missing`, integrity: sri('never cached'), extract: false, stripComponents: 0, dest: '' }], join(dir, 'pkg'), settingsFor(join(dir, 'cache'), [])),
     (e: Error & { reason?: string }) => e.reason === 'download' && /after 1 try/.test(e.message),
   );
+});
+
+test('placeArtifacts refuses a hostile dest before any download', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const url = 'http://127.0.0.1:9/never-asked.bin';
+  for (const dest of ['../outside', '/etc/x', 'a/../../b']) {
+    await assert.rejects(
+      placeArtifacts([{ name: 'x', url, integrity: sri('x'), extract: false, stripComponents: 0, dest }], join(dir, 'pkg'), settingsFor(join(dir, 'cache'), [])),
+      (e: Error & { reason?: string }) => e.reason === 'config' && e.message.includes(dest),
+    );
+  }
+  assert.deepEqual(await readdir(dir), []);
 });

@@ -106,3 +106,24 @@ test('Retry-After is read as seconds or as an HTTP date', () => {
   assert.equal(parseRetryAfter('soon', now), undefined);
   assert.equal(parseRetryAfter(undefined, now), undefined);
 });
+
+test('an abort during a download ends it with reason interrupted and leaves no temp file', async (t) => {
+  const controller = new AbortController();
+  const { dir, cleanup } = await tempDir('aiop-retry-');
+  t.after(cleanup);
+  const server = await startFaultServer({ '/art.bin': [{ kind: 'stall', body, after: 1000 }] });
+  t.after(() => server.stop());
+  const events: AiopEvent[] = [];
+  const settings = settingsFor(join(dir, 'cache'), events, {
+    signal: controller.signal,
+    emit: (e) => {
+      events.push(e);
+      // Abort once the first bytes have arrived.
+      if (e.type === 'download-progress' && e.bytes > 0) controller.abort();
+    },
+  });
+  const artifact: ResolvedArtifact = { name: 'art', url: `${server.url}/art.bin`, integrity: sri(body), extract: false, stripComponents: 0, dest: '' };
+  await assert.rejects(placeArtifacts([artifact], join(dir, 'pkg'), settings), (e: AiopError) => e.reason === 'interrupted');
+  assert.equal(server.count('/art.bin'), 1);
+  assert.deepEqual((await scan(dir)).filter((p) => p.startsWith('cache/tmp/') || p.startsWith('pkg/')), []);
+});
