@@ -127,3 +127,21 @@ test('an abort during a download ends it with reason interrupted and leaves no t
   assert.equal(server.count('/art.bin'), 1);
   assert.deepEqual((await scan(dir)).filter((p) => p.startsWith('cache/tmp/') || p.startsWith('pkg/')), []);
 });
+
+test('redirects are followed', async (t) => {
+  const { dir, cleanup } = await tempDir('aiop-retry-');
+  t.after(cleanup);
+  const server = await startFaultServer({
+    '/old.bin': [{ kind: 'status', status: 302, headers: { location: '/art.bin' } }],
+    '/art.bin': [{ kind: 'ok', body }],
+  });
+  t.after(() => server.stop());
+  const placed = await placeArtifacts(
+    [{ name: 'art', url: `${server.url}/old.bin`, integrity: sri(body), extract: false, stripComponents: 0, dest: 'x/' }],
+    join(dir, 'pkg'),
+    settingsFor(join(dir, 'cache'), []),
+  );
+  assert.deepEqual(placed[0]!.files, ['x/old.bin']);
+  assert.deepEqual(await readFile(join(dir, 'pkg/x/old.bin')), body);
+  assert.deepEqual(server.requests, ['GET /old.bin', 'GET /art.bin']);
+});
