@@ -7,7 +7,6 @@
  */
 import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
@@ -98,7 +97,9 @@ async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
     let shared = uncachedInFlight.get(key);
     if (!shared) {
       const promise = (async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'aiop-download-'));
+        // The cache's tmp folder, not the system's: /tmp is often in RAM, and artifacts can be large.
+        await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
+        const dir = await mkdtemp(join(settings.cacheDir, 'tmp', 'nocache-'));
         let n = 0;
         try {
           const got = await download(w, settings, async () => join(dir, `try-${++n}`));

@@ -72,6 +72,8 @@ test('first build downloads each artifact once, a warm cache sends no request, n
   assert.deepEqual(fresh.map((p) => p.fromCache), [false, false]);
   assert.deepEqual(await readFile(join(pkg2, 'data/a.bin')), a);
   assert.deepEqual(await gets(), ['GET /a.bin 200 300000', 'GET /a.bin 200 300000', 'GET /b.sh 200 17', 'GET /b.sh 200 17']);
+  // Its temporary download is gone once placed.
+  assert.deepEqual(await readdir(join(cache, 'tmp')), []);
 });
 
 test('a cache entry corrupted on disk is detected and fetched again; with noVerify it is used as is', async (t) => {
