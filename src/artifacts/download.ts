@@ -13,6 +13,7 @@ import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
+import { redactUrl } from './url.js';
 
 /** Everything a download needs to know. */
 export interface DownloadRequest extends SourceSettings {
@@ -46,29 +47,30 @@ const PROGRESS_EVERY_MS = 100;
 export async function downloadVerified(req: DownloadRequest): Promise<Downloaded> {
   const algorithm: Algorithm = req.integrity ? (parseSri(req.integrity)?.algorithm ?? 'sha256') : 'sha256';
   const tries = req.retries + 1;
+  const url = redactUrl(req.url);
   const dispatcher = await makeDispatcher(req);
   try {
     for (let attempt = 1; ; attempt++) {
-      req.emit({ type: 'download-start', name: req.name, url: req.url, attempt, ...pkgOf(req) });
+      req.emit({ type: 'download-start', name: req.name, url, attempt, ...pkgOf(req) });
       const temp = await req.tempFile();
       try {
         const { integrity, bytes } = await tryOnce(req, dispatcher, temp, algorithm);
         if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
           throw new TryFailure(`checksum mismatch: expected ${req.integrity}, got ${integrity}`, true, undefined, integrity);
         }
-        req.emit({ type: 'download-done', name: req.name, url: req.url, bytes, fromCache: false, integrity, ...pkgOf(req) });
+        req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
         return { file: temp, integrity, bytes };
       } catch (error) {
         await rm(temp, { force: true });
-        if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${req.url} interrupted`, { cause: error });
+        if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${url} interrupted`, { cause: error });
         const failure = classify(error);
         if (!failure.retryable || attempt >= tries) throw finalError(req, failure, attempt);
         const delayMs = failure.retryAfterMs ?? Math.min(MAX_BACKOFF_MS, req.backoffMs * 2 ** (attempt - 1));
-        req.emit({ type: 'download-retry', name: req.name, url: req.url, attempt: attempt + 1, reason: failure.message, delayMs, ...pkgOf(req) });
+        req.emit({ type: 'download-retry', name: req.name, url, attempt: attempt + 1, reason: failure.message, delayMs, ...pkgOf(req) });
         try {
           await sleep(delayMs, undefined, req.signal ? { signal: req.signal } : {});
         } catch (cause) {
-          throw new AiopError('interrupted', `download of ${req.url} interrupted`, { cause });
+          throw new AiopError('interrupted', `download of ${url} interrupted`, { cause });
         }
       }
     }
@@ -87,10 +89,10 @@ function finalError(req: DownloadRequest, failure: TryFailure, attempts: number)
   if (failure.actualIntegrity !== undefined) {
     return new AiopError(
       'download',
-      `checksum mismatch for ${req.url} (artifact ${req.name}): expected ${req.integrity}, got ${failure.actualIntegrity} (after ${tries})`,
+      `checksum mismatch for ${redactUrl(req.url)} (artifact ${req.name}): expected ${req.integrity}, got ${failure.actualIntegrity} (after ${tries})`,
     );
   }
-  return new AiopError('download', `download of ${req.url} (artifact ${req.name}) failed after ${tries}: ${failure.message}`);
+  return new AiopError('download', `download of ${redactUrl(req.url)} (artifact ${req.name}) failed after ${tries}: ${failure.message}`);
 }
 
 /** One try: stream, hash, write; checks the byte count against Content-Length. */
@@ -109,7 +111,7 @@ async function tryOnce(
     req.emit({
       type: 'download-progress',
       name: req.name,
-      url: req.url,
+      url: redactUrl(req.url),
       bytes: digester.bytes,
       rate: Math.round(digester.bytes / seconds),
       ...(source.total === undefined ? {} : { total: source.total }),

@@ -17,6 +17,7 @@ import { downloadVerified } from './download.js';
 import { extractArchive } from './extract/index.js';
 import { parseSri, sameSri, sriOfFile } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
+import { redactUrl } from './url.js';
 
 /** How downloads behave; the lead fills it from the command line and user config. */
 export interface FetchSettings {
@@ -131,13 +132,13 @@ async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
   let pending = cachedInFlight.get(key);
   if (!pending) {
     pending = (async () => {
-      const known = w.integrity ?? (await integrityForUrl(settings.cacheDir, w.url));
+      const known = w.integrity ?? (await integrityForUrl(settings.cacheDir, redactUrl(w.url)));
       if (known !== undefined) {
         const file = await findContent(settings.cacheDir, known);
         if (file) return { file, integrity: known, fromCache: true };
       }
       const got = await download(w, settings, () => cacheTempFile(settings.cacheDir));
-      const file = await commitContent(settings.cacheDir, got.file, got.integrity, w.url, got.bytes);
+      const file = await commitContent(settings.cacheDir, got.file, got.integrity, redactUrl(w.url), got.bytes);
       return { file, integrity: got.integrity, fromCache: false };
     })();
     cachedInFlight.set(key, pending);
@@ -148,9 +149,9 @@ async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
   }
   const got = await pending;
   if (got.fromCache) {
-    settings.emit({ type: 'cache-hit', name: w.name, url: w.url, integrity: got.integrity, ...pkgOf(settings) });
+    settings.emit({ type: 'cache-hit', name: w.name, url: redactUrl(w.url), integrity: got.integrity, ...pkgOf(settings) });
     const { size } = await stat(got.file);
-    settings.emit({ type: 'download-done', name: w.name, url: w.url, bytes: size, fromCache: true, integrity: got.integrity, ...pkgOf(settings) });
+    settings.emit({ type: 'download-done', name: w.name, url: redactUrl(w.url), bytes: size, fromCache: true, integrity: got.integrity, ...pkgOf(settings) });
   }
   return { ...got, release: async () => undefined };
 }
@@ -171,8 +172,8 @@ async function withSource<T>(
       const verify = source.fromCache && !settings.noVerify;
       const result = await use(source, verify);
       if (result !== false) return { result, fromCache: source.fromCache, integrity: source.integrity };
-      if (round > 0) throw new AiopError('download', `cache entry for ${w.url} is still corrupted after fetching it again (${settings.cacheDir})`);
-      log(settings.emit, 'WARNING', 'artifacts', `cache entry for ${w.url} is corrupted (not ${source.integrity}); fetching it again`, settings.pkg);
+      if (round > 0) throw new AiopError('download', `cache entry for ${redactUrl(w.url)} is still corrupted after fetching it again (${settings.cacheDir})`);
+      log(settings.emit, 'WARNING', 'artifacts', `cache entry for ${redactUrl(w.url)} is corrupted (not ${source.integrity}); fetching it again`, settings.pkg);
       await dropContent(settings.cacheDir, source.integrity);
     } finally {
       await source.release();
@@ -252,7 +253,7 @@ async function mergeInto(from: string, to: string, base: string, files: string[]
 async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir: string, verify: boolean, signal?: AbortSignal): Promise<string[] | false> {
   if (verify && !(await matchesIntegrity(source.file, source.integrity, signal))) return false;
   const kind = archiveKindOf(artifact.url);
-  if (kind === undefined) throw new AiopError('extract', `cannot extract ${artifact.url}: unknown archive type`);
+  if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
   const target = join(pkgDir, artifact.dest);
   await mkdir(pkgDir, { recursive: true });
   await checkInside(pkgDir, join(target, 'x'));
@@ -261,7 +262,7 @@ async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir
     const root = join(work, 'root');
     await mkdir(root);
     await extractArchive(source.file, kind, root, {
-      archive: artifact.url,
+      archive: redactUrl(artifact.url),
       stripComponents: artifact.stripComponents,
       ...(artifact.mode === undefined ? {} : { mode: artifact.mode }),
     });
@@ -286,7 +287,7 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
   const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity };
   if (artifact.extract) {
     const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal), first);
-    return { name: artifact.name, url: artifact.url, integrity: artifact.integrity, files: result, fromCache };
+    return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result, fromCache };
   }
   const rel = fileTarget(artifact);
   const target = join(pkgDir, rel);
@@ -300,14 +301,16 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
   const { fromCache } = await withSource(w, settings, async (source, verify) =>
     (await placeCopy(source, target, artifact.mode ?? 0o644, verify, settings.signal)) || false,
   first);
-  return { name: artifact.name, url: artifact.url, integrity: artifact.integrity, files: [rel], fromCache };
+  return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: [rel], fromCache };
 }
 
 /** Downloads (once per process per URL+integrity, even when asked concurrently), verifies, caches, and places each artifact into pkgDir. */
 export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, settings: FetchSettings): Promise<PlacedArtifact[]> {
   // Checked again here (not only in resolveArtifacts) so that no caller can place outside the package.
   const artifacts = given.map((a) => {
-    if (a.extract && archiveKindOf(a.url) === undefined) throw new AiopError('config', `artifact ${a.name}: cannot extract ${a.url}: unknown archive type`);
+    if (a.extract && archiveKindOf(a.url) === undefined) {
+      throw new AiopError('config', `artifact ${a.name}: cannot extract ${redactUrl(a.url)}: unknown archive type`);
+    }
     return { ...a, dest: normalizeDest(a.dest, a.name) };
   });
   // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.

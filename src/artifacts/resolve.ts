@@ -4,6 +4,7 @@ import { AiopError } from '../core/errors.js';
 import type { ArtifactConfig } from '../playbook/schema.js';
 import { parseSri, sriFromSha256Hex, sameSri } from './integrity.js';
 import { archiveKindOf } from './archive-kind.js';
+import { redactUrl } from './url.js';
 
 /** One artifact with its variables expanded and its condition already applied. */
 export interface ResolvedArtifact {
@@ -67,7 +68,7 @@ export function resolveArtifacts(
     }
     const extract = config.extract ?? false;
     if (extract && archiveKindOf(url) === undefined) {
-      throw new AiopError('config', `artifact ${config.name}: cannot extract ${url}: its name does not end in .tar.gz, .tgz, .tar.xz, .txz or .zip`);
+      throw new AiopError('config', `artifact ${config.name}: cannot extract ${redactUrl(url)}: its name does not end in .tar.gz, .tgz, .tar.xz, .txz or .zip`);
     }
     const resolved: ResolvedArtifact = {
       name: config.name,

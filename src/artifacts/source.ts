@@ -9,6 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { redactUrl, splitCredentials } from './url.js';
 
 /** One failed try, and whether the next one may succeed. */
 export class TryFailure extends Error {
@@ -130,7 +131,7 @@ export async function openSource(url: string, dispatcher: Dispatcher, settings: 
   try {
     parsed = new URL(url);
   } catch {
-    throw new TryFailure(`not a valid URL: ${url}`, false);
+    throw new TryFailure(`not a valid URL: ${redactUrl(url)}`, false);
   }
   if (parsed.protocol === 'file:') {
     const path = fileURLToPath(parsed);
@@ -147,12 +148,13 @@ export async function openSource(url: string, dispatcher: Dispatcher, settings: 
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new TryFailure(`unsupported URL scheme ${parsed.protocol} (use https, http or file)`, false);
   }
+  const { bare, authorization } = splitCredentials(parsed);
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(parsed, {
+    response = await request(bare, {
       method: 'GET',
       dispatcher,
-      headers: { 'user-agent': 'aiop', accept: '*/*' },
+      headers: { 'user-agent': 'aiop', accept: '*/*', ...(authorization ? { authorization } : {}) },
       ...(settings.signal ? { signal: settings.signal } : {}),
     });
   } catch (error) {

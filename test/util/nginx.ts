@@ -100,7 +100,11 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   if (!nginx) throw new Error('nginx is not installed (apt-get install nginx)');
   const dir = await mkdtemp(join(tmpdir(), 'aiop-nginx-'));
   if (options.basicAuth) {
-    // nginx reads the {PLAIN} scheme; fine for a throwaway test server.
+    // nginx reads the {PLAIN} scheme; fine for a throwaway test server. A ':' would end the
+    // password (nginx allows a comment field after it), so refuse it rather than fail obscurely.
+    if (options.basicAuth.password.includes(':') || options.basicAuth.user.includes(':')) {
+      throw new Error('startNginx: basicAuth user and password must not contain ":"');
+    }
     await writeFile(join(dir, 'htpasswd'), `${options.basicAuth.user}:{PLAIN}${options.basicAuth.password}\n`);
   }
   if (options.davRoot) await mkdir(options.davRoot, { recursive: true });
