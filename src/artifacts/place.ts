@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import pLimit from 'p-limit';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
 import { tempPathFor } from '../core/atomic.js';
@@ -60,6 +61,11 @@ interface Wanted {
 }
 
 const DEFAULT_BACKOFF_MS = 1000;
+/**
+ * Downloads at once in this process, whatever the number of packages building: more would
+ * only split the same bandwidth and open more connections to one server.
+ */
+const downloadSlots = pLimit(6);
 
 /** Downloads in flight through the cache: key -> the content file once it is there. */
 const cachedInFlight = new Map<string, Promise<Omit<Source, 'release'>>>();
@@ -75,7 +81,7 @@ function pkgOf(settings: FetchSettings): { pkg?: string } {
 }
 
 function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<string>) {
-  return downloadVerified({
+  return downloadSlots(() => downloadVerified({
     name: w.name,
     url: w.url,
     ...(w.integrity === undefined ? {} : { integrity: w.integrity }),
@@ -88,7 +94,7 @@ function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<st
     emit: settings.emit,
     ...pkgOf(settings),
     tempFile,
-  });
+  }));
 }
 
 /** The verified file for `w`: from the cache, or downloaded once however many ask at the same time. */
