@@ -4,12 +4,13 @@
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
 import { cpus } from 'node:os';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
-import type { Emit } from '../core/events.js';
+import { log, type Emit } from '../core/events.js';
+import { defaultCacheDir, fetchUrl, placeArtifacts, resolveArtifacts, type FetchSettings, type ResolvedArtifact } from '../artifacts/index.js';
 import { buildGraph } from '../engine/graph.js';
 import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
@@ -79,6 +80,8 @@ export interface PackageBuildPlan {
   assignments: Record<string, string>;
   /** The .deb to make (`--installer deb`), checked. */
   deb?: { info: DebInfo; installerName?: string };
+  /** The system target's artifacts for these compatibility values. */
+  artifacts: ResolvedArtifact[];
 }
 
 /**
@@ -127,8 +130,78 @@ export async function planPackageBuild(
   });
   planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
   const deb = options.installer === 'deb' ? checkedDeb(playbook, target, checkScope, options.installerName) : undefined;
+  const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, checkScope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, ...(deb ? { deb } : {}) };
+  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, artifacts, ...(deb ? { deb } : {}) };
+}
+
+type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];
+
+/** Download settings from the options and the user configuration. */
+function artifactSettings(plan: PackageBuildPlan): FetchSettings {
+  const { ctx, options, target } = plan;
+  const config = ctx.userConfig;
+  return {
+    cacheDir: config.cache_dir ?? defaultCacheDir(ctx.env),
+    retries: options.retries ?? config.download_retries,
+    noCaching: options.noCaching,
+    noVerify: options.noVerify,
+    connectTimeoutMs: config.connect_timeout * 1000,
+    idleTimeoutMs: config.idle_timeout * 1000,
+    ...(config.ca_file ? { caFile: config.ca_file } : {}),
+    emit: ctx.emit,
+    pkg: target.id,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+}
+
+/**
+ * Places the artifacts, unless this is an in-place update whose last build placed the
+ * very same artifacts and their files are untouched: a no-op build copies nothing.
+ */
+async function placeArtifactsOnce(
+  artifacts: ResolvedArtifact[],
+  pkgDir: string,
+  record: BuildRecord | undefined,
+  settings: FetchSettings,
+): Promise<ArtifactRecord[]> {
+  if (artifacts.length === 0) return [];
+  const same =
+    !settings.noCaching &&
+    record?.artifacts !== undefined &&
+    record.artifacts.length === artifacts.length &&
+    artifacts.every((a, i) => record.artifacts![i]!.name === a.name && record.artifacts![i]!.url === a.url && record.artifacts![i]!.integrity === a.integrity);
+  if (same && (await stampsMatch(record.artifacts!, pkgDir))) {
+    log(settings.emit, 'DEBUG', 'artifacts', 'artifacts already in place and unchanged', settings.pkg);
+    return record.artifacts!;
+  }
+  const placed = await placeArtifacts(artifacts, pkgDir, settings);
+  return placed.map(({ name, url, integrity, files }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })) }));
+}
+
+async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<boolean> {
+  for (const record of records) {
+    for (const file of record.files) {
+      const s = await stat(join(pkgDir, file.path)).catch(() => undefined);
+      if (!s || s.size !== file.size || s.mtimeMs !== file.mtimeMs || s.ino !== file.ino) return false;
+    }
+  }
+  return true;
+}
+
+/** The placed files' stamps as they are in the finished package folder. */
+async function restamp(records: ArtifactRecord[], pkgDir: string): Promise<ArtifactRecord[]> {
+  return Promise.all(
+    records.map(async (record) => ({
+      ...record,
+      files: await Promise.all(
+        record.files.map(async ({ path }) => {
+          const s = await stat(join(pkgDir, path)).catch(() => undefined);
+          return { path, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? 0, ino: s?.ino ?? 0 };
+        }),
+      ),
+    })),
+  );
 }
 
 /** The .deb settings with variables expanded, and every problem found before building. */
@@ -156,7 +229,7 @@ export async function buildPackage(target: ResolvedTarget, options: BuildOptions
 
 /** Runs a checked plan: artifacts, recipe, rename into place, outputs. */
 export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBuildResult> {
-  const { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments } = plan;
+  const { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, artifacts } = plan;
   const { playbook, emit } = ctx;
   const root = playbook.root;
   const pkg = target.id;
@@ -174,9 +247,13 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     throw new AiopError('interrupted', `build of ${pkg} interrupted`);
   };
 
+  const fetchSettings = artifactSettings(plan);
   let engine: EngineResult;
   let sources: string[] = [];
+  let placed: ArtifactRecord[] = [];
   try {
+    placed = await placeArtifactsOnce(artifacts, dest.workDir, dest.inPlace ? record : undefined, fetchSettings);
+    if (ctx.signal?.aborted) interrupted();
     const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
     const graph = buildGraph({
       defs: playbook.recipe.targets,
@@ -199,6 +276,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       pkg,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.env ? { env: ctx.env } : {}),
+      fetch: (url, file) => fetchUrl(url, file, fetchSettings),
     });
     if (ctx.signal?.aborted) interrupted();
     if (engine.failed.length > 0) {
@@ -214,8 +292,13 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     throw error;
   }
 
-  const outputs = await runOutputSteps({ plan, packageDir: dest.finalDir, outputDir: dest.outputDir });
-  await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false });
+  const outputs = await runOutputSteps({
+    plan,
+    packageDir: dest.finalDir,
+    outputDir: dest.outputDir,
+    artifacts: placed.map(({ name, url, integrity }) => ({ name, url, integrity })),
+  });
+  await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false, artifacts: await restamp(placed, dest.finalDir) });
   emit({ type: 'phase', phase: 'done', pkg });
   return { id: pkg, sources, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
 }
