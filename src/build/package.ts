@@ -10,9 +10,11 @@ import { AiopError, ConfigError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
 import { log, type Emit } from '../core/events.js';
-import { defaultCacheDir, fetchUrl, placeArtifacts, resolveArtifacts, type FetchSettings, type ResolvedArtifact } from '../artifacts/index.js';
-import { buildGraph } from '../engine/graph.js';
-import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
+import { resolveArtifacts, type ResolvedArtifact } from '../artifacts/resolve.js';
+import { defaultCacheDir } from '../artifacts/cache-dir.js';
+import type { FetchSettings } from '../artifacts/place.js';
+import { buildGraph, checkMissingSources, type Graph, type Node } from '../engine/graph.js';
+import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
 import type { Playbook } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -74,10 +76,10 @@ export interface PackageBuildPlan {
   dest: Destination;
   record: BuildRecord | undefined;
   stateDir: string;
-  goals: string[];
-  builtinsFor: (pkgDir: string) => Record<string, string>;
-  compat: Record<string, string>;
-  assignments: Record<string, string>;
+  /** Variables, the graph and its expanded commands, for the package folder this build writes. */
+  scope: Scope;
+  graph: Graph;
+  planned: Map<Node, Planned>;
   /** The .deb to make (`--installer deb`), checked. */
   deb?: { info: DebInfo; installerName?: string };
   /** The system target's artifacts for these compatibility values. */
@@ -119,20 +121,21 @@ export async function planPackageBuild(
     sourceFiles,
   });
   const goals = defaultGoals(playbook);
-  const checkScope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
-  const checkGraph = buildGraph({
+  const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
+  const graph = buildGraph({
     defs: playbook.recipe.targets,
-    scope: checkScope,
+    scope,
     pkgDir: dest.workDir,
     playbookRoot: root,
     goals,
-    allowMissingSources: true,
+    sourceRoots: [dest.workDir],
+    deferMissingSources: true,
   });
-  planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
-  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, checkScope, options.installerName) : undefined;
-  const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, checkScope, `artifacts of "${target.systemTarget}"`));
+  const planned = planCommands({ graph, scope, pkgDir: dest.workDir, emit });
+  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, scope, options.installerName) : undefined;
+  const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, artifacts, ...(deb ? { deb } : {}) };
+  return { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}) };
 }
 
 type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];
@@ -175,6 +178,8 @@ async function placeArtifactsOnce(
     log(settings.emit, 'DEBUG', 'artifacts', 'artifacts already in place and unchanged', settings.pkg);
     return record.artifacts!;
   }
+  // Imported here: the download stack (undici, cacache, tar) costs start-up time a build without artifacts never needs.
+  const { placeArtifacts } = await import('../artifacts/place.js');
   const placed = await placeArtifacts(artifacts, pkgDir, settings);
   return placed.map(({ name, url, integrity, files }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })) }));
 }
@@ -229,7 +234,7 @@ export async function buildPackage(target: ResolvedTarget, options: BuildOptions
 
 /** Runs a checked plan: artifacts, recipe, rename into place, outputs. */
 export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBuildResult> {
-  const { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, artifacts } = plan;
+  const { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts } = plan;
   const { playbook, emit } = ctx;
   const root = playbook.root;
   const pkg = target.id;
@@ -254,15 +259,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   try {
     placed = await placeArtifactsOnce(artifacts, dest.workDir, dest.inPlace ? record : undefined, fetchSettings);
     if (ctx.signal?.aborted) interrupted();
-    const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
-    const graph = buildGraph({
-      defs: playbook.recipe.targets,
-      scope,
-      pkgDir: dest.workDir,
-      playbookRoot: root,
-      goals,
-      sourceRoots: [dest.workDir],
-    });
+    checkMissingSources(graph, root);
     sources = [...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))];
     emit({ type: 'phase', phase: 'recipe', pkg });
     engine = await runEngine({
@@ -274,9 +271,10 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       jobs: options.jobs ?? ctx.userConfig.jobs ?? cpus().length,
       emit,
       pkg,
+      planned,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.env ? { env: ctx.env } : {}),
-      fetch: (url, file) => fetchUrl(url, file, fetchSettings),
+      fetch: async (url, file) => (await import('../artifacts/place.js')).fetchUrl(url, file, fetchSettings),
     });
     if (ctx.signal?.aborted) interrupted();
     if (engine.failed.length > 0) {
