@@ -255,7 +255,14 @@ export function parseAiop(argv: string[]): Invocation {
       invocation = { command: 'targets' };
     });
 
-  const cache = program.command('cache').description('Inspect and clean the artifact cache (user config cache_dir, else $XDG_CACHE_HOME/aiop)');
+  const cache = program
+    .command('cache')
+    .description('Inspect and clean the artifact cache (user config cache_dir, else $XDG_CACHE_HOME/aiop)')
+    .argument('[action]', 'ls, verify or clean')
+    .action((action: string | undefined) => {
+      const hint = 'usage: aiop cache ls | verify | clean [--older-than DAYS]';
+      throw new UsageError(action === undefined ? 'missing cache action' : `unknown cache action "${action}"`, hint);
+    });
   cache
     .command('ls')
     .description('List cached artifacts: URL, size, age, integrity')
