@@ -44,7 +44,8 @@ async function typeInTmux(dir: string, cwd: string, env: NodeJS.ProcessEnv, shel
   tmux('new-session', '-d', '-s', 't', '-x', '160', '-y', '40', ...shell);
   try {
     tmux('send-keys', '-t', 't', setupLine, 'Enter');
-    await waitFor(() => tmux('capture-pane', '-p', '-t', 't'), ['SETUP-DONE']);
+    // The output line alone, not the typed command that contains it.
+    await waitFor(() => tmux('capture-pane', '-p', '-t', 't'), ['SETUP-DONE'], true);
     tmux('send-keys', '-t', 't', ...keys);
     return await waitFor(() => tmux('capture-pane', '-p', '-t', 't'), expect);
   } finally {
@@ -52,11 +53,12 @@ async function typeInTmux(dir: string, cwd: string, env: NodeJS.ProcessEnv, shel
   }
 }
 
-async function waitFor(screen: () => string, expect: string[]): Promise<string> {
+async function waitFor(screen: () => string, expect: string[], wholeLine = false): Promise<string> {
   let text = '';
   for (let i = 0; i < 200; i++) {
     text = screen();
-    if (expect.every((e) => text.split('\n').some((line) => line.includes(e) && !line.includes('SETUP-DONE &&')))) return text;
+    const lines = text.split('\n');
+    if (expect.every((e) => lines.some((line) => (wholeLine ? line.trim() === e : line.includes(e) && !line.includes('SETUP-DONE'))))) return text;
     await sleep(50);
   }
   throw new Error(`never saw ${expect.join(', ')} on the screen:\n${text}`);
