@@ -1,7 +1,7 @@
 /**
  * The `aiop` command line, parsed into typed invocations. Pure: no command runs here.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { LEVELS, type Level } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
@@ -37,6 +37,11 @@ function level(value: string): Level {
     throw new UsageError(`"${value}" is not a log level`, `valid choices: ${LEVELS.join(', ')}`);
   }
   return upper as Level;
+}
+
+function days(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--older-than must be a number of days, not "${value}"`);
+  return Number(value);
 }
 
 function integer(name: string) {
@@ -123,10 +128,27 @@ export type Invocation =
   | { command: 'build_all'; options: BuildAllOptions }
   | { command: 'build-help'; systemTarget: string }
   | { command: 'build_again'; report: Pick<BuildOptions, 'machineReadable'> }
-  | { command: 'done' };
+  | { command: 'done' }
+  | { command: 'init'; options: InitOptions }
+  | { command: 'validate'; verbose: boolean; machineReadable: boolean }
+  | { command: 'targets' }
+  | { command: 'cache'; action: 'ls' | 'verify' | 'clean'; olderThanDays?: number }
+  | { command: 'completion'; shell: 'bash' | 'zsh' | 'fish' }
+  /** Hidden: the candidates for the last word of `words` (the completion scripts call it). */
+  | { command: '__complete'; words: string[] };
+
+/** `aiop init` options. */
+export interface InitOptions {
+  /** Where to write the playbook (default: the current folder). */
+  folder?: string;
+  name?: string;
+  target?: string;
+}
 
 /** Parses the whole command line. Commander's own messages go to stderr. */
 export function parseAiop(argv: string[]): Invocation {
+  // Completion must stay quick and must not trip over half-typed options: no commander here.
+  if (argv[0] === '__complete') return { command: '__complete', words: argv.slice(1) };
   let invocation: Invocation = { command: 'done' };
   const program = new Command('aiop')
     .description('Build distributable packages for many system targets from one declarative playbook')
@@ -203,6 +225,71 @@ export function parseAiop(argv: string[]): Invocation {
       invocation = { command: 'build_again', report: { machineReadable: raw.machineReadable ?? false } };
     },
   );
+
+  program
+    .command('init')
+    .description('Write a new, working playbook (three .aiop files, a files/ example, .aiop/.gitignore); never overwrites a file')
+    .argument('[folder]', 'Folder to write it in (created when missing; default: the current folder)')
+    .option('--name <name>', 'Package name, a Debian package name (default: from the folder name)')
+    .option('--target <name>', 'Name of the system target (default: linux)')
+    .action((folder: string | undefined, raw: { name?: string; target?: string }) => {
+      invocation = {
+        command: 'init',
+        options: { ...(folder !== undefined ? { folder } : {}), ...(raw.name !== undefined ? { name: raw.name } : {}), ...(raw.target !== undefined ? { target: raw.target } : {}) },
+      };
+    });
+
+  program
+    .command('validate')
+    .description('Check every playbook file without building; print every problem found (exit 0 when all is well, 2 otherwise)')
+    .option('-v, --verbose', 'Print a summary of what was checked')
+    .option('--machine-readable', 'One machine-readable `error` line per problem on stdout')
+    .action((raw: { verbose?: boolean; machineReadable?: boolean }) => {
+      invocation = { command: 'validate', verbose: raw.verbose ?? false, machineReadable: raw.machineReadable ?? false };
+    });
+
+  program
+    .command('targets')
+    .description('List the system targets, their compatibility parameters and choices, and the packages of packages.yml')
+    .action(() => {
+      invocation = { command: 'targets' };
+    });
+
+  const cache = program
+    .command('cache')
+    .description('Inspect and clean the artifact cache (user config cache_dir, else $XDG_CACHE_HOME/aiop)')
+    .argument('[action]', 'ls, verify or clean')
+    .action((action: string | undefined) => {
+      const hint = 'usage: aiop cache ls | verify | clean [--older-than DAYS]';
+      throw new UsageError(action === undefined ? 'missing cache action' : `unknown cache action "${action}"`, hint);
+    });
+  cache
+    .command('ls')
+    .description('List cached artifacts: URL, size, age, integrity')
+    .action(() => {
+      invocation = { command: 'cache', action: 'ls' };
+    });
+  cache
+    .command('verify')
+    .description('Check the integrity of every cached artifact; remove the bad ones')
+    .action(() => {
+      invocation = { command: 'cache', action: 'verify' };
+    });
+  cache
+    .command('clean')
+    .description('Remove cached artifacts: all of them, or those older than --older-than DAYS')
+    .addOption(new Option('--older-than <days>', 'Only entries cached more than DAYS days ago (0: every entry)').argParser(days))
+    .action((raw: { olderThan?: number }) => {
+      invocation = { command: 'cache', action: 'clean', ...(raw.olderThan !== undefined ? { olderThanDays: raw.olderThan } : {}) };
+    });
+
+  program
+    .command('completion')
+    .description('Print a shell completion script: bash, zsh or fish (see docs/commands.md for where to put it)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .action((shell: 'bash' | 'zsh' | 'fish') => {
+      invocation = { command: 'completion', shell };
+    });
 
   try {
     program.parse(normalizeArgv(argv), { from: 'user' });

@@ -36,5 +36,30 @@ main('aiop', async () => {
       const { buildAgainCommand } = await import('../commands/build-again.js');
       return buildAgainCommand(io, parseBuildArgv);
     }
+    case 'init': {
+      const { initCommand } = await import('../commands/init.js');
+      return initCommand(invocation.options, io);
+    }
+    case 'validate': {
+      const { validateCommand } = await import('../commands/validate.js');
+      return validateCommand({ verbose: invocation.verbose, machineReadable: invocation.machineReadable }, io);
+    }
+    case 'targets': {
+      const { targetsCommand } = await import('../commands/targets.js');
+      return targetsCommand(io);
+    }
+    case 'cache': {
+      const { cacheCommand } = await import('../commands/cache.js');
+      return cacheCommand(invocation.action, invocation.olderThanDays, io);
+    }
+    case 'completion': {
+      const { completionScript } = await import('../commands/completion.js');
+      io.stdout.write(completionScript(invocation.shell));
+      return 0;
+    }
+    case '__complete': {
+      const { completeCommand } = await import('../commands/completion.js');
+      return completeCommand(invocation.words, io);
+    }
   }
 });

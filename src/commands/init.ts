@@ -1,0 +1,139 @@
+/**
+ * `aiop init [FOLDER] [--name NAME] [--target NAME]`: writes a new playbook that builds at
+ * once. It never overwrites anything: when any file it would write exists, it writes nothing.
+ */
+import { link, lstat, mkdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempPathFor } from '../core/atomic.js';
+import { UsageError } from '../core/errors.js';
+import type { InitOptions } from '../cli/aiop-args.js';
+import { INIT_PARAMETERS, initFiles, type InitFile } from '../init/templates.js';
+
+/** What `aiop init` needs from its surroundings. */
+export interface InitIo {
+  cwd: string;
+  stdout: NodeJS.WritableStream;
+  /** For tests: the moment written into the changelog. */
+  now?: Date;
+}
+
+const DEB_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** A Debian package name made from a folder name, or undefined when nothing usable is left. */
+export function nameFromFolder(folder: string): string | undefined {
+  const name = folder
+    .toLowerCase()
+    .replace(/[^a-z0-9+.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .replace(/[-.]+$/, '');
+  return DEB_NAME.test(name) ? name : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** aiop's own `schema/` folder, beside `dist/` in the installed package. */
+function ownSchemaDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schema');
+}
+
+/**
+ * Where editors find the schemas, as a path relative to `.aiop/`: a `node_modules/aiop` in the
+ * playbook or above it; else this aiop when the playbook is inside its own tree; else the place
+ * a local install (`npm install --save-dev aiop`) will put them. Never an absolute path, since
+ * the files are meant to be committed and shared.
+ */
+export async function schemaBaseFor(root: string): Promise<{ base: string; found: boolean }> {
+  const aiopDir = join(root, '.aiop');
+  const rel = (dir: string): string => relative(aiopDir, dir).split(sep).join('/');
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', 'aiop', 'schema');
+    if (await exists(join(candidate, 'inventory_config.schema.json'))) return { base: rel(candidate), found: true };
+    if (dirname(dir) === dir) break;
+  }
+  const own = ownSchemaDir();
+  const ownRoot = dirname(own);
+  if ((root === ownRoot || root.startsWith(ownRoot + sep)) && (await exists(join(own, 'inventory_config.schema.json')))) {
+    return { base: rel(own), found: true };
+  }
+  return { base: '../node_modules/aiop/schema', found: false };
+}
+
+/** Writes `content` to `file` only if `file` does not exist, atomically (temp file, then link). */
+async function createExclusive(file: string, content: string, mode: number): Promise<boolean> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    await writeFile(tmp, content, { mode });
+    await chmod(tmp, mode);
+    await link(tmp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Runs `aiop init`. Returns the exit status; refusals are UsageErrors (exit 2). */
+export async function initCommand(options: InitOptions, io: InitIo): Promise<number> {
+  const root = resolve(io.cwd, options.folder ?? '.');
+  const name = options.name ?? nameFromFolder(basename(root)) ?? 'hello';
+  if (!DEB_NAME.test(name)) {
+    throw new UsageError(`--name "${name}" is not a Debian package name`, 'use lower-case letters, digits and + - . (at least two characters, starting with a letter or digit)');
+  }
+  const target = options.target ?? 'linux';
+  if (!TARGET_NAME.test(target)) {
+    throw new UsageError(`--target "${target}" is not a valid system target name`, 'use letters, digits and _ . - (starting with a letter or digit)');
+  }
+  try {
+    if (!(await stat(root)).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+
+  const schema = await schemaBaseFor(root);
+  const files = initFiles({ name, target, schemaBase: schema.base, now: io.now ?? new Date() });
+  const present: InitFile[] = [];
+  for (const f of files) if (!f.optional && (await exists(join(root, f.path)))) present.push(f);
+  if (present.length > 0) {
+    throw new UsageError(
+      `${present.length === 1 ? 'a file' : 'files'} already there, nothing written: ${present.map((f) => join(relative(io.cwd, root) || '.', f.path)).join(', ')}`,
+      'aiop init never overwrites files: choose another folder, or move these away',
+    );
+  }
+  const written: string[] = [];
+  const kept: string[] = [];
+  for (const f of files) {
+    const ok = await createExclusive(join(root, f.path), f.content, f.executable ? 0o755 : 0o644);
+    if (ok) written.push(f.path);
+    else if (f.optional) kept.push(f.path);
+    else throw new UsageError(`${join(root, f.path)} appeared while aiop init was writing; it was left as it is`);
+  }
+
+  const shown = relative(io.cwd, root) || '.';
+  const values = INIT_PARAMETERS.map((p) => p.choices[0]).join(' ');
+  const lines = [`Wrote a playbook for package "${name}" (system target "${target}") in ${shown}:`, ...written.map((p) => `  ${p}`)];
+  if (kept.length > 0) lines.push(`Kept your own ${kept.join(', ')} (add ".build/" to it).`);
+  if (!schema.found) {
+    lines.push(`Editors find the schemas in ${schema.base} once aiop is installed there: npm install --save-dev aiop`);
+  }
+  lines.push('', 'Next:', `  ${shown === '.' ? '' : `cd ${quoteShell(shown)} && `}aiop build ${target} ${values}`);
+  lines.push(`  (then: aiop build ${target} ${values} --zip_pack --installer deb; aiop validate; aiop targets)`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** Quotes a path for the printed next command only when it needs it. */
+function quoteShell(path: string): string {
+  return /^[A-Za-z0-9_./+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { aiop, isolatedEnv, tempDir } from '../util/run.js';
+import { snapshot } from '../util/playbook.js';
+import { requireTools } from '../util/tools.js';
+import { nameFromFolder } from '../../src/commands/init.js';
+
+test('aiop init demo && cd demo && aiop build <its target and values> succeeds, and the .deb passes lintian', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  const init = await aiop(['init', 'demo'], { cwd: dir, env });
+  assert.equal(init.code, 0, init.stderr);
+  const next = /^\s+cd demo && aiop (build .+)$/m.exec(init.stdout);
+  assert.ok(next, `init prints the next command:\n${init.stdout}`);
+  const args = next[1]!.split(' ');
+  assert.deepEqual(args, ['build', 'linux', 'debian12', 'amd64']);
+  const root = join(dir, 'demo');
+  for (const f of ['inventory_config.yml', 'recipe.yml', 'packages.yml']) {
+    const text = await readFile(join(root, '.aiop', f), 'utf8');
+    assert.match(text, /^# yaml-language-server: \$schema=\S+\.schema\.json\n/, f);
+  }
+  assert.equal(await readFile(join(root, '.aiop/.gitignore'), 'utf8'), '# Written by aiop: local state and logs, safe to delete\nstate/\nlogs/\n');
+  assert.equal((await stat(join(root, 'files/demo.sh'))).mode & 0o777, 0o755);
+
+  const build = await aiop([...args, '--zip_pack', '--installer', 'deb'], { cwd: root, env });
+  assert.equal(build.code, 0, build.stderr);
+  const pkg = join(root, '.build/demo-0.1.0-linux-debian12-amd64');
+  assert.match(await readFile(join(pkg, 'share/doc/demo/README'), 'utf8'), /^demo 0\.1\.0 for linux debian12 \(amd64\)/);
+  assert.equal((await stat(join(pkg, 'bin/demo'))).mode & 0o777, 0o755);
+  await stat(join(root, '.build/demo_0.1.0_amd64.deb'));
+
+  const validate = await aiop(['validate'], { cwd: root, env });
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.equal(validate.stdout + validate.stderr, '');
+
+  if (requireTools(t, 'lintian')) {
+    const { execFileSync } = await import('node:child_process');
+    let out = '';
+    try {
+      out = execFileSync('lintian', ['--fail-on', 'error', join(root, '.build/demo_0.1.0_amd64.deb')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch (error) {
+      assert.fail(`lintian found errors: ${(error as { stdout?: string }).stdout}`);
+    }
+    assert.doesNotMatch(out, /^E:/m);
+  }
+});
+
+test('aiop init --name --target: a playbook for that name and target; the schema path points at an installed aiop', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  // A local install of aiop above the playbook: the schema comments point at it, relatively.
+  await mkdir(join(dir, 'node_modules/aiop/schema'), { recursive: true });
+  await writeFile(join(dir, 'node_modules/aiop/schema/inventory_config.schema.json'), '{}');
+  await mkdir(join(dir, 'pkgs/tool'), { recursive: true });
+  const init = await aiop(['init', '--name', 'my-tool', '--target', 'ubuntu'], { cwd: join(dir, 'pkgs/tool'), env });
+  assert.equal(init.code, 0, init.stderr);
+  assert.match(init.stdout, /^\s+aiop build ubuntu debian12 amd64$/m);
+  const inventory = await readFile(join(dir, 'pkgs/tool/.aiop/inventory_config.yml'), 'utf8');
+  assert.match(inventory, /^# yaml-language-server: \$schema=\.\.\/\.\.\/\.\.\/node_modules\/aiop\/schema\/inventory_config\.schema\.json$/m);
+  assert.match(inventory, /^ {2}name: my-tool$/m);
+  assert.match(inventory, /^ {2}ubuntu:$/m);
+  const build = await aiop(['build', 'ubuntu', 'ubuntu24.04', 'arm64'], { cwd: join(dir, 'pkgs/tool'), env });
+  assert.equal(build.code, 0, build.stderr);
+  await stat(join(dir, 'pkgs/tool/.build/my-tool-0.1.0-ubuntu-ubuntu24.04-arm64/bin/my-tool'));
+});
+
+test('aiop init refuses to overwrite: exit 2, names the files, writes nothing', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  await mkdir(join(dir, 'p/files'), { recursive: true });
+  await writeFile(join(dir, 'p/files/README.in'), 'mine\n');
+  const before = await snapshot(dir);
+  const init = await aiop(['init', 'p'], { cwd: dir, env });
+  assert.equal(init.code, 2);
+  assert.match(init.stderr, /already there, nothing written: p\/files\/README\.in/);
+  assert.deepEqual(await snapshot(dir), before);
+
+  const again = await aiop(['init'], { cwd: join(dir, 'p'), env });
+  assert.equal(again.code, 2);
+  assert.deepEqual(await snapshot(dir), before);
+});
+
+test('aiop init rejects names that are not Debian package names (exit 2, nothing written)', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const bad = await aiop(['init', 'x', '--name', 'My_Tool'], { cwd: dir, env: isolatedEnv(dir) });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /not a Debian package name/);
+  assert.deepEqual(await snapshot(dir), {});
+  const badTarget = await aiop(['init', 'x', '--target', '../up'], { cwd: dir, env: isolatedEnv(dir) });
+  assert.equal(badTarget.code, 2);
+  assert.deepEqual(await snapshot(dir), {});
+});
+
+test('package names from folder names', () => {
+  assert.equal(nameFromFolder('My Tool'), 'my-tool');
+  assert.equal(nameFromFolder('demo'), 'demo');
+  assert.equal(nameFromFolder('__x'), undefined);
+  assert.equal(nameFromFolder('Hello_World.2'), 'hello-world.2');
+});
