@@ -162,7 +162,7 @@ async function tryCombination(
   found: Collector,
   recipeUsable: boolean,
 ): Promise<void> {
-  const [{ packageScope, defaultGoals }, { expand }, { resolveArtifacts }, { debInfoFrom }, { checkDebInfo }, { buildGraph }, { planCommands }, { packageIdOf }] =
+  const [{ packageScope, defaultGoals }, { expand }, { resolveArtifacts }, { debInfoFrom }, { checkDebInfo }, { buildGraph, checkMissingSources }, { planCommands }, { packageIdOf }] =
     await Promise.all([
       import('../build/package.js'),
       import('../engine/variables.js'),
@@ -226,8 +226,10 @@ async function tryCombination(
   const targets = playbook.recipe.targets;
   if (recipeUsable && Object.keys(targets).length > 0) {
     try {
-      const graph = buildGraph({ defs: targets, scope, pkgDir, playbookRoot: root, goals: defaultGoals(playbook), allowMissingSources: true });
+      const graph = buildGraph({ defs: targets, scope, pkgDir, playbookRoot: root, goals: defaultGoals(playbook), deferMissingSources: true });
       planCommands({ graph, scope, pkgDir, emit: () => undefined });
+      // Without artifacts nothing else can provide a missing source.
+      if ((target.artifacts ?? []).length === 0) checkMissingSources(graph, root);
     } catch (error) {
       const message = error instanceof Error ? error.message : '';
       const named = /target "([^"]+)"/.exec(message)?.[1];
