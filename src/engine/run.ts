@@ -150,8 +150,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       return { ok: true, sig, forcedChange: false };
     }
 
-    emit({ type: 'target-start', ...at, target: node.key, reason, ...(detail ? { detail } : {}) });
+    const announce = (): void => emit({ type: 'target-start', ...at, target: node.key, reason: reason!, ...(detail ? { detail } : {}) });
     if (options.dryRun) {
+      announce();
       for (const command of plan.commands) emit({ type: 'command', ...at, target: node.key, command, builtin: command.startsWith(':') });
       result.ran.push(node.key);
       emit({ type: 'target-done', ...at, target: node.key, durationMs: 0, changed: true });
@@ -160,6 +161,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
+      // Announced only once a job slot is free, so start times (--profile) are real.
+      announce();
       // Forget the old record first: an interrupted or failed run must never look fresh.
       delete next.targets[node.key];
       const started = Date.now();
