@@ -3,42 +3,144 @@
  * manifest, SHA256SUMS), uploads and `--goto_pack`. Each finished output is announced
  * with an `output` event, which the machine-readable reporter turns into artifact lines.
  */
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic.js';
 import { join, relative } from 'node:path';
-import type { ResolvedTarget } from './compat.js';
-import type { BuildOptions } from './options.js';
-import type { PackageBuildContext } from './package.js';
+import { log } from '../core/events.js';
+import { VERSION } from '../core/version.js';
+import { writeManifest } from '../pack/manifest.js';
+import { packOutputs, type PackResult } from '../pack/outputs.js';
+import { sourceDate } from '../pack/source-date.js';
+import { gotoPack } from '../publish/goto-pack.js';
+import { uploadOutputs } from '../publish/upload-outputs.js';
+import type { PackageBuildPlan } from './package.js';
 
 export interface OutputStepsResult {
-  files: Array<{ kind: 'folder' | 'zip' | 'deb'; path: string }>;
+  files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'manifest'; path: string }>;
   uploads: Array<{ file: string; url: string }>;
 }
 
-/** Every file under a folder, package-relative, sorted bytewise. */
-export async function listFiles(dir: string): Promise<string[]> {
+/** Every file (and, when asked, folder) under a folder, package-relative, sorted bytewise. */
+export async function listFiles(dir: string, withFolders = false): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => !e.isDirectory())
+    .filter((e) => withFolders || !e.isDirectory())
     .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split('\\').join('/'))
-    .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
+/** What the zip and .deb are made of: every entry's path, size, mode and mtime, and the pack settings. */
+async function packKey(packageDir: string, files: string[], settings: unknown): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify(settings));
+  for (const file of files) {
+    const s = await lstat(join(packageDir, file));
+    hash.update(`\n${file}\0${s.size}\0${s.mode}\0${s.mtimeMs}\0${s.ino}`);
+  }
+  return hash.digest('hex');
+}
+
+interface PackRecord {
+  key: string;
+  packed: PackResult;
+  stamps: Array<[string, number, number]>;
+}
+
+/** The last pack's result when its key matches and its files are untouched. */
+async function reusablePack(stateDir: string, key: string): Promise<PackResult | undefined> {
+  try {
+    const record = JSON.parse(await readFile(join(stateDir, 'pack.json'), 'utf8')) as PackRecord;
+    if (record.key !== key) return undefined;
+    for (const [path, size, mtimeMs] of record.stamps) {
+      const s = await stat(path);
+      if (s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
+    }
+    return record.packed;
+  } catch {
+    return undefined;
+  }
+}
+
+async function recordPack(stateDir: string, key: string, packed: PackResult): Promise<void> {
+  const stamps: Array<[string, number, number]> = [];
+  for (const path of [packed.zip, packed.deb]) {
+    if (path === undefined) continue;
+    const s = await stat(path);
+    stamps.push([path, s.size, s.mtimeMs]);
+  }
+  await writeFileAtomic(join(stateDir, 'pack.json'), JSON.stringify({ key, packed, stamps } satisfies PackRecord));
+}
+
+/** Packs, records, uploads and opens the finished package folder. */
 export async function runOutputSteps(step: {
-  target: ResolvedTarget;
-  options: BuildOptions;
-  ctx: PackageBuildContext;
+  plan: PackageBuildPlan;
   packageDir: string;
   outputDir: string;
+  artifacts?: Array<{ name: string; url: string; integrity: string }>;
 }): Promise<OutputStepsResult> {
-  const { ctx, target, packageDir } = step;
+  const { plan, packageDir, outputDir } = step;
+  const { ctx, target, options } = plan;
+  const pkg = target.id;
+  const description = ctx.playbook.inventory.package.description.trim();
   const files = await listFiles(packageDir);
-  ctx.emit({
-    type: 'output',
-    pkg: target.id,
-    kind: 'folder',
-    id: packageDir,
-    description: ctx.playbook.inventory.package.description.trim(),
-    files: files.map((f) => join(packageDir, f)),
+  ctx.emit({ type: 'output', pkg, kind: 'folder', id: packageDir, description, files: files.map((f) => join(packageDir, f)) });
+  const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [] };
+
+  let packed: PackResult | undefined;
+  if (options.zipPack || plan.deb) {
+    ctx.emit({ type: 'phase', phase: 'pack', pkg });
+    const mtime = await sourceDate(ctx.playbook.root, ctx.env);
+    const key = await packKey(packageDir, files, { mtime: mtime.getTime(), zip: options.zipPack, deb: plan.deb ?? null });
+    packed = await reusablePack(plan.stateDir, key);
+    if (packed) log(ctx.emit, 'DEBUG', 'pack', 'zip and .deb are up to date (same package content)', pkg);
+    else {
+      packed = await packOutputs({ pkgDir: packageDir, packageId: pkg, mtime, zip: options.zipPack, ...(plan.deb ? { deb: plan.deb } : {}), emit: ctx.emit });
+      await recordPack(plan.stateDir, key, packed);
+    }
+    if (packed.zip) {
+      result.files.push({ kind: 'zip', path: packed.zip });
+      ctx.emit({ type: 'output', pkg, kind: 'zip', id: packed.zip, description: `zip of ${pkg}`, files: [packed.zip] });
+    }
+    if (packed.deb) {
+      result.files.push({ kind: 'deb', path: packed.deb });
+      ctx.emit({ type: 'output', pkg, kind: 'deb', id: packed.deb, description: `Debian package of ${pkg}`, files: [packed.deb] });
+    }
+  }
+
+  if (options.upload.length > 0 && options.uploadUrl) {
+    ctx.emit({ type: 'phase', phase: 'upload', pkg });
+    const kinds = options.upload.filter((k): k is 'zip' | 'deb' => k === 'zip' || k === 'deb');
+    result.uploads = await uploadOutputs(kinds, { ...(packed?.zip ? { zip: packed.zip } : {}), ...(packed?.deb ? { deb: packed.deb } : {}) }, options.uploadUrl, {
+      retries: options.retries ?? ctx.userConfig.download_retries,
+      emit: ctx.emit,
+      pkg,
+      ...(ctx.env ? { env: ctx.env } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      connectTimeoutMs: ctx.userConfig.connect_timeout * 1000,
+      idleTimeoutMs: ctx.userConfig.idle_timeout * 1000,
+    });
+    for (const upload of result.uploads) {
+      ctx.emit({ type: 'output', pkg, kind: 'upload', id: upload.url, description: `${upload.file} uploaded`, files: [upload.file] });
+    }
+  }
+
+  const manifest = join(outputDir, `${pkg}.manifest.json`);
+  await writeManifest(manifest, {
+    packageId: pkg,
+    systemTarget: target.systemTarget,
+    compat: Object.fromEntries(target.values),
+    version: ctx.playbook.inventory.package.version,
+    tool: { name: 'aiop', version: VERSION },
+    outputs: packed?.outputs ?? [{ kind: 'folder', path: relative(outputDir, packageDir) }],
+    artifacts: step.artifacts ?? [],
+    uploads: result.uploads.map((u) => ({ file: relative(outputDir, u.file) || u.file, url: u.url })),
   });
-  return { files: [{ kind: 'folder', path: packageDir }], uploads: [] };
+  result.files.push({ kind: 'manifest', path: manifest });
+
+  if (options.gotoPack) {
+    const opened = await gotoPack(packageDir, ctx.env);
+    if (!opened.opened) log(ctx.emit, 'WARNING', 'build', `cannot open a file manager (${opened.reason ?? 'no desktop'}); the package is in ${packageDir}`, pkg);
+    else log(ctx.emit, 'INFO', 'build', `opened ${packageDir}`, pkg);
+  }
+  return result;
 }

@@ -6,11 +6,13 @@
 import { cpus } from 'node:os';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AiopError } from '../core/errors.js';
+import { AiopError, ConfigError } from '../core/errors.js';
+import { checkDebInfo, type DebInfo } from '../pack/deb.js';
+import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
 import type { Emit } from '../core/events.js';
 import { buildGraph } from '../engine/graph.js';
 import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
-import { Scope } from '../engine/variables.js';
+import { Scope, expand } from '../engine/variables.js';
 import type { Playbook } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { ResolvedTarget } from './compat.js';
@@ -36,6 +38,8 @@ export interface PackageBuildContext {
 
 export interface PackageBuildResult {
   id: string;
+  /** Plain source files the recipe read (absolute), for the no-op fast path. */
+  sources: string[];
   packageDir: string;
   outputDir: string;
   engine: EngineResult;
@@ -73,6 +77,8 @@ export interface PackageBuildPlan {
   builtinsFor: (pkgDir: string) => Record<string, string>;
   compat: Record<string, string>;
   assignments: Record<string, string>;
+  /** The .deb to make (`--installer deb`), checked. */
+  deb?: { info: DebInfo; installerName?: string };
 }
 
 /**
@@ -120,8 +126,27 @@ export async function planPackageBuild(
     allowMissingSources: true,
   });
   planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
+  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, checkScope, options.installerName) : undefined;
 
-  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments };
+  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, ...(deb ? { deb } : {}) };
+}
+
+/** The .deb settings with variables expanded, and every problem found before building. */
+function checkedDeb(playbook: Playbook, target: ResolvedTarget, scope: Scope, installerName?: string): { info: DebInfo; installerName?: string } {
+  const settings = target.config.deb;
+  if (!settings) {
+    throw new AiopError('config', `--installer deb: system target "${target.systemTarget}" has no \`deb:\` settings in .aiop/inventory_config.yml`);
+  }
+  const info = debInfoFrom(playbook.inventory.package, settings, {
+    playbookRoot: playbook.root,
+    expand: (text) => expand(text, scope, `deb settings of "${target.systemTarget}"`),
+  });
+  const problems = checkDebInfo(info);
+  if (problems.length > 0) {
+    throw new ConfigError(problems.map((message) => ({ message: `.aiop/inventory_config.yml: system_targets.${target.systemTarget}.deb: ${message}` })));
+  }
+  installerFileName(info, installerName);
+  return { info, ...(installerName !== undefined ? { installerName } : {}) };
 }
 
 /** Builds one package: {@link planPackageBuild} then {@link runPackageBuild}. */
@@ -150,6 +175,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   };
 
   let engine: EngineResult;
+  let sources: string[] = [];
   try {
     const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
     const graph = buildGraph({
@@ -160,6 +186,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       goals,
       sourceRoots: [dest.workDir],
     });
+    sources = [...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))];
     emit({ type: 'phase', phase: 'recipe', pkg });
     engine = await runEngine({
       graph,
@@ -187,8 +214,8 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     throw error;
   }
 
-  const outputs = await runOutputSteps({ target, options, ctx, packageDir: dest.finalDir, outputDir: dest.outputDir });
+  const outputs = await runOutputSteps({ plan, packageDir: dest.finalDir, outputDir: dest.outputDir });
   await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false });
   emit({ type: 'phase', phase: 'done', pkg });
-  return { id: pkg, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
+  return { id: pkg, sources, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
 }

@@ -3,186 +3,15 @@
  * `aiop`: parses the command line into typed options and hands them to a command in
  * src/commands/. Commands are imported lazily so that start-up stays fast.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
-import { LEVELS, type Level } from '../core/events.js';
 import { UsageError } from '../core/errors.js';
-import { defaultBuildOptions, type BuildOptions } from '../build/options.js';
+import { parseAiop } from './aiop-args.js';
 import { main } from './run.js';
 
-const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-
-/** The seed's multi-letter short options, which commander cannot declare. */
-const SHORT_ALIASES: Record<string, string> = {
-  '-sll': '--stdout_log_level',
-  '-fll': '--file_log_level',
-  '-hp': '--hide_progress',
-};
-
-/** Rewrites the seed's `-sll`, `-fll`, `-hp` into their long forms. */
-export function normalizeArgv(argv: string[]): string[] {
-  const out: string[] = [];
-  for (const arg of argv) {
-    if (arg === '--') {
-      out.push(...argv.slice(out.length));
-      break;
-    }
-    const eq = arg.indexOf('=');
-    const head = eq > 0 ? arg.slice(0, eq) : arg;
-    const long = SHORT_ALIASES[head];
-    out.push(long ? (eq > 0 ? `${long}${arg.slice(eq)}` : long) : arg);
-  }
-  return out;
-}
-
-function level(value: string): Level {
-  const upper = value.toUpperCase();
-  if (!(LEVELS as readonly string[]).includes(upper)) {
-    throw new UsageError(`"${value}" is not a log level`, `valid choices: ${LEVELS.join(', ')}`);
-  }
-  return upper as Level;
-}
-
-function integer(name: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number, not "${value}"`);
-    return Number(value);
-  };
-}
-
-/** Options shared by every command that reports (build, build_all, build_again). */
-function reportingOptions(cmd: Command): Command {
-  return cmd
-    .option('-v, --verbose', 'Force the verbosity of the logs to DEBUG, overriding -sll and -fll')
-    .addOption(new Option('--stdout_log_level <level>', '(-sll) Console log level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .addOption(new Option('--file_log_level <level>', '(-fll) Log file level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .option('--hide_progress', '(-hp) Hide the progress box')
-    .option('--machine-readable', 'Packer-style machine-readable output on stdout');
-}
-
-interface RawBuildOptions {
-  compat_args?: string[];
-  args?: string[];
-  destination_path?: string;
-  force?: boolean;
-  zip_pack?: boolean;
-  goto_pack?: boolean;
-  upload?: string[];
-  upload_url?: string;
-  installer?: 'deb';
-  installer_name?: string;
-  no_verify?: boolean;
-  retries?: number;
-  no_caching?: boolean;
-  verbose?: boolean;
-  stdout_log_level?: Level;
-  file_log_level?: Level;
-  hide_progress?: boolean;
-  machineReadable?: boolean;
-  jobs?: number;
-  help?: boolean;
-}
-
-/** Turns commander's parse of `aiop build` into {@link BuildOptions}. */
-function toBuildOptions(systemTarget: string, params: string[], raw: RawBuildOptions): BuildOptions {
-  const options = defaultBuildOptions(systemTarget, [...params, ...(raw.compat_args ?? []), ...(raw.args ?? [])]);
-  const assignments: Record<string, string> = {};
-  return {
-    ...options,
-    ...(raw.destination_path !== undefined ? { destinationPath: raw.destination_path } : {}),
-    force: raw.force ?? false,
-    zipPack: raw.zip_pack ?? false,
-    gotoPack: raw.goto_pack ?? false,
-    upload: raw.upload ?? [],
-    ...(raw.upload_url !== undefined ? { uploadUrl: raw.upload_url } : {}),
-    ...(raw.installer !== undefined ? { installer: raw.installer } : {}),
-    ...(raw.installer_name !== undefined ? { installerName: raw.installer_name } : {}),
-    noVerify: raw.no_verify ?? false,
-    ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
-    noCaching: raw.no_caching ?? false,
-    verbose: raw.verbose ?? false,
-    ...(raw.stdout_log_level !== undefined ? { stdoutLogLevel: raw.stdout_log_level } : {}),
-    ...(raw.file_log_level !== undefined ? { fileLogLevel: raw.file_log_level } : {}),
-    hideProgress: raw.hide_progress ?? false,
-    machineReadable: raw.machineReadable ?? false,
-    ...(raw.jobs !== undefined ? { jobs: raw.jobs } : {}),
-    assignments,
-  };
-}
-
-type Invocation =
-  | { command: 'build'; options: BuildOptions; argv: string[] }
-  | { command: 'build-help'; systemTarget: string }
-  | { command: 'build_again'; report: Pick<BuildOptions, 'machineReadable'> }
-  | { command: 'done' };
-
-/** Parses the whole command line. Commander's own messages go to stderr. */
-export function parseAiop(argv: string[]): Invocation {
-  let invocation: Invocation = { command: 'done' };
-  const program = new Command('aiop')
-    .description('Build distributable packages for many system targets from one declarative playbook')
-    .version(VERSION, '-V, --version')
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-
-  const build = reportingOptions(
-    program
-      .command('build')
-      .description(
-        'Build a package from a playbook. The positional arguments are dynamic: they are the compatibility arguments ' +
-          'of the system target, defined in .aiop/inventory_config.yml. Run it from the root folder of the playbook.',
-      )
-      .usage('{system_target} {params} [options]   (aiop build TARGET -h lists the target\'s parameters)')
-      .helpOption(false)
-      .argument('[system_target]', 'System target for which to create a package')
-      .argument('[params...]', 'Its compatibility values, in order, or as name=value')
-      .option('-h, --help', 'show this help message and exit (with a system target: its parameters)')
-      .option('--compat_args <args...>', 'List of compatibility arguments')
-      .option('--args <args...>', 'Same as --compat_args (the seed\'s usage line spells it so)')
-      .option('--destination_path <path>', 'Path to destination (default: .build/<package-id> in the playbook)')
-      .option('--force', 'Use destination_path even if it is not empty (it is deleted first)')
-      .option('--zip_pack', 'Zip the built package (default: False)')
-      .option('--goto_pack', 'Open the newly created package in the file manager (default: False)')
-      .option('--upload <kinds...>', 'Upload the generated installer or zipped package (zip, deb); needs --upload_url')
-      .option('--upload_url <url>', 'Upload repository URL; needs --upload')
-      .addOption(new Option('--installer <type>', 'Type of installer to generate').choices(['deb']))
-      .option('--installer_name <name>', 'File name of the installer')
-      .option('--no_verify', 'Do not verify an artifact taken from the cache (a fresh download is always verified)')
-      .addOption(new Option('--retries <n>', 'Download retries after the first try (overrides download_retries; default 3)').argParser(integer('--retries')))
-      .option('--no_caching', 'Download artifacts again and copy them into the package instead of taking them from the cache')
-      .addOption(new Option('-j, --jobs <n>', 'Recipe targets run at once (default: number of CPUs)').argParser(integer('--jobs'))),
-  ).action((systemTarget: string | undefined, params: string[], raw: RawBuildOptions) => {
-    if (raw.help) {
-      if (systemTarget) invocation = { command: 'build-help', systemTarget };
-      else {
-        build.outputHelp();
-        invocation = { command: 'done' };
-      }
-      return;
-    }
-    if (!systemTarget) throw new UsageError('missing {system_target}', 'usage: aiop build {system_target} {params} [options]; aiop build TARGET -h lists its parameters');
-    invocation = { command: 'build', options: toBuildOptions(systemTarget, params, raw), argv: argv.slice(argv.indexOf('build') + 1) };
-  });
-
-  reportingOptions(program.command('build_again').description('Rebuild with the last build command')).action(
-    (raw: RawBuildOptions) => {
-      invocation = { command: 'build_again', report: { machineReadable: raw.machineReadable ?? false } };
-    },
-  );
-
-  try {
-    program.parse(normalizeArgv(argv), { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
-        return { command: 'done' };
-      }
-      throw new UsageError(error.message.replace(/^error: /, ''));
-    }
-    throw error;
-  }
-  return invocation;
+/** Parses the arguments of one `aiop build` (recorded, or from packages.yml). */
+function parseBuildArgv(argv: string[]) {
+  const parsed = parseAiop(['build', ...argv]);
+  if (parsed.command !== 'build') throw new UsageError(`not a build command: aiop build ${argv.join(' ')}`);
+  return parsed.options;
 }
 
 main('aiop', async () => {
@@ -199,13 +28,13 @@ main('aiop', async () => {
       const { buildCommand } = await import('../commands/build.js');
       return buildCommand(invocation.options, { ...io, argv: invocation.argv });
     }
+    case 'build_all': {
+      const { buildAllCommand } = await import('../commands/build-all.js');
+      return buildAllCommand(invocation.options, io, parseBuildArgv);
+    }
     case 'build_again': {
       const { buildAgainCommand } = await import('../commands/build-again.js');
-      return buildAgainCommand(io, (argv) => {
-        const again = parseAiop(['build', ...argv]);
-        if (again.command !== 'build') throw new UsageError(`the recorded build command cannot be replayed: aiop build ${argv.join(' ')}`);
-        return again.options;
-      });
+      return buildAgainCommand(io, parseBuildArgv);
     }
   }
 });

@@ -18,6 +18,13 @@ export function setFailurePrinter(printer: FailurePrinter): void {
 
 /** Runs a command body and exits with its status. */
 export function main(program: string, body: () => Promise<number>): void {
+  // A reader that went away (`aiop ... | head`) is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   body().then(
     (status) => {
       process.exitCode = status;

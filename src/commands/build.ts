@@ -5,14 +5,17 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError, UsageError } from '../core/errors.js';
-import { EventStream } from '../core/events.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
-import { loadUserConfig } from '../playbook/user-config.js';
-import { attachInterimConsole } from '../report/interim-console.js';
+import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
+import { checkNoop, noopKey, noopOutputs, writeNoop, dropNoop } from '../build/noop.js';
+import { listFiles } from '../build/outputs.js';
+import type { AiopEvent } from '../core/events.js';
+import type { UserConfig } from '../playbook/schema.js';
+import { machineReadableFailures, startReporting } from './reporting.js';
 import { onInterrupt } from './interrupt.js';
 
 /** Where the last `aiop build` command line is recorded. */
@@ -58,38 +61,99 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
   return 0;
 }
 
+/** The no-op key of a build request, or undefined when the request must always do work. */
+function fastPathKey(options: BuildOptions, io: BuildCommandIo): string | undefined {
+  if (options.upload.length > 0 || options.gotoPack || options.force) return undefined;
+  const env = Object.entries(io.env)
+    .filter(([k]) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return noopKey({ v: VERSION_KEY, cwd: io.cwd, options: { ...options, machineReadable: false, hideProgress: false }, env });
+}
+
+/** Changes whenever the tool itself changes. */
+const VERSION_KEY = 1;
+
 /** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
+  machineReadableFailures('aiop', options.machineReadable);
   checkOptionCombinations(options);
   const root = await findPlaybookRoot(io.cwd);
-  const { config: userConfig } = await loadUserConfig(io.env);
+  const key = fastPathKey(options, io);
+  const noop = key === undefined ? undefined : checkNoop(root, key);
+  if (noop) {
+    const pkg = String(noop.context['pkg']);
+    const { stream, reporters } = await startReporting({
+      program: 'aiop',
+      options,
+      userConfig: noop.context['userConfig'] as UserConfig,
+      root,
+      logName: pkg,
+      env: io.env,
+    });
+    const started = Date.now();
+    stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: noop.context['compat'] as Record<string, string> });
+    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
+    stream.emit({ type: 'targets-planned', pkg, total: Number(noop.context['targets'] ?? 0) });
+    for (const event of noopOutputs(root, key!)) stream.emit(event);
+    stream.emit({ type: 'phase', phase: 'done', pkg });
+    stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+    await reporters.close();
+    return 0;
+  }
+  if (key !== undefined) dropNoop(root, key);
+  const { config: userConfig, file: userConfigFile } = await loadUserConfig(io.env);
   const playbook = await loadPlaybook(root);
   const target = resolveTarget(playbook.inventory, options.systemTarget, options.compatArgs);
-  if (options.installer === 'deb' && !target.config.deb) {
-    throw new AiopError('config', `--installer deb: system target "${target.systemTarget}" has no \`deb:\` settings in .aiop/inventory_config.yml`);
-  }
 
-
-  const stream = new EventStream();
-  const level = options.verbose ? 'DEBUG' : (options.stdoutLogLevel ?? userConfig.stdout_log_level);
-  attachInterimConsole(stream, level);
 
   const controller = new AbortController();
   const plan = await planPackageBuild(target, options, {
     playbook,
     userConfig,
-    emit: stream.emit,
+    emit: () => undefined,
     signal: controller.signal,
     env: io.env,
   });
+  // Checked: from here on things are written, starting with the log file.
+  const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
   await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
   const stopListening = onInterrupt(controller);
+  const outputs: AiopEvent[] = [];
+  stream.subscribe((event) => {
+    if (event.type === 'output') outputs.push(event);
+  });
+  const started = Date.now();
+  stream.emit({ type: 'package-start', pkg: target.id, systemTarget: target.systemTarget, compat: Object.fromEntries(target.values) });
   try {
-    await runPackageBuild(plan);
+    const result = await runPackageBuild(plan);
+    stream.emit({ type: 'package-done', pkg: target.id, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+    if (key !== undefined) {
+      const produced = await listFiles(result.packageDir, true);
+      const paths = [
+        join(root, '.aiop', 'inventory_config.yml'),
+        ...playbook.recipe.files,
+        userConfigFile ?? userConfigPath(io.env),
+        ...result.sources,
+        result.packageDir,
+        ...produced.map((p) => join(result.packageDir, p)),
+        ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path),
+      ];
+      await writeNoop(root, key, paths, outputs, {
+        pkg: target.id,
+        userConfig,
+        compat: Object.fromEntries(target.values),
+        targets: result.engine.ran.length + result.engine.upToDate.length,
+      });
+    }
+    await reporters.close();
     return 0;
   } catch (error) {
-    if (error instanceof AiopError) stream.emit({ type: 'failure', pkg: target.id, target: target.id, message: error.message });
+    if (error instanceof AiopError) {
+      stream.emit({ type: 'package-done', pkg: target.id, ok: false, error: error.message, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+      await fail(error, target.id, target.id);
+    } else await reporters.close();
     throw error;
   } finally {
     stopListening();

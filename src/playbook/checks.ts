@@ -32,7 +32,8 @@ export function checkInventory(file: ParsedYamlFile<InventoryConfig>): Diagnosti
         seen.add(choice);
       });
     });
-    const params = new Map(target.compatibility.map((p) => [p.name, p.choices]));
+    const params = new Map<string, string[]>();
+    for (const p of target.compatibility) if (!params.has(p.name)) params.set(p.name, p.choices);
     (target.artifacts ?? []).forEach((artifact, i) => {
       for (const [key, wanted] of Object.entries(artifact.when ?? {})) {
         const choices = params.get(key);

@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, type Diagnostic } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { badFileTargetName, checkInventory } from './checks.js';
@@ -13,6 +14,9 @@ import { inventorySchema, recipeSchema, type RecipeConfig } from './schema.js';
 import { parseYamlFile, sortDiagnostics, displayPath, type ParsedYamlFile } from './yaml-file.js';
 
 type ParsedRecipe = ParsedYamlFile<RecipeConfig>;
+
+/** Modules whose code decides what a load returns. */
+const LOADER_MODULES = ['./schema.js', './load-fresh.js', './yaml-file.js', './checks.js', './load.js'];
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -33,6 +37,16 @@ export async function loadFresh(root: string, recipeFile: string | null | 'defau
   const record = (file: string, parsed: ParsedYamlFile<unknown>): void => {
     if (parsed.stats) files.push(stampOf(file, parsed.stats));
   };
+
+  // The loader's own code is part of the key: a changed schema or rule must not serve an old result.
+  for (const module of LOADER_MODULES) {
+    const path = fileURLToPath(new URL(module, import.meta.url));
+    try {
+      files.push(stampOf(path, await stat(path)));
+    } catch {
+      // Not laid out as compiled files (bundled?): the cache format number still guards.
+    }
+  }
 
   const inventoryFile = join(root, '.aiop', 'inventory_config.yml');
   const inventory = await parseYamlFile(inventoryFile, inventorySchema, { displayRoot: root });
@@ -60,7 +74,8 @@ export async function loadFresh(root: string, recipeFile: string | null | 'defau
   return { playbook, files, absent };
 }
 
-async function loadRecipe(
+/** Reads one recipe file with its includes (no cache); `diagnostics` collects problems found so far. */
+export async function loadRecipe(
   root: string,
   mainFile: string,
   includeDirs: string[],

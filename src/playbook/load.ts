@@ -4,7 +4,8 @@
  * `.aiop/state/playbook-cache.json` without importing `yaml` or `zod` and without reading the
  * YAML files. Everything that needs those two lives in `load-fresh.ts`, imported on a miss only.
  */
-import { readFile, stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
 import type { InventoryConfig, PackagesConfig } from './schema.js';
@@ -76,7 +77,57 @@ interface CacheFile {
   files: FileStamp[];
   /** Paths probed and found missing (an include search, a missing default recipe): one appearing changes the result. */
   absent: string[];
+  /** The playbook with `recipe.targets` left out: they are in `targets`, packed. */
   playbook: Playbook;
+  targets: PackedTargets;
+}
+
+/**
+ * Targets as one flat list of strings: per target its name, "1"/"0" for virtual, the index of its
+ * file in `files`, then each of sources, depends and commands as a count followed by the items.
+ * JSON.parse reads a flat list of strings several times faster than 10,000 small objects.
+ */
+interface PackedTargets {
+  files: string[];
+  flat: string[];
+}
+
+function packTargets(targets: Record<string, RecipeTarget>): PackedTargets {
+  const files: string[] = [];
+  const fileIndex = new Map<string, number>();
+  const flat: string[] = [];
+  for (const t of Object.values(targets)) {
+    let index = fileIndex.get(t.file);
+    if (index === undefined) {
+      index = files.push(t.file) - 1;
+      fileIndex.set(t.file, index);
+    }
+    flat.push(t.name, t.virtual ? '1' : '0', String(index));
+    for (const list of [t.sources, t.depends, t.commands]) flat.push(String(list.length), ...list);
+  }
+  return { files, flat };
+}
+
+function unpackTargets(packed: PackedTargets): Record<string, RecipeTarget> {
+  const { files, flat } = packed;
+  const targets: Record<string, RecipeTarget> = {};
+  let i = 0;
+  const list = (): string[] => {
+    const n = Number(flat[i++]);
+    const items = flat.slice(i, i + n);
+    i += n;
+    return items;
+  };
+  while (i < flat.length) {
+    const name = flat[i++]!;
+    const virtual = flat[i++] === '1';
+    const file = files[Number(flat[i++])]!;
+    const sources = list();
+    const depends = list();
+    const commands = list();
+    targets[name] = { name, virtual, sources, depends, commands, file };
+  }
+  return targets;
 }
 
 /** What a fresh load returns besides the playbook: what it depended on. */
@@ -116,7 +167,8 @@ async function stillSame(stamp: FileStamp, writtenAt: number): Promise<boolean> 
 async function readCache(cacheFile: string, key: string): Promise<Playbook | undefined> {
   let cache: CacheFile;
   try {
-    cache = JSON.parse(await readFile(cacheFile, 'utf8')) as CacheFile;
+    // Sync: one read of a file that the process needs before anything else can happen.
+    cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
   } catch {
     return undefined; // missing or corrupt: a miss
   }
@@ -129,7 +181,13 @@ async function readCache(cacheFile: string, key: string): Promise<Playbook | und
     !Array.isArray(cache.files) ||
     !Array.isArray(cache.absent) ||
     typeof cache.playbook !== 'object' ||
-    cache.playbook === null
+    cache.playbook === null ||
+    typeof cache.playbook.recipe !== 'object' ||
+    cache.playbook.recipe === null ||
+    cache.targets === null ||
+    typeof cache.targets !== 'object' ||
+    !Array.isArray(cache.targets.files) ||
+    !Array.isArray(cache.targets.flat)
   ) {
     return undefined;
   }
@@ -137,11 +195,26 @@ async function readCache(cacheFile: string, key: string): Promise<Playbook | und
     ...cache.files.map((f) => stillSame(f, cache.writtenAt)),
     ...cache.absent.map((p) => stillAbsent(p)),
   ]);
-  return checks.every(Boolean) ? cache.playbook : undefined;
+  if (!checks.every(Boolean)) return undefined;
+  try {
+    cache.playbook.recipe.targets = unpackTargets(cache.targets);
+  } catch {
+    return undefined;
+  }
+  return cache.playbook;
 }
 
 async function writeCache(cacheFile: string, key: string, fresh: FreshLoad): Promise<void> {
-  const cache: CacheFile = { format: CACHE_FORMAT, key, writtenAt: Date.now(), files: fresh.files, absent: fresh.absent, playbook: fresh.playbook };
+  const { targets, ...recipe } = fresh.playbook.recipe;
+  const cache: CacheFile = {
+    format: CACHE_FORMAT,
+    key,
+    writtenAt: Date.now(),
+    files: fresh.files,
+    absent: fresh.absent,
+    playbook: { ...fresh.playbook, recipe: { ...recipe, targets: {} } },
+    targets: packTargets(targets),
+  };
   try {
     await writeFileAtomic(cacheFile, JSON.stringify(cache));
   } catch {
@@ -174,6 +247,17 @@ export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Pl
   const fresh = await loadFresh(absRoot, useDefaultRecipe ? 'default' : recipeFile, includeDirs);
   await writeCache(cacheFile, key, fresh);
   return fresh.playbook;
+}
+
+/**
+ * One recipe file with its includes, not cached: for child recipes (`children:`), which `aap`
+ * builds on its own. Paths in diagnostics are relative to `root`.
+ */
+export async function loadRecipeFile(root: string, file: string, opts?: { includeDirs?: string[] }): Promise<Recipe> {
+  const absRoot = resolve(root);
+  const { loadRecipe } = await import('./load-fresh.js');
+  const includeDirs = (opts?.includeDirs ?? []).map((d) => resolve(absRoot, d));
+  return loadRecipe(absRoot, resolve(absRoot, file), includeDirs, () => undefined, [], []);
 }
 
 /** `.aiop/packages.yml`, validated; undefined when the file does not exist. */

@@ -239,6 +239,11 @@ export function renderFormatsDoc(): string {
     '- Values kept as text (versions, choices, variable values) may be written unquoted even when they look like',
     '  numbers: `version: 1.10` stays `"1.10"` (YAML alone would read the number 1.1), `true` becomes `"true"`.',
     '',
+    'The validated playbook (inventory and recipe with its includes) is cached in `.aiop/state/playbook-cache.json`,',
+    'keyed by the size, modification time, inode and change time of every file read and by the paths where an',
+    'include was looked for and not found. An unchanged playbook is therefore not parsed again. The cache is safe',
+    'to delete; aiop writes `.aiop/.gitignore` (`state/`, `logs/`) when it is missing.',
+    '',
   ];
   for (const name of Object.keys(FILE_SCHEMAS) as SchemaName[]) {
     const format = FORMATS[name];

@@ -283,7 +283,8 @@ function flattenIssue(issue: IssueLike, data: unknown): IssueLike[] {
     if (allTopLevelTypeErrors) {
       const expected = [...new Set(issue.errors.flatMap((b) => b.map((i) => expectedName(i.expected))))];
       const got = valueAt(data, issue.path);
-      return [{ code: 'invalid_type', path: issue.path, message: `expected ${expected.join(' or ')}, got ${typeName(got.value)}` }];
+      const list = expected.length > 1 ? `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}` : expected.join('');
+      return [{ code: 'invalid_type', path: issue.path, message: `expected ${list}, got ${typeName(got.value)}` }];
     }
     const branch = bestBranch(issue.errors) ?? [];
     return branch.flatMap((i) => flattenIssue({ ...i, path: [...issue.path, ...i.path] }, data));
@@ -319,7 +320,8 @@ function issueToDiagnostics(issue: IssueLike, schema: unknown, data: unknown, do
     if (path.length === 0 && (got.value === null || got.value === undefined)) {
       return [{ message: 'the file is empty: expected a mapping at the top level', ...place }];
     }
-    return [{ message: `${at(path)}: expected ${expectedName(issue.expected)}, got ${typeName(got.value)}`, ...place }];
+    const hint = issue.expected === 'array' && typeof got.value === 'string' ? { hint: `write a list: [${got.value}]` } : {};
+    return [{ message: `${at(path)}: expected ${expectedName(issue.expected)}, got ${typeName(got.value)}`, ...place, ...hint }];
   }
   if (issue.code === 'invalid_value' && issue.values) {
     const choices = issue.values.map(String);
@@ -342,6 +344,36 @@ function yamlErrors(doc: Document, pos: Positions): Diagnostic[] {
     const message = error.code === 'DUPLICATE_KEY' ? 'duplicate key: map keys must be unique' : `YAML syntax error: ${error.message}`;
     return { message, ...pos.at(error.pos[0]) };
   });
+}
+
+/** Every key given twice in one mapping, located at the second, naming the first. */
+function duplicateKeys(doc: Document, pos: Positions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visitNode = (node: unknown, depth: number): void => {
+    if (depth > 500) return;
+    if (isMap(node)) {
+      const seen = new Map<string, Node>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          const key = String(pair.key.value);
+          const first = seen.get(key);
+          if (first) {
+            const firstAt = pos.at(offsetOf(first)).location;
+            out.push({
+              message: `duplicate key "${key}": keys of a mapping must be unique`,
+              ...pos.at(offsetOf(pair.key)),
+              ...(firstAt ? { hint: `first given at line ${firstAt.line}, column ${firstAt.column}` } : {}),
+            });
+          } else seen.set(key, pair.key);
+        }
+        visitNode(pair.value, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visitNode(item, depth + 1);
+    }
+  };
+  visitNode(doc.contents, 0);
+  return out;
 }
 
 /** Converts the document to plain data, turning alias bombs and other failures into diagnostics. */
@@ -389,8 +421,9 @@ function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): un
 export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S, emptyValue: unknown = null): ParsedYamlFile<z.output<S>> {
   const counter = new LineCounter();
   const pos = new Positions(text, counter, display);
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
-  const syntax = yamlErrors(doc, pos);
+  // yaml's own duplicate-key check compares every key with every other (minutes on a big recipe); ours is linear.
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+  const syntax = [...yamlErrors(doc, pos), ...duplicateKeys(doc, pos)];
   if (syntax.length > 0) throw new ConfigError(syntax);
   const plain = keepNumbersAsWritten(doc, toPlain(doc, pos), schema);
   const data = (plain === null || plain === undefined) && doc.contents === null ? emptyValue : plain;

@@ -22,13 +22,18 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   input?: string;
   timeoutMs?: number;
+  /** Run under this umask (octal string), through /bin/sh. */
+  umask?: string;
 }
 
 /** Runs `node <script> ...args` and collects its output. Never rejects on a non-zero exit. */
 export function runNode(script: string, args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, argv] = options.umask
+      ? ['/bin/sh', ['-c', `umask ${options.umask}; exec "$0" "$@"`, process.execPath, script, ...args]]
+      : [process.execPath, [script, ...args]];
+    const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

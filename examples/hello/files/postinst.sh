@@ -1,4 +1,7 @@
 #!/bin/sh
 set -e
-# Nothing to set up: hello reads its configuration at run time.
+# Greet the administrator once, on first configuration.
+if [ "$1" = configure ] && [ -z "$2" ]; then
+  echo "hello is installed: run 'hello' (greeting set in /etc/hello/hello.conf)"
+fi
 exit 0

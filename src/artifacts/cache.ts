@@ -1,0 +1,80 @@
+/**
+ * The content-addressed artifact cache, in cacache's layout so that cacache's own tools
+ * (`cacache.verify`, `cacache.rm`) work on it. Content is written by us to a unique temp
+ * file and renamed into place only after its digest was checked, so a reader never sees a
+ * partial or unverified file and concurrent processes never corrupt each other.
+ */
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import cacache from 'cacache';
+
+const require = createRequire(import.meta.url);
+/** cacache's own mapping from integrity to file, so the layout never drifts from its format. */
+const contentPathOf = require('cacache/lib/content/path.js') as (cache: string, integrity: string) => string;
+
+/** $XDG_CACHE_HOME/aiop or ~/.cache/aiop */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && xdg.startsWith('/')) return join(xdg, 'aiop');
+  return join(env.HOME || homedir(), '.cache', 'aiop');
+}
+
+/** The file that holds the content with this integrity (it may not exist). */
+export function contentPath(cacheDir: string, integrity: string): string {
+  return contentPathOf(cacheDir, integrity);
+}
+
+/** Index key under which a URL's download is recorded (used when no integrity is known). */
+export function urlKey(url: string): string {
+  return `aiop:url:${url}`;
+}
+
+/** A fresh, unique temp file path inside the cache (same file system as the content, so rename is atomic). */
+export async function cacheTempFile(cacheDir: string): Promise<string> {
+  const dir = join(cacheDir, 'tmp');
+  await mkdir(dir, { recursive: true });
+  return join(dir, `aiop-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/** The content file when the cache holds this integrity, else undefined. */
+export async function findContent(cacheDir: string, integrity: string): Promise<string | undefined> {
+  const file = contentPath(cacheDir, integrity);
+  try {
+    const s = await stat(file);
+    return s.isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The integrity last recorded for a URL, if any. */
+export async function integrityForUrl(cacheDir: string, url: string): Promise<string | undefined> {
+  const info = await cacache.get.info(cacheDir, urlKey(url));
+  return info ? String(info.integrity) : undefined;
+}
+
+/**
+ * Moves a verified temp file into the cache under its integrity and records the URL.
+ * rename() replaces any older file atomically: content with the same address is the same
+ * bytes, unless the old one was corrupted on disk, which this also heals.
+ */
+export async function commitContent(cacheDir: string, tempFile: string, integrity: string, url: string, size: number): Promise<string> {
+  const file = contentPath(cacheDir, integrity);
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    await rename(tempFile, file);
+  } catch (error) {
+    await rm(tempFile, { force: true });
+    throw error;
+  }
+  await cacache.index.insert(cacheDir, urlKey(url), integrity, { size, metadata: { url } });
+  return file;
+}
+
+/** Removes a content file found corrupted, so that the next download replaces it. */
+export async function dropContent(cacheDir: string, integrity: string): Promise<void> {
+  await rm(contentPath(cacheDir, integrity), { force: true });
+}

@@ -1,0 +1,138 @@
+/**
+ * One verified download with retries: streams the body into a temp file while hashing it,
+ * so the digest is known when the last byte lands and memory stays flat. A try fails on a
+ * network error, a timeout, a 5xx/429 status or a checksum mismatch; the bad file is
+ * deleted before the next try, so it never reaches the cache or the package.
+ */
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AiopError } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
+import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
+import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
+import { redactUrl } from './url.js';
+
+/** Everything a download needs to know. */
+export interface DownloadRequest extends SourceSettings {
+  name: string;
+  url: string;
+  /** Expected SRI; undefined = unknown, then the digest is computed with `sha256`. */
+  integrity?: string;
+  /** Retries after the first try. */
+  retries: number;
+  /** First backoff delay; doubled after each failed try. */
+  backoffMs: number;
+  emit: Emit;
+  pkg?: string;
+  /** A fresh unique temp path for each try. */
+  tempFile: () => Promise<string>;
+}
+
+/** A verified file on disk (owned by the caller now). */
+export interface Downloaded {
+  file: string;
+  integrity: string;
+  bytes: number;
+}
+
+/** Backoff never waits longer than this between tries. */
+const MAX_BACKOFF_MS = 60_000;
+/** Progress events at most this often. */
+const PROGRESS_EVERY_MS = 100;
+
+/** Downloads `url` to a temp file, verified against `integrity`, with up to `retries` retries. */
+export async function downloadVerified(req: DownloadRequest): Promise<Downloaded> {
+  const algorithm: Algorithm = req.integrity ? (parseSri(req.integrity)?.algorithm ?? 'sha256') : 'sha256';
+  const tries = req.retries + 1;
+  const url = redactUrl(req.url);
+  const dispatcher = await makeDispatcher(req);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      req.emit({ type: 'download-start', name: req.name, url, attempt, ...pkgOf(req) });
+      const temp = await req.tempFile();
+      try {
+        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, algorithm);
+        if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
+          throw new TryFailure(`checksum mismatch: expected ${req.integrity}, got ${integrity}`, true, undefined, integrity);
+        }
+        req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
+        return { file: temp, integrity, bytes };
+      } catch (error) {
+        await rm(temp, { force: true });
+        if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${url} interrupted`, { cause: error });
+        const failure = classify(error);
+        if (!failure.retryable || attempt >= tries) throw finalError(req, failure, attempt);
+        const delayMs = failure.retryAfterMs ?? Math.min(MAX_BACKOFF_MS, req.backoffMs * 2 ** (attempt - 1));
+        req.emit({ type: 'download-retry', name: req.name, url, attempt: attempt + 1, reason: failure.message, delayMs, ...pkgOf(req) });
+        try {
+          await sleep(delayMs, undefined, req.signal ? { signal: req.signal } : {});
+        } catch (cause) {
+          throw new AiopError('interrupted', `download of ${url} interrupted`, { cause });
+        }
+      }
+    }
+  } finally {
+    await dispatcher.close().catch(() => undefined);
+  }
+}
+
+function pkgOf(req: { pkg?: string }): { pkg?: string } {
+  return req.pkg === undefined ? {} : { pkg: req.pkg };
+}
+
+/** The message users see once no try is left; a checksum mismatch names both digests. */
+function finalError(req: DownloadRequest, failure: TryFailure, attempts: number): AiopError {
+  const tries = `${attempts} ${attempts === 1 ? 'try' : 'tries'}`;
+  if (failure.actualIntegrity !== undefined) {
+    return new AiopError(
+      'download',
+      `checksum mismatch for ${redactUrl(req.url)} (artifact ${req.name}): expected ${req.integrity}, got ${failure.actualIntegrity} (after ${tries})`,
+    );
+  }
+  return new AiopError('download', `download of ${redactUrl(req.url)} (artifact ${req.name}) failed after ${tries}: ${failure.message}`);
+}
+
+/** One try: stream, hash, write; checks the byte count against Content-Length. */
+async function tryOnce(
+  req: DownloadRequest,
+  dispatcher: Awaited<ReturnType<typeof makeDispatcher>>,
+  temp: string,
+  algorithm: Algorithm,
+): Promise<{ integrity: string; bytes: number }> {
+  const source = await openSource(req.url, dispatcher, req);
+  const digester = new Digester(algorithm);
+  const started = Date.now();
+  let lastProgress = 0;
+  const emitProgress = (): void => {
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    req.emit({
+      type: 'download-progress',
+      name: req.name,
+      url: redactUrl(req.url),
+      bytes: digester.bytes,
+      rate: Math.round(digester.bytes / seconds),
+      ...(source.total === undefined ? {} : { total: source.total }),
+      ...pkgOf(req),
+    });
+  };
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digester.update(chunk);
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        emitProgress();
+      }
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source.body, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), req.signal ? { signal: req.signal } : {});
+  emitProgress();
+  if (source.total !== undefined && digester.bytes !== source.total) {
+    throw new TryFailure(`connection closed after ${digester.bytes} of ${source.total} bytes`, true);
+  }
+  return { integrity: digester.sri(), bytes: digester.bytes };
+}

@@ -1,0 +1,12 @@
+/**
+ * Artifacts: verified, cached, retried downloads and their safe placement into a package.
+ * See docs/artifacts.md for the behaviour users see.
+ */
+export { resolveArtifacts, normalizeDest, type ResolvedArtifact } from './resolve.js';
+export { placeArtifacts, fetchUrl, type FetchSettings, type PlacedArtifact } from './place.js';
+export { defaultCacheDir, contentPath } from './cache.js';
+export { archiveKindOf, fileNameOfUrl, type ArchiveKind } from './archive-kind.js';
+export { extractArchive, type ExtractOptions } from './extract/index.js';
+export { parseRetryAfter } from './source.js';
+export { sriFromSha256Hex, parseSri, sriOfFile } from './integrity.js';
+export { redactUrl } from './url.js';

@@ -1,0 +1,345 @@
+/**
+ * Gets artifacts into a package folder: each download happens once per process (a shared
+ * in-flight map), goes through the cache unless `noCaching`, and is verified: fresh bytes
+ * always, cache hits unless `noVerify`. A cache hit found corrupted is dropped and fetched
+ * again. Files are copied (copy-on-write clones where the file system can), never hard
+ * linked, so a recipe command cannot change the cache through the package.
+ */
+import { constants } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import pLimit from 'p-limit';
+import { AiopError } from '../core/errors.js';
+import { log, type Emit } from '../core/events.js';
+import { tempPathFor } from '../core/atomic.js';
+import { archiveKindOf, fileNameOfUrl } from './archive-kind.js';
+import { cacheTempFile, commitContent, dropContent, findContent, integrityForUrl } from './cache.js';
+import { downloadVerified } from './download.js';
+import { extractArchive } from './extract/index.js';
+import { parseSri, sameSri, sriOfFile } from './integrity.js';
+import { normalizeDest, type ResolvedArtifact } from './resolve.js';
+import { redactUrl } from './url.js';
+
+/** How downloads behave; the lead fills it from the command line and user config. */
+export interface FetchSettings {
+  cacheDir: string;
+  retries: number;
+  noCaching: boolean;
+  noVerify: boolean;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  caFile?: string;
+  emit: Emit;
+  pkg?: string;
+  signal?: AbortSignal;
+  /** first backoff delay; tests pass small values */
+  backoffMs?: number;
+}
+
+/** What placing one artifact did. */
+export interface PlacedArtifact {
+  name: string;
+  url: string;
+  integrity: string;
+  /** package-relative, sorted */
+  files: string[];
+  fromCache: boolean;
+}
+
+/** A verified file ready to be copied or extracted. */
+interface Source {
+  file: string;
+  integrity: string;
+  fromCache: boolean;
+  release: () => Promise<void>;
+}
+
+interface Wanted {
+  name: string;
+  url: string;
+  integrity?: string;
+}
+
+const DEFAULT_BACKOFF_MS = 1000;
+/**
+ * Downloads at once in this process, whatever the number of packages building: more would
+ * only split the same bandwidth and open more connections to one server.
+ */
+const downloadSlots = pLimit(6);
+
+/** Downloads in flight through the cache: key -> the content file once it is there. */
+const cachedInFlight = new Map<string, Promise<Omit<Source, 'release'>>>();
+/** Downloads in flight without the cache, shared until the last user releases the temp file. */
+const uncachedInFlight = new Map<string, { promise: Promise<{ file: string; integrity: string; dir: string }>; users: number }>();
+
+function keyOf(w: Wanted): string {
+  return `${w.url}\n${w.integrity ?? ''}`;
+}
+
+function pkgOf(settings: FetchSettings): { pkg?: string } {
+  return settings.pkg === undefined ? {} : { pkg: settings.pkg };
+}
+
+function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<string>) {
+  return downloadSlots(() => downloadVerified({
+    name: w.name,
+    url: w.url,
+    ...(w.integrity === undefined ? {} : { integrity: w.integrity }),
+    retries: settings.retries,
+    backoffMs: settings.backoffMs ?? DEFAULT_BACKOFF_MS,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    ...(settings.caFile === undefined ? {} : { caFile: settings.caFile }),
+    ...(settings.signal === undefined ? {} : { signal: settings.signal }),
+    emit: settings.emit,
+    ...pkgOf(settings),
+    tempFile,
+  }));
+}
+
+/** The verified file for `w`: from the cache, or downloaded once however many ask at the same time. */
+async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
+  const key = keyOf(w);
+  if (settings.noCaching) {
+    let shared = uncachedInFlight.get(key);
+    if (!shared) {
+      const promise = (async () => {
+        // The cache's tmp folder, not the system's: /tmp is often in RAM, and artifacts can be large.
+        await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
+        const dir = await mkdtemp(join(settings.cacheDir, 'tmp', 'nocache-'));
+        let n = 0;
+        try {
+          const got = await download(w, settings, async () => join(dir, `try-${++n}`));
+          return { file: got.file, integrity: got.integrity, dir };
+        } catch (error) {
+          await rm(dir, { recursive: true, force: true });
+          throw error;
+        }
+      })();
+      shared = { promise, users: 0 };
+      uncachedInFlight.set(key, shared);
+    }
+    const entry = shared;
+    entry.users++;
+    const release = async (): Promise<void> => {
+      if (--entry.users > 0) return;
+      if (uncachedInFlight.get(key) === entry) uncachedInFlight.delete(key);
+      const got = await entry.promise.catch(() => undefined);
+      if (got) await rm(got.dir, { recursive: true, force: true });
+    };
+    try {
+      const got = await entry.promise;
+      return { file: got.file, integrity: got.integrity, fromCache: false, release };
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+  let pending = cachedInFlight.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const known = w.integrity ?? (await integrityForUrl(settings.cacheDir, redactUrl(w.url)));
+      if (known !== undefined) {
+        const file = await findContent(settings.cacheDir, known);
+        if (file) return { file, integrity: known, fromCache: true };
+      }
+      const got = await download(w, settings, () => cacheTempFile(settings.cacheDir));
+      const file = await commitContent(settings.cacheDir, got.file, got.integrity, redactUrl(w.url), got.bytes);
+      return { file, integrity: got.integrity, fromCache: false };
+    })();
+    cachedInFlight.set(key, pending);
+    const settled = (): void => {
+      if (cachedInFlight.get(key) === pending) cachedInFlight.delete(key);
+    };
+    pending.then(settled, settled);
+  }
+  const got = await pending;
+  if (got.fromCache) {
+    settings.emit({ type: 'cache-hit', name: w.name, url: redactUrl(w.url), integrity: got.integrity, ...pkgOf(settings) });
+    const { size } = await stat(got.file);
+    settings.emit({ type: 'download-done', name: w.name, url: redactUrl(w.url), bytes: size, fromCache: true, integrity: got.integrity, ...pkgOf(settings) });
+  }
+  return { ...got, release: async () => undefined };
+}
+
+/**
+ * Runs `use` on a verified source. When a cache hit turns out corrupted (`use` returns
+ * false), drops it from the cache and runs once more on a fresh download.
+ */
+async function withSource<T>(
+  w: Wanted,
+  settings: FetchSettings,
+  use: (source: Source, verify: boolean) => Promise<T | false>,
+  first?: Source,
+): Promise<{ result: T; fromCache: boolean; integrity: string }> {
+  for (let round = 0; ; round++) {
+    const source = round === 0 && first ? first : await acquire(w, settings);
+    try {
+      const verify = source.fromCache && !settings.noVerify;
+      const result = await use(source, verify);
+      if (result !== false) return { result, fromCache: source.fromCache, integrity: source.integrity };
+      if (round > 0) throw new AiopError('download', `cache entry for ${redactUrl(w.url)} is still corrupted after fetching it again (${settings.cacheDir})`);
+      log(settings.emit, 'WARNING', 'artifacts', `cache entry for ${redactUrl(w.url)} is corrupted (not ${source.integrity}); fetching it again`, settings.pkg);
+      await dropContent(settings.cacheDir, source.integrity);
+    } finally {
+      await source.release();
+    }
+  }
+}
+
+/** True when the file's digest is `integrity` (computed with its algorithm). */
+async function matchesIntegrity(file: string, integrity: string, signal?: AbortSignal): Promise<boolean> {
+  const algorithm = parseSri(integrity)?.algorithm ?? 'sha256';
+  return sameSri(await sriOfFile(file, algorithm, signal), integrity);
+}
+
+/** Refuses a destination whose existing parent resolves outside the package (through a symlink). */
+async function checkInside(pkgDir: string, target: string): Promise<void> {
+  const root = await realpath(pkgDir);
+  let dir = dirname(target);
+  for (;;) {
+    try {
+      const real = await realpath(dir);
+      if (real !== root && !real.startsWith(root + sep)) {
+        throw new AiopError('extract', `refusing to place ${relative(pkgDir, target)}: ${relative(pkgDir, dir)} leads outside the package`);
+      }
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      dir = dirname(dir);
+    }
+  }
+}
+
+/**
+ * Copies `source` to `target` through a temp file beside it (clone where possible), sets
+ * its mode, and, when asked, verifies the copy before renaming it into place. Returns
+ * false, leaving nothing, when the verification fails.
+ */
+async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal): Promise<boolean> {
+  await mkdir(dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  try {
+    await copyFile(source.file, temp, constants.COPYFILE_FICLONE);
+    // Verifying the copy, not the cache file, leaves no gap for the bytes to change in between.
+    if (verify && !(await matchesIntegrity(temp, source.integrity, signal))) {
+      await rm(temp, { force: true });
+      return false;
+    }
+    await chmod(temp, mode);
+    await rename(temp, target);
+    return true;
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Moves everything under `from` into `to` (creating folders), returning the files moved, relative to `base`. */
+async function mergeInto(from: string, to: string, base: string, files: string[]): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const src = join(from, entry.name);
+    const dst = join(to, entry.name);
+    const existing = await lstat(dst).catch(() => undefined);
+    if (entry.isDirectory()) {
+      if (existing && !existing.isDirectory()) {
+        throw new AiopError('extract', `cannot place folder ${relative(base, dst)}: something else is already there`);
+      }
+      await mergeInto(src, dst, base, files);
+    } else {
+      if (existing?.isDirectory()) throw new AiopError('extract', `cannot place ${relative(base, dst)}: a folder is already there`);
+      await rename(src, dst);
+      files.push(relative(base, dst).split(sep).join('/'));
+    }
+  }
+}
+
+/** Extracts a verified archive into a temp folder inside the package, then moves it into place. */
+async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir: string, verify: boolean, signal?: AbortSignal): Promise<string[] | false> {
+  if (verify && !(await matchesIntegrity(source.file, source.integrity, signal))) return false;
+  const kind = archiveKindOf(artifact.url);
+  if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
+  const target = join(pkgDir, artifact.dest);
+  await mkdir(pkgDir, { recursive: true });
+  await checkInside(pkgDir, join(target, 'x'));
+  const work = await mkdtemp(join(pkgDir, '.aiop-extract-'));
+  try {
+    const root = join(work, 'root');
+    await mkdir(root);
+    await extractArchive(source.file, kind, root, {
+      archive: redactUrl(artifact.url),
+      stripComponents: artifact.stripComponents,
+      ...(artifact.mode === undefined ? {} : { mode: artifact.mode }),
+    });
+    const files: string[] = [];
+    await mergeInto(root, target, pkgDir, files);
+    return files.sort();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Where a non-extracted artifact lands: `dest` as a file, or the URL's file name inside the folder `dest`. */
+function fileTarget(artifact: ResolvedArtifact): string {
+  if (artifact.dest !== '' && !artifact.dest.endsWith('/')) return artifact.dest;
+  let name = fileNameOfUrl(artifact.url);
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) name = artifact.name;
+  return `${artifact.dest}${name}`;
+}
+
+/** Places one artifact. */
+async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings, first: Source): Promise<PlacedArtifact> {
+  const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity };
+  if (artifact.extract) {
+    const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal), first);
+    return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result, fromCache };
+  }
+  const rel = fileTarget(artifact);
+  const target = join(pkgDir, rel);
+  try {
+    await mkdir(pkgDir, { recursive: true });
+    await checkInside(pkgDir, target);
+  } catch (error) {
+    await first.release();
+    throw error;
+  }
+  const { fromCache } = await withSource(w, settings, async (source, verify) =>
+    (await placeCopy(source, target, artifact.mode ?? 0o644, verify, settings.signal)) || false,
+  first);
+  return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: [rel], fromCache };
+}
+
+/** Downloads (once per process per URL+integrity, even when asked concurrently), verifies, caches, and places each artifact into pkgDir. */
+export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, settings: FetchSettings): Promise<PlacedArtifact[]> {
+  // Checked again here (not only in resolveArtifacts) so that no caller can place outside the package.
+  const artifacts = given.map((a) => {
+    if (a.extract && archiveKindOf(a.url) === undefined) {
+      throw new AiopError('config', `artifact ${a.name}: cannot extract ${redactUrl(a.url)}: unknown archive type`);
+    }
+    return { ...a, dest: normalizeDest(a.dest, a.name) };
+  });
+  // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.
+  const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity }, settings)));
+  const sources = acquired.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+  try {
+    const failed = acquired.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const placed: PlacedArtifact[] = [];
+    for (const [i, artifact] of artifacts.entries()) {
+      const source = sources[i]!;
+      // withSource releases the sources it uses; this one is now its to release.
+      sources[i] = undefined;
+      placed.push(await placeOne(artifact, pkgDir, settings, source));
+    }
+    return placed;
+  } finally {
+    for (const source of sources) await source?.release();
+  }
+}
+
+/** For the recipe's `:fetch URL DEST`: through the same cache; integrity optional (then cached by URL). */
+export async function fetchUrl(url: string, destFile: string, settings: FetchSettings, integrity?: string): Promise<void> {
+  const w: Wanted = { name: fileNameOfUrl(url), url, ...(integrity === undefined ? {} : { integrity }) };
+  await withSource(w, settings, async (source, verify) => (await placeCopy(source, destFile, 0o644, verify, settings.signal)) || false);
+}

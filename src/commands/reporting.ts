@@ -1,0 +1,86 @@
+/**
+ * Wires the reporters of src/report/ to a command's event stream from its options and the
+ * user configuration, and routes failures that happen before or after building into the
+ * same outputs (human message on stderr; `error-count`/`error` lines in machine-readable mode).
+ */
+import { join } from 'node:path';
+import { EventStream, type Level } from '../core/events.js';
+import type { AiopError } from '../core/errors.js';
+import type { UserConfig } from '../playbook/schema.js';
+import { attachReporters, type Reporters, type ReportSettings } from '../report/index.js';
+import { machineLine } from '../report/machine-readable.js';
+import { setFailurePrinter } from '../cli/run.js';
+
+/** The reporting options every command shares (the seed's -v, -sll, -fll, -hp, plus --machine-readable). */
+export interface ReportOptions {
+  verbose: boolean;
+  stdoutLogLevel?: Level;
+  fileLogLevel?: Level;
+  hideProgress: boolean;
+  machineReadable: boolean;
+}
+
+/** Secrets that must never be printed: the upload credentials from the environment. */
+export function secretsFrom(env: NodeJS.ProcessEnv): string[] {
+  return ['AIOP_UPLOAD_PASSWORD', 'AIOP_UPLOAD_TOKEN'].map((k) => env[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+const handled = new WeakSet<object>();
+
+/**
+ * In machine-readable mode, a failure found before the reporters exist still ends stdout
+ * with `error-count` and `error` lines, so parsers always find them.
+ */
+export function machineReadableFailures(program: 'aiop' | 'aap', enabled: boolean): void {
+  if (!enabled) return;
+  setFailurePrinter((message, error) => {
+    process.stderr.write(`${message}\n`);
+    if (handled.has(error)) return;
+    const now = Math.floor(Date.now() / 1000);
+    process.stdout.write(machineLine(now, '', 'error-count', '1') + machineLine(now, program, 'error', error.message));
+  });
+}
+
+export interface Reporting {
+  stream: EventStream;
+  reporters: Reporters;
+  /** Reports a failure through the reporters (once), closes them. */
+  fail(error: AiopError, target: string, pkg?: string): Promise<void>;
+}
+
+/** Attaches the reporters for one run. */
+export async function startReporting(opts: {
+  program: 'aiop' | 'aap';
+  options: ReportOptions;
+  userConfig: UserConfig;
+  root: string;
+  logName: string;
+  env: NodeJS.ProcessEnv;
+  extra?: Partial<ReportSettings>;
+}): Promise<Reporting> {
+  const { options, userConfig } = opts;
+  const stream = new EventStream();
+  const reporters = await attachReporters(stream, {
+    program: opts.program,
+    verbose: options.verbose,
+    stdoutLevel: options.stdoutLogLevel ?? userConfig.stdout_log_level,
+    fileLevel: options.fileLogLevel ?? userConfig.file_log_level,
+    machineReadable: options.machineReadable,
+    hideProgress: options.hideProgress,
+    logDir: userConfig.log_dir ?? join(opts.root, '.aiop', 'logs'),
+    logKeep: userConfig.log_keep,
+    logName: opts.logName,
+    env: opts.env,
+    secrets: secretsFrom(opts.env),
+    ...opts.extra,
+  });
+  return {
+    stream,
+    reporters,
+    async fail(error, target, pkg) {
+      handled.add(error);
+      stream.emit({ type: 'failure', target, message: error.message, ...(pkg ? { pkg } : {}) });
+      await reporters.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/** From the playbook's `package` and `deb:` sections to the {@link DebInfo} that writeDeb takes. */
+import { isAbsolute, resolve } from 'node:path';
+import type { DebConfig, InventoryConfig } from '../playbook/schema.js';
+import { UsageError } from '../core/errors.js';
+import { debFileName, type DebInfo, type MaintainerScript } from './deb.js';
+
+/**
+ * Builds the DebInfo of one package. `expand` is the engine's variable expansion (so
+ * `architecture: ${arch}` becomes `amd64`); script paths are relative to the playbook root.
+ */
+export function debInfoFrom(
+  pkg: InventoryConfig['package'],
+  deb: DebConfig,
+  opts: { playbookRoot: string; expand?: (text: string) => string },
+): DebInfo {
+  const x = opts.expand ?? ((text: string) => text);
+  const scripts: Partial<Record<MaintainerScript, string>> = {};
+  for (const [name, file] of Object.entries(deb.scripts ?? {})) {
+    if (file === undefined) continue;
+    const expanded = x(file);
+    scripts[name as MaintainerScript] = isAbsolute(expanded) ? expanded : resolve(opts.playbookRoot, expanded);
+  }
+  return {
+    name: x(pkg.name),
+    version: x(String(pkg.version)),
+    maintainer: x(pkg.maintainer),
+    description: x(pkg.description),
+    ...(pkg.homepage !== undefined ? { homepage: x(pkg.homepage) } : {}),
+    architecture: x(deb.architecture),
+    installPrefix: x(deb.install_prefix),
+    ...(deb.install_map ? { installMap: Object.fromEntries(Object.entries(deb.install_map).map(([k, v]) => [x(k), x(v)])) } : {}),
+    ...(deb.depends ? { depends: deb.depends.map(x) } : {}),
+    ...(deb.section !== undefined ? { section: x(deb.section) } : {}),
+    ...(deb.priority !== undefined ? { priority: deb.priority } : {}),
+    ...(deb.conffiles ? { conffiles: deb.conffiles.map(x) } : {}),
+    ...(Object.keys(scripts).length > 0 ? { scripts } : {}),
+    compression: deb.compression,
+  };
+}
+
+/**
+ * The .deb's file name: `--installer_name` when given (`.deb` added when missing; a plain
+ * file name, since the .deb always lands beside the package folder), else the Debian default.
+ */
+export function installerFileName(info: DebInfo, installerName?: string): string {
+  if (installerName === undefined || installerName === '') return debFileName(info);
+  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..') {
+    throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
+  }
+  return installerName.endsWith('.deb') ? installerName : `${installerName}.deb`;
+}

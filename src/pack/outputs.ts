@@ -1,0 +1,56 @@
+/** One call for the build command: zip and/or .deb beside the package folder, then SHA256SUMS. */
+import { basename, dirname, join } from 'node:path';
+import { log, type Emit } from '../core/events.js';
+import { updateSha256Sums } from './checksums.js';
+import { writeDeb, type DebInfo } from './deb.js';
+import { installerFileName } from './deb-info.js';
+import { describeOutput, type ManifestOutput } from './manifest.js';
+import { writeZip } from './zip.js';
+
+/** What to pack for one package. */
+export interface PackRequest {
+  /** The finished package folder; outputs go into its parent folder. */
+  pkgDir: string;
+  /** `<name>-<version>-<system_target>-<values>`: the zip's name and top folder. */
+  packageId: string;
+  /** From {@link sourceDate}. */
+  mtime: Date;
+  zip: boolean;
+  deb?: { info: DebInfo; installerName?: string };
+  emit: Emit;
+}
+
+/** Paths of what was written, and their manifest entries (with size and sha256). */
+export interface PackResult {
+  zip?: string;
+  deb?: string;
+  outputs: ManifestOutput[];
+}
+
+/**
+ * Writes `<package-id>.zip` and/or the .deb next to the package folder, then adds their lines
+ * to `SHA256SUMS` there. Manifest paths are file names relative to that folder.
+ */
+export async function packOutputs(req: PackRequest): Promise<PackResult> {
+  const outDir = dirname(req.pkgDir);
+  const result: PackResult = { outputs: [{ kind: 'folder', path: basename(req.pkgDir) }] };
+  const written: string[] = [];
+  if (req.zip) {
+    const file = join(outDir, `${req.packageId}.zip`);
+    await writeZip(req.pkgDir, file, { topFolder: req.packageId, mtime: req.mtime });
+    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    result.zip = file;
+    written.push(basename(file));
+    result.outputs.push(await describeOutput('zip', basename(file), file));
+  }
+  if (req.deb) {
+    const file = join(outDir, installerFileName(req.deb.info, req.deb.installerName));
+    await writeDeb(req.pkgDir, file, req.deb.info, { mtime: req.mtime });
+    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    result.deb = file;
+    written.push(basename(file));
+    result.outputs.push(await describeOutput('deb', basename(file), file));
+  }
+  if (written.length > 0) await updateSha256Sums(outDir, written);
+  return result;
+}

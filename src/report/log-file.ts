@@ -1,0 +1,156 @@
+/**
+ * One log file per run: `<logName>-<UTC timestamp>.log` in the log folder, plain text
+ * (no progress box, no ANSI codes), one timestamped line per message with level and
+ * source. Older files of the same name beyond `keep` are removed.
+ *
+ * A log file is appended to as the run goes, so it cannot be written atomically; it is
+ * opened exclusively (`wx`) so two runs in the same millisecond never share one.
+ */
+import { createWriteStream, mkdirSync, openSync, readdirSync, unlinkSync, type WriteStream } from 'node:fs';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EventLevel } from '../core/events.js';
+
+/** `20261122T031800123Z`: sortable as text, no characters that trouble any file system. */
+export function fileTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:.]/g, '');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Matches the log files of one `logName` only (a longer package id sharing the prefix does not match). */
+export function logFilePattern(logName: string): RegExp {
+  return new RegExp(`^${escapeRegExp(logName)}-\\d{8}T\\d{9}Z(?:-\\d+)?\\.log$`);
+}
+
+/** The names among `names` to remove so that at most `keep` (at least 1) files of `logName` remain, oldest first. */
+export function excessLogs(names: readonly string[], logName: string, keep: number): string[] {
+  const pattern = logFilePattern(logName);
+  const mine = names.filter((n) => pattern.test(n));
+  // Same prefix and fixed-width timestamp: name order is age order once `.log` is gone
+  // (so that a `-N` twin sorts after the file it collided with).
+  const key = (n: string): string => n.slice(0, -'.log'.length);
+  mine.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return mine.slice(0, Math.max(0, mine.length - Math.max(1, keep)));
+}
+
+/**
+ * Removes the oldest log files of `logName` in `dir` so that at most `keep` remain.
+ * Returns the removed paths. Files that vanish meanwhile (another run rotating) are fine.
+ */
+export async function rotateLogs(dir: string, logName: string, keep: number): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of excessLogs(await readdir(dir), logName, keep)) {
+    const path = join(dir, name);
+    try {
+      await unlink(path);
+      removed.push(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
+}
+
+/** An open log file. `write` never blocks; `close` waits until everything is on disk. */
+export class LogFile {
+  readonly #stream: WriteStream;
+  /** The first write error (disk full...): logging stops, the build does not. */
+  #error: Error | undefined;
+
+  private constructor(
+    /** Path of the file, under the folder given to {@link LogFile.open}. */
+    readonly path: string,
+    stream: WriteStream,
+  ) {
+    this.#stream = stream;
+    stream.on('error', (error) => {
+      this.#error ??= error;
+    });
+  }
+
+  /** The write error that stopped logging, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Creates the folder if needed, opens a fresh file, then rotates the old ones. */
+  static async open(dir: string, logName: string, keep: number, now = new Date()): Promise<LogFile> {
+    await mkdir(dir, { recursive: true });
+    const base = `${logName}-${fileTimestamp(now)}`;
+    for (let n = 0; ; n += 1) {
+      const path = join(dir, n === 0 ? `${base}.log` : `${base}-${n}.log`);
+      const stream = await openExclusive(path);
+      if (stream) {
+        const file = new LogFile(path, stream);
+        await rotateLogs(dir, logName, keep);
+        return file;
+      }
+    }
+  }
+
+  /**
+   * The same as {@link LogFile.open}, synchronously: for files opened from inside an event
+   * sink (one per package in build_all), where nothing may be awaited.
+   */
+  static openSync(dir: string, logName: string, keep: number, now = new Date()): LogFile {
+    mkdirSync(dir, { recursive: true });
+    const base = `${logName}-${fileTimestamp(now)}`;
+    for (let n = 0; ; n += 1) {
+      const path = join(dir, n === 0 ? `${base}.log` : `${base}-${n}.log`);
+      let fd: number;
+      try {
+        fd = openSync(path, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw error;
+      }
+      const file = new LogFile(path, createWriteStream(path, { fd }));
+      for (const name of excessLogs(readdirSync(dir), logName, keep)) {
+        try {
+          unlinkSync(join(dir, name));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+      return file;
+    }
+  }
+
+  /** Writes one message; each of its lines gets the timestamp, level and source. */
+  write(level: EventLevel, source: string, text: string, when = new Date()): void {
+    const head = `${when.toISOString()} ${level.padEnd(8)} [${source}] `;
+    const body = text.split(/\r?\n/).map((line) => `${head}${line}\n`).join('');
+    if (!this.#error && !this.#stream.destroyed) this.#stream.write(body);
+  }
+
+  /** Flushes and closes. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stream.destroyed) {
+        resolve();
+        return;
+      }
+      // Resolves on error too: a log that could not be written must not fail the build.
+      this.#stream.once('error', () => resolve());
+      this.#stream.end(() => resolve());
+    });
+  }
+}
+
+/** Opens `path` for writing only if it does not exist yet; undefined when it does. */
+function openExclusive(path: string): Promise<WriteStream | undefined> {
+  return new Promise((resolve, reject) => {
+    const stream = createWriteStream(path, { flags: 'wx' });
+    stream.once('open', () => {
+      stream.removeAllListeners('error');
+      resolve(stream);
+    });
+    stream.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') resolve(undefined);
+      else reject(error);
+    });
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * The human end-of-run summary: what was built and where, sizes, time taken, targets
+ * made versus up to date, downloads versus cache hits, failures with their log files.
+ */
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import type { AiopEvent, EventLevel, EventOf } from '../core/events.js';
+import { formatBytes, formatDuration } from './format.js';
+
+/** One summary line with the level it is shown at. */
+export interface SummaryLine {
+  level: EventLevel;
+  text: string;
+}
+
+interface PackageSummary {
+  ok?: boolean;
+  error?: string;
+  logFile?: string;
+  durationMs?: number;
+  outputs: EventOf<'output'>[];
+}
+
+/** Beyond this many files a folder's size is left out: the summary must stay quick. */
+const MAX_FILES_TO_SIZE = 20_000;
+
+/** Counts what the summary reports, from the events of the run. */
+export class RunStats {
+  readonly startedAt: number;
+  readonly packages = new Map<string, PackageSummary>();
+  targetsMade = 0;
+  targetsFailed = 0;
+  targetsUpToDate = 0;
+  downloads = 0;
+  downloadedBytes = 0;
+  uploads = 0;
+  readonly #cacheHits = new Set<string>();
+  readonly failures: EventOf<'failure'>[] = [];
+  /** Virtual targets are names, not work: they do not count as made. */
+  readonly #virtual = new Set<string>();
+
+  constructor(now = Date.now()) {
+    this.startedAt = now;
+  }
+
+  get cacheHits(): number {
+    return this.#cacheHits.size;
+  }
+
+  #pkg(pkg: string): PackageSummary {
+    let p = this.packages.get(pkg);
+    if (!p) {
+      p = { outputs: [] };
+      this.packages.set(pkg, p);
+    }
+    return p;
+  }
+
+  /** Feeds one event. */
+  add(event: AiopEvent): void {
+    switch (event.type) {
+      case 'package-start':
+        this.#pkg(event.pkg);
+        break;
+      case 'package-done': {
+        const p = this.#pkg(event.pkg);
+        p.ok = event.ok;
+        p.error = event.error;
+        p.logFile = event.logFile;
+        p.durationMs = event.durationMs;
+        break;
+      }
+      case 'output':
+        this.#pkg(event.pkg).outputs.push(event);
+        break;
+      case 'target-start':
+        if (event.reason === 'virtual') this.#virtual.add(`${event.pkg ?? ''} ${event.target}`);
+        break;
+      case 'target-done':
+        if (!this.#virtual.has(`${event.pkg ?? ''} ${event.target}`)) this.targetsMade += 1;
+        break;
+      case 'target-fail':
+        this.targetsFailed += 1;
+        break;
+      case 'target-skip':
+        this.targetsUpToDate += 1;
+        break;
+      case 'download-done':
+        if (event.fromCache) this.#cacheHits.add(`${event.pkg ?? ''} ${event.name} ${event.url}`);
+        else {
+          this.downloads += 1;
+          this.downloadedBytes += event.bytes;
+        }
+        break;
+      case 'cache-hit':
+        // A cache hit may be announced by both `cache-hit` and `download-done{fromCache}`: count it once.
+        this.#cacheHits.add(`${event.pkg ?? ''} ${event.name} ${event.url}`);
+        break;
+      case 'upload-done':
+        this.uploads += 1;
+        break;
+      case 'failure':
+        this.failures.push(event);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The summary lines; sizes are read from the file system (missing files are left out). */
+  async lines(now = Date.now(), logOf: (pkg: string) => string | undefined = () => undefined): Promise<SummaryLine[]> {
+    const out: SummaryLine[] = [];
+    const many = this.packages.size > 1;
+    const succeeded: string[] = [];
+    const failed: string[] = [];
+    for (const [pkg, p] of this.packages) {
+      if (p.ok === false) {
+        const log = p.logFile ?? logOf(pkg);
+        failed.push(`  ${pkg}: ${p.error ?? 'failed'}${log ? ` (log: ${log})` : ''}`);
+        continue;
+      }
+      if (p.ok) succeeded.push(pkg);
+      if (p.outputs.length === 0) continue;
+      const took = p.durationMs !== undefined ? ` in ${formatDuration(p.durationMs)}` : '';
+      out.push({ level: 'INFO', text: `Outputs of ${pkg}${took ? ` (built${took})` : ''}:` });
+      for (const o of p.outputs) out.push({ level: 'INFO', text: `  ${o.kind.padEnd(6)} ${o.id}${await sizeNote(o)}` });
+    }
+    if (many) {
+      if (succeeded.length > 0) out.push({ level: 'INFO', text: `Succeeded (${succeeded.length}): ${succeeded.join(', ')}` });
+      if (failed.length > 0) out.push({ level: 'ERROR', text: `Failed (${failed.length}):\n${failed.join('\n')}` });
+    } else if (failed.length > 0) {
+      out.push({ level: 'ERROR', text: `Failed:\n${failed.join('\n')}` });
+    }
+    const packageFailures = new Set([...this.packages].filter(([, p]) => p.ok === false).map(([k]) => k));
+    // Failures of packages already listed above would only repeat themselves.
+    const others = this.failures.filter((f) => !packageFailures.has(f.target));
+    if (others.length > 0) {
+      out.push({ level: 'ERROR', text: `Errors (${others.length}):\n${others.map((f) => `  ${f.target}: ${f.message}`).join('\n')}` });
+    }
+    const parts = [
+      `${this.targetsMade} target${this.targetsMade === 1 ? '' : 's'} made, ${this.targetsUpToDate} up to date${this.targetsFailed ? `, ${this.targetsFailed} failed` : ''}`,
+      `${this.downloads} download${this.downloads === 1 ? '' : 's'}${this.downloads ? ` (${formatBytes(this.downloadedBytes)})` : ''}, ${this.cacheHits} from the cache`,
+    ];
+    if (this.uploads) parts.push(`${this.uploads} upload${this.uploads === 1 ? '' : 's'}`);
+    // A run stopped before any work (a usage error, say) has nothing worth totalling.
+    const worked = this.packages.size + this.targetsMade + this.targetsUpToDate + this.targetsFailed + this.downloads + this.cacheHits + this.uploads > 0;
+    if (worked) out.push({ level: 'INFO', text: `${parts.join('; ')}; took ${formatDuration(now - this.startedAt)}` });
+    return out;
+  }
+}
+
+/** ` (12 files, 1.2 MiB)` for a folder, ` (340.0 KiB)` for a file, '' when unknown. */
+async function sizeNote(output: EventOf<'output'>): Promise<string> {
+  if (output.kind === 'upload') return '';
+  const size = async (path: string): Promise<number | undefined> => {
+    for (const candidate of isAbsolute(path) ? [path] : [path, join(output.id, path)]) {
+      try {
+        const s = await stat(candidate);
+        if (s.isFile()) return s.size;
+      } catch {
+        // Try the next reading of the path; sizes are a courtesy.
+      }
+    }
+    return undefined;
+  };
+  if (output.kind === 'folder') {
+    if (output.files.length > MAX_FILES_TO_SIZE) return ` (${output.files.length} files)`;
+    let total = 0;
+    for (const f of output.files) total += (await size(f)) ?? 0;
+    return ` (${output.files.length} file${output.files.length === 1 ? '' : 's'}, ${formatBytes(total)})`;
+  }
+  const first = output.files[0] ?? output.id;
+  const bytes = await size(first);
+  return bytes === undefined ? '' : ` (${formatBytes(bytes)})`;
+}

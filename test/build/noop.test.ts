@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
+import { aiop, isolatedEnv, tempDir } from '../util/run.js';
+import { readLines, writePlaybook } from '../util/playbook.js';
+
+const RECIPE = `default: all
+targets:
+  all: { virtual: true, depends: [a.txt, b.txt] }
+  a.txt: { sources: [src/a.in], commands: ["echo a >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+  b.txt: { sources: [src/b.in], commands: ["echo b >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+`;
+
+test('the no-op fast path skips an unchanged build and never hides a change', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await writePlaybook(join(dir, 'pb'), { recipe: RECIPE, files: { 'src/a.in': 'a1\n', 'src/b.in': 'b1\n' } });
+  const env = isolatedEnv(dir);
+  const log = join(root, 'runs.log');
+  const pkg = join(root, '.build/demo-1.0.0-linux-debian12-amd64');
+  const build = async (): Promise<{ ran: string[]; fast: boolean }> => {
+    await rm(log, { force: true });
+    const result = await aiop(['build', 'linux', 'debian12', 'amd64', '-v'], { cwd: root, env });
+    assert.equal(result.code, 0, result.stderr);
+    return { ran: (await readLines(log)).sort(), fast: result.stderr.includes('no-op fast path') };
+  };
+  assert.deepEqual((await build()).ran, ['a', 'b']);
+  // Files written within a second of the record are not trusted (timestamp granularity): wait that out.
+  await sleep(1100);
+  assert.deepEqual(await build(), { ran: [], fast: false });
+  const fast = await build();
+  assert.deepEqual(fast, { ran: [], fast: true }, 'an unchanged build takes the fast path');
+
+  await writeFile(join(root, 'src/a.in'), 'a2 changed\n');
+  assert.deepEqual(await build(), { ran: ['a'], fast: false }, 'a changed source is seen');
+  assert.equal(await readFile(join(pkg, 'a.txt'), 'utf8'), 'a2 changed\n');
+
+  await sleep(1100);
+  await build();
+  assert.equal((await build()).fast, true);
+  await rm(join(pkg, 'b.txt'));
+  assert.deepEqual(await build(), { ran: ['b'], fast: false }, 'a deleted output is seen');
+
+  await sleep(1100);
+  await build();
+  assert.equal((await build()).fast, true);
+  await writeFile(join(root, '.aiop/recipe.yml'), RECIPE.replace('"echo b >> $PLAYBOOK/runs.log"', '"echo b >> $PLAYBOOK/runs.log; echo changed"'));
+  assert.deepEqual(await build(), { ran: ['b'], fast: false }, 'a changed recipe is seen');
+
+  const other = await aiop(['build', 'linux', 'debian12', 'arm64', '-v'], { cwd: root, env });
+  assert.doesNotMatch(other.stderr, /fast path/, 'another command line is another build');
+});
