@@ -1,19 +1,20 @@
 /**
- * Downloads for `aap`: the recipe given by URL (`-f URL`), the `:fetch` built-in, and the
- * tools of `--install`. Always streamed to a temporary file beside the destination, then
- * renamed, so an interrupted download never leaves a half-written file in place.
+ * Downloads for `aap`: the recipe given by URL (`-f URL`, never cached: it is fetched to be
+ * looked at) and the `:fetch` built-in (through the artifact cache). Always streamed to a
+ * temporary file beside the destination, then renamed.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { tempPathFor } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
+import { defaultCacheDir, fetchUrl, type FetchSettings } from '../artifacts/index.js';
+import type { UserConfig } from '../playbook/schema.js';
 
 /** What a download produced. */
 export interface Downloaded {
@@ -76,24 +77,43 @@ export interface AapFetcher {
   close: () => Promise<void>;
 }
 
+/** The download settings of `aap` from the user configuration (retries, timeouts, cache folder). */
+export function aapFetchSettings(userConfig: UserConfig, env: NodeJS.ProcessEnv, emit: Emit, signal?: AbortSignal): FetchSettings {
+  return {
+    cacheDir: userConfig.cache_dir ?? defaultCacheDir(env),
+    retries: userConfig.download_retries,
+    noCaching: false,
+    noVerify: false,
+    connectTimeoutMs: userConfig.connect_timeout * 1000,
+    idleTimeoutMs: userConfig.idle_timeout * 1000,
+    ...(userConfig.ca_file === undefined ? {} : { caFile: userConfig.ca_file }),
+    emit,
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
 /**
- * The `:fetch` of `aap` (built-in commands in recipes and in `-c`).
+ * `aapFetch`: the `:fetch` of `aap` (built-in commands in recipes and in `-c`), through the
+ * artifact cache: retried, verified, and a URL fetched before comes from the cache.
  *
- * With `-a` (`nocache`) a remote file is downloaded once for this run: a second `:fetch`
- * of the same URL in the same run copies the first download; the next run downloads again.
- *
- * TODO(aapFetch): without `-a`, take the file from the artifact cache (src/artifacts, being
- * written in parallel) instead of downloading it; until then both paths download once per run.
+ * With `-a` (`nocache`) the cache is not used: a remote file is downloaded once for this
+ * run (a second `:fetch` of the same URL in the same run copies the first download) and the
+ * next run downloads it again.
  */
-export function aapFetch(options: { nocache: boolean; emit: Emit; signal?: AbortSignal }): AapFetcher {
+export function aapFetch(options: { nocache: boolean; settings: FetchSettings }): AapFetcher {
+  const { settings } = options;
+  if (!options.nocache) {
+    return { fetch: (url, dest) => fetchUrl(url, dest, settings), close: async () => undefined };
+  }
   let runDir: Promise<string> | undefined;
   const done = new Map<string, Promise<string>>();
   const download = async (url: string): Promise<string> => {
-    runDir ??= mkdtemp(join(tmpdir(), 'aap-fetch-'));
-    const file = join(await runDir, `${done.size}-${basename(new URL(url).pathname) || 'download'}`);
-    options.emit({ type: 'download-start', name: basename(file), url, attempt: 1 });
-    const got = await downloadToFile(url, file, options.signal);
-    options.emit({ type: 'download-done', name: basename(file), url, bytes: got.bytes, fromCache: false, integrity: `sha256:${got.sha256}` });
+    runDir ??= (async () => {
+      await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
+      return mkdtemp(join(settings.cacheDir, 'tmp', 'aap-run-'));
+    })();
+    const file = join(await runDir, String(done.size));
+    await fetchUrl(url, file, { ...settings, noCaching: true });
     return file;
   };
   return {
@@ -116,7 +136,8 @@ export function aapFetch(options: { nocache: boolean; emit: Emit; signal?: Abort
       }
     },
     close: async () => {
-      if (runDir !== undefined) await rm(await runDir.catch(() => ''), { recursive: true, force: true });
+      const dir = await runDir?.catch(() => undefined);
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -33,7 +33,7 @@ import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../p
 import { ensureAiopGitignore, loadPlaybook, type Playbook, type Recipe } from '../playbook/load.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import type { UserConfig } from '../playbook/schema.js';
-import { aapFetch, downloadToFile } from './aap-fetch.js';
+import { aapFetch, aapFetchSettings, downloadToFile } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
 import { onInterrupt } from './interrupt.js';
 
@@ -119,7 +119,7 @@ async function installCommand(
     tools.push(...((await loadFresh(root, null, [])).playbook.inventory.tools ?? []));
   }
   tools.push(...(userConfig.tools ?? []));
-  await installTool(name, tools, { dir: toolDir(userConfig, io.env), emit, signal });
+  await installTool(name, tools, { dir: toolDir(userConfig, io.env), settings: aapFetchSettings(userConfig, io.env, emit, signal) });
   return 0;
 }
 
@@ -231,7 +231,7 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
   const located = await locate(invocation, io, emit, signal);
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
   if (recorder) stream.subscribe(recorder.record);
-  const fetcher = aapFetch({ nocache: options.nocache, emit, signal });
+  const fetcher = aapFetch({ nocache: options.nocache, settings: aapFetchSettings(userConfig, io.env, emit, signal) });
   try {
     return await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
   } finally {
