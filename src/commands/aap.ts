@@ -119,6 +119,11 @@ async function installCommand(
     tools.push(...((await loadFresh(root, null, [])).playbook.inventory.tools ?? []));
   }
   tools.push(...(userConfig.tools ?? []));
+  if (options.nobuild) {
+    if (!tools.some((t) => t.name === name)) throw new AiopError('config', `no tool named "${name}" is declared under tools:`);
+    emit({ type: 'log', level: 'INFO', source: 'install', message: `-n: would install ${name} into ${toolDir(userConfig, io.env)}` });
+    return 0;
+  }
   await installTool(name, tools, { dir: toolDir(userConfig, io.env), settings: aapFetchSettings(userConfig, io.env, emit, signal) });
   return 0;
 }
@@ -226,7 +231,7 @@ interface Prepared {
 const NO_RECIPE: Recipe = { variables: {}, targets: {}, children: [], files: [] };
 
 async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, io: AapIo, stream: EventStream, signal: AbortSignal): Promise<number> {
-  const { options, targets } = invocation;
+  const { options } = invocation;
   const emit = stream.emit;
   const located = await locate(invocation, io, emit, signal);
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
@@ -242,7 +247,6 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
       await recorder.write(file);
       emit({ type: 'log', level: 'INFO', source: 'aap', message: `profile written to ${file}` });
     }
-    void targets;
   }
 }
 
@@ -326,7 +330,10 @@ async function buildLocated(
   for (const command of options.commands) {
     await runTopCommand(command, { scope: mainScope, cwd: root, emit, env, signal, fetch, options });
   }
-  if (planned.length === 0) return 0;
+  if (planned.length === 0) {
+    if (options.commands.length === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
+    return 0;
+  }
 
   const changed = options.changed.map((f) => resolve(io.cwd, f));
   for (const file of changed) {

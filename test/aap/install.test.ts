@@ -33,9 +33,14 @@ test('--install downloads, verifies, extracts and links a tool that recipe comma
 `;
   await writeFile(join(pb.root, '.aiop/inventory_config.yml'), inventory);
 
+  const tools = join(pb.dir, 'xdg-data/aiop/tools');
+  const dry = await pb.run(['-n', '--install', 'greet']);
+  expectStatus(dry, 0);
+  assert.match(dry.stderr, /would install greet/);
+  assert.equal(existsSync(tools), false, '-n installs nothing');
+
   const installed = await pb.run(['--install', 'greet']);
   expectStatus(installed, 0);
-  const tools = join(pb.dir, 'xdg-data/aiop/tools');
   assert.equal(await readlink(join(tools, 'bin/greet')), '../greet/greeter-1.0/bin/greet');
   assert.equal(execFileSync(join(tools, 'bin/greet'), { encoding: 'utf8' }), 'greetings from the tool\n');
   assert.match(installed.stderr, /installed greet/);
