@@ -237,15 +237,26 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
   if (recorder) stream.subscribe(recorder.record);
   const fetcher = aapFetch({ nocache: options.nocache, settings: aapFetchSettings(userConfig, io.env, emit, signal) });
+  let built = false;
   try {
-    return await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
+    const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
+    built = true;
+    return status;
   } finally {
     await fetcher.close();
     if (located.scratch) await rm(located.scratch, { recursive: true, force: true });
+    // The profile is written whatever happened: a failed build is worth looking at too.
     if (recorder && options.profile !== undefined) {
       const file = resolve(io.cwd, options.profile);
-      await recorder.write(file);
-      emit({ type: 'log', level: 'INFO', source: 'aap', message: `profile written to ${file}` });
+      try {
+        await recorder.write(file);
+        emit({ type: 'log', level: 'INFO', source: 'aap', message: `profile written to ${file}` });
+      } catch (error) {
+        const message = `--profile: cannot write ${file}: ${(error as Error).message}`;
+        // Do not hide the build's own failure behind this one.
+        if (built) throw new AiopError('command', message);
+        emit({ type: 'log', level: 'ERROR', source: 'aap', message });
+      }
     }
   }
 }

@@ -46,6 +46,10 @@ test('--profile is written even when the build fails', async (t) => {
   const [bad] = targetEvents(trace);
   assert.equal(bad?.name, 'bad');
   assert.match(String(bad?.args?.error), /exited with status 3/);
+
+  const intoFolder = await pb.run(['--profile', 'src', '-f', 'NONE']);
+  expectStatus(intoFolder, 1);
+  assert.match(intoFolder.stderr, /--profile: cannot write .*src: /);
 });
 
 test('TraceRecorder: parallel targets get separate lanes, a freed lane is reused', () => {

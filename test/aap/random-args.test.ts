@@ -13,7 +13,7 @@ const WORDS = [
   '--install', 'tool', '-j', '2', '0', '-k', '-l', '-n', '-N', '--profile', 'p.json', '-R', '-s', '-S',
   '-t', '-u', '-v', '-V', '-h', '--', '-', '--machine-readable', '--bogus', '-x', 'all', 'a.txt', 'c.txt',
   'missing', '$GREETING', '$NOPE', '$($)', 'GREETING=Hi', 'PKGDIR=out', 'X=', '=', 'a=b=c', '-nF', '-j4',
-  '--jobs=3', '--debug=expand', '',
+  '--jobs=3', '--debug=expand', '', '.', 'src',
 ];
 
 test('random argument lists: exit 0, 1 or 2 and never an internal error', async (t) => {
