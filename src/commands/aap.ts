@@ -357,8 +357,17 @@ async function buildLocated(
   for (const p of planned) {
     if (failed.length > 0 && !options.continue) break;
     const pkg = p.unit.label;
+    let graph: Graph;
+    try {
+      graph = graphFor(p, pkgDir, options.nobuild);
+    } catch (error) {
+      // With -k, a failed child may not have made what its parent needs: that is one more failure, not a new kind of error.
+      if (!(error instanceof AiopError) || failed.length === 0) throw error;
+      failed.push({ target: pkg ?? '(main recipe)', message: error.message });
+      continue;
+    }
     const result: EngineResult = await runEngine({
-      graph: graphFor(p, pkgDir, options.nobuild),
+      graph,
       scope: p.scope,
       playbookRoot: p.unit.dir,
       pkgDir,

@@ -76,3 +76,21 @@ test('a missing child recipe is exit 2 before anything runs; a cycle is named', 
   expectStatus(cycle, 2);
   assert.match(cycle.stderr, /child recipes form a cycle: \. -> sub -> \.$/m);
 });
+
+test('-k: a failed child is listed with the parent that needed its output; an independent child is still built', async (t) => {
+  const pb = await aapPlaybook(t, {
+    recipe: 'children: [bad, good]\ndefault: top.txt\ntargets:\n  top.txt: { sources: [made.txt], commands: ["echo top >> $PLAYBOOK/runs.log", "cat $source > $target"] }\n',
+    files: {
+      'bad/recipe.yml': 'default: made.txt\ntargets:\n  made.txt: { commands: ["echo bad >> $PLAYBOOK/runs.log", "exit 5"] }\n',
+      'good/recipe.yml': 'default: g.txt\ntargets:\n  g.txt: { commands: ["echo good >> $PLAYBOOK/runs.log", "echo g > $target"] }\n',
+    },
+  });
+  const stop = await pb.run([]);
+  expectStatus(stop, 1);
+  assert.deepEqual(await pb.takeRuns(), ['bad'], 'without -k the first failure stops everything');
+
+  const going = await pb.run(['-k']);
+  expectStatus(going, 1);
+  assert.deepEqual(await pb.takeRuns(), ['bad', 'good']);
+  assert.match(going.stderr, /2 targets failed:\n {2}bad: made\.txt: .*status 5.*\n {2}\(main recipe\): .*"made\.txt" is neither a target nor an existing file/);
+});
