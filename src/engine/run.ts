@@ -87,6 +87,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
   const stampSource = async (path: string): Promise<string> => {
     const stamp = await stampFile(path, next.files[path] ?? state.files[path]);
+    // A dry run makes nothing, so a source that an earlier step would have made may be missing.
+    if (!stamp && options.dryRun) return 'missing';
     if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
     next.files[path] = stamp;
     return stamp.hash;

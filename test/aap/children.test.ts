@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { snapshot } from '../util/playbook.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
 
 const PARENT = `variables: { WHO: parent }
@@ -93,4 +94,22 @@ test('-k: a failed child is listed with the parent that needed its output; an in
   expectStatus(going, 1);
   assert.deepEqual(await pb.takeRuns(), ['bad', 'good']);
   assert.match(going.stderr, /2 targets failed:\n {2}bad: made\.txt: .*status 5.*\n {2}\(main recipe\): .*"made\.txt" is neither a target nor an existing file/);
+});
+
+test('-n over a tree whose parent needs what a child makes: says all would run, writes nothing', async (t) => {
+  const pb = await aapPlaybook(t, {
+    recipe: PARENT,
+    files: {
+      'plugins/one/recipe.yml': CHILD('one'),
+      'plugins/one/in.txt': 'one-in\n',
+      'plugins/two/recipe.yml': CHILD('two'),
+      'plugins/two/in.txt': 'two-in\n',
+    },
+  });
+  const before = await snapshot(pb.dir);
+  const dry = await pb.run(['-n']);
+  expectStatus(dry, 0);
+  assert.match(dry.stderr, /==> plugins\/one: one\.txt \(would run\)/);
+  assert.match(dry.stderr, /==> top\.txt \(would run\)/);
+  assert.deepEqual(await snapshot(pb.dir), before);
 });
