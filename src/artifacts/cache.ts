@@ -15,12 +15,7 @@ const require = createRequire(import.meta.url);
 /** cacache's own mapping from integrity to file, so the layout never drifts from its format. */
 const contentPathOf = require('cacache/lib/content/path.js') as (cache: string, integrity: string) => string;
 
-/** $XDG_CACHE_HOME/aiop or ~/.cache/aiop */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && xdg.startsWith('/')) return join(xdg, 'aiop');
-  return join(env.HOME || homedir(), '.cache', 'aiop');
-}
+export { defaultCacheDir } from './cache-dir.js';
 
 /** The file that holds the content with this integrity (it may not exist). */
 export function contentPath(cacheDir: string, integrity: string): string {

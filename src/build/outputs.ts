@@ -6,14 +6,12 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic.js';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { log } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { writeManifest } from '../pack/manifest.js';
-import { packOutputs, type PackResult } from '../pack/outputs.js';
+import type { PackResult } from '../pack/outputs.js';
 import { sourceDate } from '../pack/source-date.js';
-import { gotoPack } from '../publish/goto-pack.js';
-import { uploadOutputs } from '../publish/upload-outputs.js';
 import type { PackageBuildPlan } from './package.js';
 
 export interface OutputStepsResult {
@@ -24,10 +22,22 @@ export interface OutputStepsResult {
 /** Every file (and, when asked, folder) under a folder, package-relative, sorted bytewise. */
 export async function listFiles(dir: string, withFolders = false): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => withFolders || !e.isDirectory())
-    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split('\\').join('/'))
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const prefix = dir.length + 1;
+  const out: string[] = [];
+  for (const e of entries) {
+    if (!withFolders && e.isDirectory()) continue;
+    // String slicing, not path.relative: this runs for every file of large packages.
+    const parent = e.parentPath ?? (e as unknown as { path: string }).path;
+    const rel = parent.length < prefix ? e.name : `${parent.slice(prefix)}/${e.name}`;
+    out.push(sep === '/' ? rel : rel.split(sep).join('/'));
+  }
+  // UTF-16 order equals bytewise UTF-8 order except for astral characters; compare bytes only then.
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).sort(byteOrderIfAstral);
+}
+
+function byteOrderIfAstral(a: string, b: string): number {
+  if (!/[\uD800-\uDFFF]/.test(a + b)) return 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** What the zip and .deb are made of: every entry's path, size, mode and mtime, and the pack settings. */
@@ -94,6 +104,8 @@ export async function runOutputSteps(step: {
     packed = await reusablePack(plan.stateDir, key);
     if (packed) log(ctx.emit, 'DEBUG', 'pack', 'zip and .deb are up to date (same package content)', pkg);
     else {
+      // Imported only when packing: yazl and the .deb writer are not needed otherwise.
+      const { packOutputs } = await import('../pack/outputs.js');
       packed = await packOutputs({ pkgDir: packageDir, packageId: pkg, mtime, zip: options.zipPack, ...(plan.deb ? { deb: plan.deb } : {}), emit: ctx.emit });
       await recordPack(plan.stateDir, key, packed);
     }
@@ -110,6 +122,7 @@ export async function runOutputSteps(step: {
   if (options.upload.length > 0 && options.uploadUrl) {
     ctx.emit({ type: 'phase', phase: 'upload', pkg });
     const kinds = options.upload.filter((k): k is 'zip' | 'deb' => k === 'zip' || k === 'deb');
+    const { uploadOutputs } = await import('../publish/upload-outputs.js');
     result.uploads = await uploadOutputs(kinds, { ...(packed?.zip ? { zip: packed.zip } : {}), ...(packed?.deb ? { deb: packed.deb } : {}) }, options.uploadUrl, {
       retries: options.retries ?? ctx.userConfig.download_retries,
       emit: ctx.emit,
@@ -138,6 +151,7 @@ export async function runOutputSteps(step: {
   result.files.push({ kind: 'manifest', path: manifest });
 
   if (options.gotoPack) {
+    const { gotoPack } = await import('../publish/goto-pack.js');
     const opened = await gotoPack(packageDir, ctx.env);
     if (!opened.opened) log(ctx.emit, 'WARNING', 'build', `cannot open a file manager (${opened.reason ?? 'no desktop'}); the package is in ${packageDir}`, pkg);
     else log(ctx.emit, 'INFO', 'build', `opened ${packageDir}`, pkg);

@@ -4,14 +4,17 @@
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
 import { cpus } from 'node:os';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
-import type { Emit } from '../core/events.js';
-import { buildGraph } from '../engine/graph.js';
-import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
+import { log, type Emit } from '../core/events.js';
+import { resolveArtifacts, type ResolvedArtifact } from '../artifacts/resolve.js';
+import { defaultCacheDir } from '../artifacts/cache-dir.js';
+import type { FetchSettings } from '../artifacts/place.js';
+import { buildGraph, checkMissingSources, type Graph, type Node } from '../engine/graph.js';
+import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
 import type { Playbook } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -73,12 +76,14 @@ export interface PackageBuildPlan {
   dest: Destination;
   record: BuildRecord | undefined;
   stateDir: string;
-  goals: string[];
-  builtinsFor: (pkgDir: string) => Record<string, string>;
-  compat: Record<string, string>;
-  assignments: Record<string, string>;
+  /** Variables, the graph and its expanded commands, for the package folder this build writes. */
+  scope: Scope;
+  graph: Graph;
+  planned: Map<Node, Planned>;
   /** The .deb to make (`--installer deb`), checked. */
   deb?: { info: DebInfo; installerName?: string };
+  /** The system target's artifacts for these compatibility values. */
+  artifacts: ResolvedArtifact[];
 }
 
 /**
@@ -116,19 +121,92 @@ export async function planPackageBuild(
     sourceFiles,
   });
   const goals = defaultGoals(playbook);
-  const checkScope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
-  const checkGraph = buildGraph({
+  const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
+  const graph = buildGraph({
     defs: playbook.recipe.targets,
-    scope: checkScope,
+    scope,
     pkgDir: dest.workDir,
     playbookRoot: root,
     goals,
-    allowMissingSources: true,
+    sourceRoots: [dest.workDir],
+    deferMissingSources: true,
   });
-  planCommands({ graph: checkGraph, scope: checkScope, pkgDir: dest.workDir, emit });
-  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, checkScope, options.installerName) : undefined;
+  const planned = planCommands({ graph, scope, pkgDir: dest.workDir, emit });
+  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, scope, options.installerName) : undefined;
+  const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments, ...(deb ? { deb } : {}) };
+  return { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}) };
+}
+
+type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];
+
+/** Download settings from the options and the user configuration. */
+function artifactSettings(plan: PackageBuildPlan): FetchSettings {
+  const { ctx, options, target } = plan;
+  const config = ctx.userConfig;
+  return {
+    cacheDir: config.cache_dir ?? defaultCacheDir(ctx.env),
+    retries: options.retries ?? config.download_retries,
+    noCaching: options.noCaching,
+    noVerify: options.noVerify,
+    connectTimeoutMs: config.connect_timeout * 1000,
+    idleTimeoutMs: config.idle_timeout * 1000,
+    ...(config.ca_file ? { caFile: config.ca_file } : {}),
+    emit: ctx.emit,
+    pkg: target.id,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+}
+
+/**
+ * Places the artifacts, unless this is an in-place update whose last build placed the
+ * very same artifacts and their files are untouched: a no-op build copies nothing.
+ */
+async function placeArtifactsOnce(
+  artifacts: ResolvedArtifact[],
+  pkgDir: string,
+  record: BuildRecord | undefined,
+  settings: FetchSettings,
+): Promise<ArtifactRecord[]> {
+  if (artifacts.length === 0) return [];
+  const same =
+    !settings.noCaching &&
+    record?.artifacts !== undefined &&
+    record.artifacts.length === artifacts.length &&
+    artifacts.every((a, i) => record.artifacts![i]!.name === a.name && record.artifacts![i]!.url === a.url && record.artifacts![i]!.integrity === a.integrity);
+  if (same && (await stampsMatch(record.artifacts!, pkgDir))) {
+    log(settings.emit, 'DEBUG', 'artifacts', 'artifacts already in place and unchanged', settings.pkg);
+    return record.artifacts!;
+  }
+  // Imported here: the download stack (undici, cacache, tar) costs start-up time a build without artifacts never needs.
+  const { placeArtifacts } = await import('../artifacts/place.js');
+  const placed = await placeArtifacts(artifacts, pkgDir, settings);
+  return placed.map(({ name, url, integrity, files }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })) }));
+}
+
+async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<boolean> {
+  for (const record of records) {
+    for (const file of record.files) {
+      const s = await stat(join(pkgDir, file.path)).catch(() => undefined);
+      if (!s || s.size !== file.size || s.mtimeMs !== file.mtimeMs || s.ino !== file.ino) return false;
+    }
+  }
+  return true;
+}
+
+/** The placed files' stamps as they are in the finished package folder. */
+async function restamp(records: ArtifactRecord[], pkgDir: string): Promise<ArtifactRecord[]> {
+  return Promise.all(
+    records.map(async (record) => ({
+      ...record,
+      files: await Promise.all(
+        record.files.map(async ({ path }) => {
+          const s = await stat(join(pkgDir, path)).catch(() => undefined);
+          return { path, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? 0, ino: s?.ino ?? 0 };
+        }),
+      ),
+    })),
+  );
 }
 
 /** The .deb settings with variables expanded, and every problem found before building. */
@@ -156,7 +234,7 @@ export async function buildPackage(target: ResolvedTarget, options: BuildOptions
 
 /** Runs a checked plan: artifacts, recipe, rename into place, outputs. */
 export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBuildResult> {
-  const { target, options, ctx, dest, record, stateDir, goals, builtinsFor, compat, assignments } = plan;
+  const { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts } = plan;
   const { playbook, emit } = ctx;
   const root = playbook.root;
   const pkg = target.id;
@@ -174,18 +252,14 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     throw new AiopError('interrupted', `build of ${pkg} interrupted`);
   };
 
+  const fetchSettings = artifactSettings(plan);
   let engine: EngineResult;
   let sources: string[] = [];
+  let placed: ArtifactRecord[] = [];
   try {
-    const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
-    const graph = buildGraph({
-      defs: playbook.recipe.targets,
-      scope,
-      pkgDir: dest.workDir,
-      playbookRoot: root,
-      goals,
-      sourceRoots: [dest.workDir],
-    });
+    placed = await placeArtifactsOnce(artifacts, dest.workDir, dest.inPlace ? record : undefined, fetchSettings);
+    if (ctx.signal?.aborted) interrupted();
+    checkMissingSources(graph, root);
     sources = [...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))];
     emit({ type: 'phase', phase: 'recipe', pkg });
     engine = await runEngine({
@@ -197,8 +271,10 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       jobs: options.jobs ?? ctx.userConfig.jobs ?? cpus().length,
       emit,
       pkg,
+      planned,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.env ? { env: ctx.env } : {}),
+      fetch: async (url, file) => (await import('../artifacts/place.js')).fetchUrl(url, file, fetchSettings),
     });
     if (ctx.signal?.aborted) interrupted();
     if (engine.failed.length > 0) {
@@ -214,8 +290,13 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     throw error;
   }
 
-  const outputs = await runOutputSteps({ plan, packageDir: dest.finalDir, outputDir: dest.outputDir });
-  await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false });
+  const outputs = await runOutputSteps({
+    plan,
+    packageDir: dest.finalDir,
+    outputDir: dest.outputDir,
+    artifacts: placed.map(({ name, url, integrity }) => ({ name, url, integrity })),
+  });
+  await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false, artifacts: await restamp(placed, dest.finalDir) });
   emit({ type: 'phase', phase: 'done', pkg });
   return { id: pkg, sources, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
 }

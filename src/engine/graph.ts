@@ -42,6 +42,8 @@ export interface Graph {
   /** The targets the goals need, dependencies before dependents. */
   order: Node[];
   goals: Node[];
+  /** Sources not found when the graph was built (with `deferMissingSources`). */
+  missing: Array<{ node: Node; ref: string; kind: 'source' | 'dependency'; path: string }>;
 }
 
 export interface GraphInput {
@@ -52,8 +54,12 @@ export interface GraphInput {
   goals: string[];
   /** Extra folders where plain source files may be found before the playbook root. */
   sourceRoots?: string[];
-  /** Accept sources that do not exist yet (a check before artifacts are placed). */
-  allowMissingSources?: boolean;
+  /**
+   * Sources that exist nowhere yet are expected in the package folder (placed there by an
+   * artifact before the recipe runs); they are listed in {@link Graph.missing} for
+   * {@link checkMissingSources} to verify once artifacts are in place.
+   */
+  deferMissingSources?: boolean;
 }
 
 function configError(message: string): never {
@@ -105,9 +111,11 @@ export function buildGraph(input: GraphInput): Graph {
     }
     return nodes.get(posix.normalize(ref.replace(/\\/g, '/')).replace(/\/$/, ''));
   };
+  const missing: Graph['missing'] = [];
+  // The playbook first: that is where nearly every source is, so one stat usually settles it.
   const findFile = (ref: string): string | undefined => {
     if (isAbsolute(ref)) return existsSync(ref) ? ref : undefined;
-    for (const root of [...(input.sourceRoots ?? []), input.playbookRoot]) {
+    for (const root of [input.playbookRoot, ...(input.sourceRoots ?? [])]) {
       const candidate = join(root, ref);
       if (existsSync(candidate)) return candidate;
     }
@@ -133,12 +141,11 @@ export function buildGraph(input: GraphInput): Graph {
         if (kind === 'source') node.sourcePaths.push(target.outPath ?? target.key);
         return;
       }
-      const file = findFile(ref) ?? (input.allowMissingSources ? join(input.playbookRoot, ref) : undefined);
+      let file = findFile(ref);
       if (file === undefined) {
-        const hint = didYouMean(ref, nodes.keys());
-        configError(
-          `${where}: ${kind} "${ref}" is neither a target nor an existing file (looked in the package folder and ${input.playbookRoot})${hint ? `; ${hint}` : ''}`,
-        );
+        if (!input.deferMissingSources) missingSourceError(node, ref, kind, input.playbookRoot, nodes.keys());
+        file = isAbsolute(ref) ? ref : join(input.pkgDir, ref);
+        missing.push({ node, ref, kind, path: file });
       }
       node.sourceFiles.push({ name: ref, path: file });
       if (kind === 'source') node.sourcePaths.push(file);
@@ -157,7 +164,21 @@ export function buildGraph(input: GraphInput): Graph {
     return node;
   });
   for (const goal of goals) wire(goal);
-  return { nodes, order: topologicalOrder(goals), goals };
+  return { nodes, order: topologicalOrder(goals), goals, missing };
+}
+
+function missingSourceError(node: Node, ref: string, kind: string, playbookRoot: string, targets: Iterable<string>): never {
+  const hint = didYouMean(ref, targets);
+  configError(
+    `target "${node.def.name}": ${kind} "${ref}" is neither a target nor an existing file (looked in ${playbookRoot} and the package folder)${hint ? `; ${hint}` : ''}`,
+  );
+}
+
+/** After artifacts are placed: every deferred source must exist now. */
+export function checkMissingSources(graph: Graph, playbookRoot: string): void {
+  for (const { node, ref, kind, path } of graph.missing) {
+    if (!existsSync(path)) missingSourceError(node, ref, kind, playbookRoot, graph.nodes.keys());
+  }
 }
 
 /** Dependencies before dependents; a cycle is an error that prints it. */

@@ -45,6 +45,8 @@ export interface EngineOptions extends RunFlags {
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   fetch?: (url: string, dest: string) => Promise<void>;
+  /** Commands already expanded by {@link planCommands} (so a caller that checked them first does not expand twice). */
+  planned?: Map<Node, Planned>;
 }
 
 export interface EngineResult {
@@ -63,7 +65,7 @@ interface Outcome {
   forcedChange: boolean;
 }
 
-interface Planned {
+export interface Planned {
   commands: string[];
   /** Signature text of the commands: the package folder replaced, comments removed, blanks folded. */
   cmdSig: string;
@@ -76,7 +78,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const debug = options.debug ?? new Set();
   const state = loadState(options.statePath);
   const next: EngineState = { version: 1, targets: { ...state.targets }, files: {} };
-  const planned = planCommands(options);
+  const planned = options.planned ?? planCommands(options);
   const result: EngineResult = { ran: [], upToDate: [], failed: [], notBuilt: [] };
   const outcomes = new Map<Node, Outcome>();
   const changed = new Set(options.changed ?? []);

@@ -247,9 +247,8 @@ ci: { command: node tools/aiop-stand-in.mjs --fail-on windows }
   }
 });
 
-// The same pipeline with the real `aiop build_all` and `aiop build`: the lead enables it
-// once `aiop build` (and `build_all --ci gitlab`) land on main.
-test('the real aiop: build_all --ci gitlab generates, and each child job builds a real package', { skip: 'enable once aiop build lands' }, async (t) => {
+// The same pipeline with the real `aiop build_all` and `aiop build`.
+test('the real aiop: build_all --ci gitlab generates, and each child job builds a real package', async (t) => {
   if (!tools(t) || !requireTools(t, 'unzip', 'dpkg-deb')) return;
   const { dir, cleanup } = await tempDir('aiop-gcl-real-');
   try {
