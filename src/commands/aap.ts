@@ -23,7 +23,7 @@ import { AAP_HELP } from '../cli/aap-help.js';
 import { parseAapArgs, recipeSource, type AapInvocation, type AapOptions } from '../cli/aap-args.js';
 import { runBuiltin } from '../engine/builtins.js';
 import { collectRecipeUnits, type RecipeUnit } from '../engine/children.js';
-import { buildGraph, type Graph } from '../engine/graph.js';
+import { buildGraph, checkMissingSources, type Graph } from '../engine/graph.js';
 import { TraceRecorder } from '../engine/profile.js';
 import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
 import { runShell } from '../engine/shell.js';
@@ -226,6 +226,9 @@ interface Prepared {
   scope: Scope;
   goals: string[];
   statePath: string;
+  /** Built once the goals are known; sources not found yet are expected in $PKGDIR (made by a child). */
+  graph?: Graph;
+  planned?: ReturnType<typeof planCommands>;
 }
 
 const NO_RECIPE: Recipe = { variables: {}, targets: {}, children: [], files: [] };
@@ -330,8 +333,8 @@ async function buildLocated(
   // Check every graph and every command before anything is written or run.
   const planned = prepared.filter((p) => p.goals.length > 0);
   for (const p of planned) {
-    const graph = graphFor(p, pkgDir, true);
-    planCommands({ graph, scope: p.scope, pkgDir, emit, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
+    p.graph = graphFor(p, pkgDir);
+    p.planned = planCommands({ graph: p.graph, scope: p.scope, pkgDir, emit, debug: options.debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
   }
 
   if (write && located.hasPlaybook) await ensureAiopGitignore(root);
@@ -357,9 +360,10 @@ async function buildLocated(
   for (const p of planned) {
     if (failed.length > 0 && !options.continue) break;
     const pkg = p.unit.label;
-    let graph: Graph;
+    const graph = p.graph!;
     try {
-      graph = graphFor(p, pkgDir, options.nobuild);
+      // A dry run makes nothing, so what a child would have made is not there to check.
+      if (!options.nobuild) checkMissingSources(graph, p.unit.dir);
     } catch (error) {
       // With -k, a failed child may not have made what its parent needs: that is one more failure, not a new kind of error.
       if (!(error instanceof AiopError) || failed.length === 0) throw error;
@@ -368,6 +372,7 @@ async function buildLocated(
     }
     const result: EngineResult = await runEngine({
       graph,
+      planned: p.planned!,
       scope: p.scope,
       playbookRoot: p.unit.dir,
       pkgDir,
@@ -413,7 +418,7 @@ function defaultGoals(recipe: Recipe): string[] {
   return Object.keys(recipe.targets);
 }
 
-function graphFor(p: Prepared, pkgDir: string, allowMissingSources: boolean): Graph {
+function graphFor(p: Prepared, pkgDir: string): Graph {
   return buildGraph({
     defs: p.unit.recipe.targets,
     scope: p.scope,
@@ -421,7 +426,7 @@ function graphFor(p: Prepared, pkgDir: string, allowMissingSources: boolean): Gr
     playbookRoot: p.unit.dir,
     goals: p.goals,
     sourceRoots: [pkgDir],
-    allowMissingSources,
+    deferMissingSources: true,
   });
 }
 
@@ -435,7 +440,7 @@ function definesTarget(p: Prepared, goal: string, pkgDir: string, isMain: boolea
     if (error instanceof VariableError && !isMain) return false;
     throw error;
   }
-  const nodes = buildGraph({ defs: p.unit.recipe.targets, scope: p.scope, pkgDir, playbookRoot: p.unit.dir, goals: [], allowMissingSources: true }).nodes;
+  const nodes = buildGraph({ defs: p.unit.recipe.targets, scope: p.scope, pkgDir, playbookRoot: p.unit.dir, goals: [], deferMissingSources: true }).nodes;
   if (nodes.has(expanded)) return true;
   if (isAbsolute(expanded)) {
     const rel = relative(pkgDir, expanded);
