@@ -33,7 +33,8 @@ import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../p
 import { ensureAiopGitignore, loadPlaybook, type Playbook, type Recipe } from '../playbook/load.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import type { UserConfig } from '../playbook/schema.js';
-import { aapFetch, aapFetchSettings, downloadToFile } from './aap-fetch.js';
+import { fetchUrl, type FetchSettings } from '../artifacts/index.js';
+import { aapFetch, aapFetchSettings } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
 import { onInterrupt } from './interrupt.js';
 
@@ -139,7 +140,7 @@ interface Located {
   scratch?: string;
 }
 
-async function locate(invocation: AapInvocation, io: AapIo, emit: Emit, signal: AbortSignal): Promise<Located> {
+async function locate(invocation: AapInvocation, io: AapIo, settings: FetchSettings): Promise<Located> {
   const { options, targets } = invocation;
   const source = recipeSource(options.recipe);
   let root: string;
@@ -179,7 +180,7 @@ async function locate(invocation: AapInvocation, io: AapIo, emit: Emit, signal: 
         // -n writes nothing here: the recipe is read from a scratch copy.
         const scratch = await mkdtemp(join(tmpdir(), 'aap-recipe-'));
         const file = join(scratch, name);
-        await downloadRecipe(source.url.href, file, emit, signal);
+        await downloadRecipe(source.url.href, file, settings);
         return { root, hasPlaybook, recipeFile: file, scratch };
       }
       const file = resolve(io.cwd, name);
@@ -198,17 +199,16 @@ async function locate(invocation: AapInvocation, io: AapIo, emit: Emit, signal: 
       } else if (options.nofetchRecipe) {
         throw new UsageError(`-f: ${file} does not exist and -N says not to fetch it`, 'drop -N to download the recipe');
       }
-      await downloadRecipe(source.url.href, file, emit, signal);
+      await downloadRecipe(source.url.href, file, settings);
       return { root, hasPlaybook, recipeFile: file };
     }
   }
 }
 
-async function downloadRecipe(url: string, file: string, emit: Emit, signal: AbortSignal): Promise<void> {
-  emit({ type: 'download-start', name: basename(file), url, attempt: 1 });
-  const got = await downloadToFile(url, file, signal);
-  emit({ type: 'download-done', name: basename(file), url, bytes: got.bytes, fromCache: false, integrity: `sha256:${got.sha256}` });
-  emit({ type: 'log', level: 'INFO', source: 'aap', message: `fetched recipe ${url} -> ${file}` });
+/** A recipe is fetched to be read as it is now: never from the cache, but retried like any download. */
+async function downloadRecipe(url: string, file: string, settings: FetchSettings): Promise<void> {
+  await fetchUrl(url, file, { ...settings, noCaching: true });
+  settings.emit({ type: 'log', level: 'INFO', source: 'aap', message: `fetched recipe ${url} -> ${file}` });
 }
 
 /** Reads the playbook; `-n` bypasses the loader's cache file so that nothing is written. */
@@ -236,10 +236,11 @@ const NO_RECIPE: Recipe = { variables: {}, targets: {}, children: [], files: [] 
 async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, io: AapIo, stream: EventStream, signal: AbortSignal): Promise<number> {
   const { options } = invocation;
   const emit = stream.emit;
-  const located = await locate(invocation, io, emit, signal);
+  const settings = aapFetchSettings(userConfig, io.env, emit, signal);
+  const located = await locate(invocation, io, settings);
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
   if (recorder) stream.subscribe(recorder.record);
-  const fetcher = aapFetch({ nocache: options.nocache, settings: aapFetchSettings(userConfig, io.env, emit, signal) });
+  const fetcher = aapFetch({ nocache: options.nocache, settings });
   let built = false;
   try {
     const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
