@@ -89,6 +89,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
   const stampSource = async (path: string): Promise<string> => {
     const stamp = await stampFile(path, next.files[path] ?? state.files[path]);
+    // A dry run makes nothing, so a source that an earlier step would have made may be missing.
+    if (!stamp && options.dryRun) return 'missing';
     if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
     next.files[path] = stamp;
     return stamp.hash;
@@ -152,8 +154,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       return { ok: true, sig, forcedChange: false };
     }
 
-    emit({ type: 'target-start', ...at, target: node.key, reason, ...(detail ? { detail } : {}) });
+    const announce = (): void => emit({ type: 'target-start', ...at, target: node.key, reason: reason!, ...(detail ? { detail } : {}) });
     if (options.dryRun) {
+      announce();
       for (const command of plan.commands) emit({ type: 'command', ...at, target: node.key, command, builtin: command.startsWith(':') });
       result.ran.push(node.key);
       emit({ type: 'target-done', ...at, target: node.key, durationMs: 0, changed: true });
@@ -162,6 +165,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
+      // Announced only once a job slot is free, so start times (--profile) are real.
+      announce();
       // Forget the old record first: an interrupted or failed run must never look fresh.
       delete next.targets[node.key];
       const started = Date.now();

@@ -1,0 +1,604 @@
+/**
+ * `aap [option]... [assignment]... [target]...` over the recipe engine (SPEC section 3,
+ * seed aap-command-line.txt). Two phases, as in A-A-P: first read every recipe (main and
+ * children) and check everything that can be checked (targets, variables, cycles) without
+ * writing; then run the `-c` commands, then build.
+ *
+ * Settled points (also in docs/aap.md):
+ * - Without `-u` the current folder must be the playbook root, except with `-f NONE`, which
+ *   also works outside any playbook (then the current folder stands in for the root).
+ * - Child recipes are built before their parent; command-line targets are built in every
+ *   recipe of the tree that defines them; with no target, each recipe builds its default.
+ * - `-c` commands run with the playbook root as working folder, like recipe commands.
+ *   With `-n` or `-t` only `:print` runs; every other `-c` command is reported, not run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { AiopError, UsageError } from '../core/errors.js';
+import { EventStream, LEVELS, type AiopEvent, type Emit, type Level } from '../core/events.js';
+import { AAP_HELP } from '../cli/aap-help.js';
+import { parseAapArgs, recipeSource, type AapInvocation, type AapOptions } from '../cli/aap-args.js';
+import { runBuiltin } from '../engine/builtins.js';
+import { collectRecipeUnits, type RecipeUnit } from '../engine/children.js';
+import { buildGraph, checkMissingSources, type Graph } from '../engine/graph.js';
+import { TraceRecorder } from '../engine/profile.js';
+import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
+import { runShell } from '../engine/shell.js';
+import { sha256 } from '../engine/state.js';
+import { expand, Scope, VariableError } from '../engine/variables.js';
+import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../playbook/find-root.js';
+import { ensureAiopGitignore, loadPlaybook, type Playbook, type Recipe } from '../playbook/load.js';
+import { loadUserConfig } from '../playbook/user-config.js';
+import type { UserConfig } from '../playbook/schema.js';
+import { fetchUrl, type FetchSettings } from '../artifacts/index.js';
+import { aapFetch, aapFetchSettings } from './aap-fetch.js';
+import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
+import { onInterrupt } from './interrupt.js';
+
+/** Where `aap` talks to the world. */
+export interface AapIo {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Asks a yes/no question on a terminal; undefined when there is no terminal to ask on. */
+  confirm?: (question: string) => Promise<boolean>;
+}
+
+/** The version of aiop (and so of `aap`), from package.json. */
+export function aapVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Asks on the terminal when stdin and stderr are both terminals; else undefined. */
+export function terminalConfirm(): AapIo['confirm'] {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+/** The aap state file of one recipe for one `$PKGDIR`. */
+export function aapStatePath(root: string, pkgDir: string, recipeDir?: string): string {
+  const key = recipeDir === undefined || recipeDir === root ? pkgDir : `${pkgDir}\0${recipeDir}`;
+  return join(root, '.aiop', 'state', 'aap', `${sha256(key).slice(0, 16)}.json`);
+}
+
+/** Runs `aap` with the given arguments (without node and script). Returns the exit status. */
+export async function aapCommand(argv: readonly string[], io: AapIo): Promise<number> {
+  const invocation = parseAapArgs(argv);
+  const { options } = invocation;
+  if (options.help) {
+    io.stdout.write(AAP_HELP);
+    return 0;
+  }
+  if (options.version) {
+    io.stdout.write(`aap (aiop) ${aapVersion()}\n`);
+    return 0;
+  }
+  const { config: userConfig } = await loadUserConfig(io.env);
+  const stream = new EventStream();
+  const reporter = attachAapReporter(stream, options, userConfig, io);
+  const controller = new AbortController();
+  const stopListening = onInterrupt(controller);
+  try {
+    if (options.install !== undefined) return await installCommand(options.install, options, userConfig, io, stream.emit, controller.signal);
+    return await buildCommand(invocation, userConfig, io, stream, controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted && !(error instanceof AiopError && error.reason === 'interrupted')) {
+      throw new AiopError('interrupted', 'aap interrupted');
+    }
+    throw error;
+  } finally {
+    stopListening();
+    reporter.finish();
+  }
+}
+
+async function installCommand(
+  name: string,
+  options: AapOptions,
+  userConfig: UserConfig,
+  io: AapIo,
+  emit: Emit,
+  signal: AbortSignal,
+): Promise<number> {
+  const tools: ToolSpec[] = [];
+  // The playbook's own tools come first; outside a playbook only the user's are known.
+  const root = options.up ? await searchPlaybookRootUpward(io.cwd) : existsSync(join(io.cwd, INVENTORY_PATH)) ? io.cwd : undefined;
+  if (root !== undefined) {
+    const { loadFresh } = await import('../playbook/load-fresh.js');
+    tools.push(...((await loadFresh(root, null, [])).playbook.inventory.tools ?? []));
+  }
+  tools.push(...(userConfig.tools ?? []));
+  if (options.nobuild) {
+    if (!tools.some((t) => t.name === name)) throw new AiopError('config', `no tool named "${name}" is declared under tools:`);
+    emit({ type: 'log', level: 'INFO', source: 'install', message: `-n: would install ${name} into ${toolDir(userConfig, io.env)}` });
+    return 0;
+  }
+  await installTool(name, tools, { dir: toolDir(userConfig, io.env), settings: aapFetchSettings(userConfig, io.env, emit, signal) });
+  return 0;
+}
+
+/** Where the main recipe and the playbook come from. */
+interface Located {
+  /** The playbook root, or the current folder with `-f NONE` outside a playbook. */
+  root: string;
+  hasPlaybook: boolean;
+  /** Absolute recipe file, `null` for none, `undefined` for the default one. */
+  recipeFile: string | null | undefined;
+  /** A temporary folder to remove at the end (a recipe downloaded under `-n`). */
+  scratch?: string;
+}
+
+async function locate(invocation: AapInvocation, io: AapIo, settings: FetchSettings): Promise<Located> {
+  const { options, targets } = invocation;
+  const source = recipeSource(options.recipe);
+  let root: string;
+  let hasPlaybook = true;
+  if (options.up) {
+    const found = await searchPlaybookRootUpward(io.cwd);
+    if (found === undefined) {
+      throw new AiopError('not-playbook', `-u: no playbook (${INVENTORY_PATH}) in ${resolve(io.cwd)} or any folder above it`);
+    }
+    root = found;
+  } else if (existsSync(join(io.cwd, INVENTORY_PATH))) {
+    root = resolve(io.cwd);
+  } else if (source.kind === 'none') {
+    root = resolve(io.cwd);
+    hasPlaybook = false;
+  } else {
+    root = await findPlaybookRoot(io.cwd); // throws, naming the nearest root above
+  }
+
+  switch (source.kind) {
+    case 'default':
+      return { root, hasPlaybook, recipeFile: undefined };
+    case 'none':
+      return { root, hasPlaybook, recipeFile: null };
+    case 'file': {
+      const file = resolve(io.cwd, source.path);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) throw new UsageError(`-f: recipe file ${file} does not exist`, 'give a path relative to the current folder, an http(s) URL, or NONE');
+      return { root, hasPlaybook, recipeFile: file };
+    }
+    case 'url': {
+      const name = basename(decodeURIComponent(source.url.pathname));
+      if (name === '' || name === '.' || name === '..') {
+        throw new UsageError(`-f: the URL ${source.url.href} does not end in a file name`, 'e.g. -f http://example.com/recipes/recipe.yml');
+      }
+      if (options.nobuild) {
+        // -n writes nothing here: the recipe is read from a scratch copy.
+        const scratch = await mkdtemp(join(tmpdir(), 'aap-recipe-'));
+        const file = join(scratch, name);
+        await downloadRecipe(source.url.href, file, settings);
+        return { root, hasPlaybook, recipeFile: file, scratch };
+      }
+      const file = resolve(io.cwd, name);
+      const refetch = options.fetchRecipe || (!options.nofetchRecipe && targets.some((t) => ['refresh', 'fetch', 'update'].includes(t)));
+      if (existsSync(file)) {
+        if (options.nofetchRecipe) return { root, hasPlaybook, recipeFile: file };
+        if (!refetch) {
+          const ok = io.confirm ? await io.confirm(`aap: ${file} already exists: overwrite?`) : false;
+          if (!ok) {
+            throw new UsageError(
+              `-f: ${file} already exists; not overwriting it${io.confirm ? '' : ' (no terminal to ask on)'}`,
+              'use -R to fetch the recipe again, -N to use the local copy, or remove the file',
+            );
+          }
+        }
+      } else if (options.nofetchRecipe) {
+        throw new UsageError(`-f: ${file} does not exist and -N says not to fetch it`, 'drop -N to download the recipe');
+      }
+      await downloadRecipe(source.url.href, file, settings);
+      return { root, hasPlaybook, recipeFile: file };
+    }
+  }
+}
+
+/** A recipe is fetched to be read as it is now: never from the cache, but retried like any download. */
+async function downloadRecipe(url: string, file: string, settings: FetchSettings): Promise<void> {
+  await fetchUrl(url, file, { ...settings, noCaching: true });
+  settings.emit({ type: 'log', level: 'INFO', source: 'aap', message: `fetched recipe ${url} -> ${file}` });
+}
+
+/** Reads the playbook; `-n` bypasses the loader's cache file so that nothing is written. */
+async function readPlaybook(root: string, recipeFile: string | null | undefined, includeDirs: string[], write: boolean): Promise<Playbook> {
+  if (write) {
+    return loadPlaybook(root, { ...(recipeFile === undefined ? {} : { recipeFile }), includeDirs });
+  }
+  const { loadFresh } = await import('../playbook/load-fresh.js');
+  return (await loadFresh(root, recipeFile === undefined ? 'default' : recipeFile, includeDirs.map((d) => resolve(root, d)))).playbook;
+}
+
+/** A recipe of the tree with everything needed to build it. */
+interface Prepared {
+  unit: RecipeUnit;
+  scope: Scope;
+  goals: string[];
+  statePath: string;
+  /** Built once the goals are known; sources not found yet are expected in $PKGDIR (made by a child). */
+  graph?: Graph;
+  planned?: ReturnType<typeof planCommands>;
+}
+
+const NO_RECIPE: Recipe = { variables: {}, targets: {}, children: [], files: [] };
+
+async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, io: AapIo, stream: EventStream, signal: AbortSignal): Promise<number> {
+  const { options } = invocation;
+  const emit = stream.emit;
+  const settings = aapFetchSettings(userConfig, io.env, emit, signal);
+  const located = await locate(invocation, io, settings);
+  const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
+  if (recorder) stream.subscribe(recorder.record);
+  const fetcher = aapFetch({ nocache: options.nocache, settings });
+  let built = false;
+  try {
+    const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
+    built = true;
+    return status;
+  } finally {
+    await fetcher.close();
+    if (located.scratch) await rm(located.scratch, { recursive: true, force: true });
+    // The profile is written whatever happened: a failed build is worth looking at too.
+    if (recorder && options.profile !== undefined) {
+      const file = resolve(io.cwd, options.profile);
+      try {
+        await recorder.write(file);
+        emit({ type: 'log', level: 'INFO', source: 'aap', message: `profile written to ${file}` });
+      } catch (error) {
+        const message = `--profile: cannot write ${file}: ${(error as Error).message}`;
+        // Do not hide the build's own failure behind this one.
+        if (built) throw new AiopError('command', message);
+        emit({ type: 'log', level: 'ERROR', source: 'aap', message });
+      }
+    }
+  }
+}
+
+async function buildLocated(
+  invocation: AapInvocation,
+  located: Located,
+  userConfig: UserConfig,
+  io: AapIo,
+  emit: Emit,
+  signal: AbortSignal,
+  fetch: (url: string, dest: string) => Promise<void>,
+): Promise<number> {
+  const { options, targets } = invocation;
+  const { root } = located;
+  const write = !options.nobuild;
+  const includeDirs = options.include.map((d) => resolve(io.cwd, d));
+
+  let playbook: Playbook | undefined;
+  let main = NO_RECIPE;
+  if (located.hasPlaybook) {
+    playbook = await readPlaybook(root, located.recipeFile, includeDirs, write);
+    main = playbook.recipe;
+  }
+  const assignments = Object.fromEntries(invocation.assignments);
+  const pkgDir = assignments.PKGDIR !== undefined && assignments.PKGDIR !== '' ? resolve(io.cwd, assignments.PKGDIR) : join(root, '.build', 'aap');
+  assignments.PKGDIR = pkgDir;
+  const builtins: Record<string, string> = { PKGDIR: pkgDir, PLAYBOOK: root };
+  if (playbook) {
+    builtins.name = playbook.inventory.package.name;
+    builtins.version = String(playbook.inventory.package.version);
+  }
+  const playbookVars = Object.fromEntries(Object.entries(playbook?.inventory.variables ?? {}).map(([k, v]) => [k, String(v)]));
+
+  const loadChild = async (recipeFile: string): Promise<Recipe> => {
+    if (!existsSync(recipeFile)) throw new AiopError('config', `child recipe ${relative(root, recipeFile)} does not exist (listed under children:)`);
+    const { loadFresh } = await import('../playbook/load-fresh.js');
+    return (await loadFresh(root, recipeFile, includeDirs)).playbook.recipe;
+  };
+  const units = located.hasPlaybook ? await collectRecipeUnits(root, main, options.local, loadChild) : [];
+  const prepared: Prepared[] = units.map((unit) => ({
+    unit,
+    scope: new Scope([{ ...builtins, RECIPEDIR: unit.dir }, playbookVars, ...unit.inherited, unit.recipe.variables, assignments]),
+    goals: [],
+    statePath: aapStatePath(root, pkgDir, unit.dir),
+  }));
+  const mainScope = prepared.at(-1)?.scope ?? new Scope([{ ...builtins, RECIPEDIR: root }, playbookVars, assignments]);
+
+  // Goals: command-line targets in every recipe that defines them, else each recipe's default.
+  if (targets.length > 0) {
+    const unknown = new Set(targets);
+    for (const p of prepared) {
+      for (const goal of targets) {
+        if (definesTarget(p, goal, pkgDir, p === prepared.at(-1))) {
+          p.goals.push(goal);
+          unknown.delete(goal);
+        }
+      }
+    }
+    if (unknown.size > 0) {
+      const names = prepared.flatMap((p) => Object.keys(p.unit.recipe.targets));
+      const goal = [...unknown][0]!;
+      const shown = names.length > 0 ? `targets: ${[...new Set(names)].slice(0, 20).join(', ')}` : 'the recipe defines no targets';
+      const expanded = expand(goal, mainScope, `target "${goal}"`);
+      throw new AiopError('config', `no target named "${goal}"${expanded === goal ? '' : ` (expanded: "${expanded}")`} in the recipe${options.local ? '' : ' or its children'}; ${shown}`);
+    }
+  } else if (options.commands.length === 0) {
+    for (const p of prepared) p.goals.push(...defaultGoals(p.unit.recipe));
+  }
+
+  // Check every graph and every command before anything is written or run.
+  const planned = prepared.filter((p) => p.goals.length > 0);
+  for (const p of planned) {
+    p.graph = graphFor(p, pkgDir);
+    p.planned = planCommands({ graph: p.graph, scope: p.scope, pkgDir, emit, debug: options.debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
+  }
+
+  if (write && located.hasPlaybook) await ensureAiopGitignore(root);
+  const binDir = toolBinDir(userConfig, io.env);
+  const env: NodeJS.ProcessEnv = { ...io.env, PATH: `${binDir}${io.env.PATH ? `:${io.env.PATH}` : ''}` };
+
+  for (const command of options.commands) {
+    await runTopCommand(command, { scope: mainScope, cwd: root, emit, env, signal, fetch, options });
+  }
+  if (planned.length === 0) {
+    if (options.commands.length === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
+    return 0;
+  }
+
+  const changed = options.changed.map((f) => resolve(io.cwd, f));
+  for (const file of changed) {
+    if (!existsSync(file)) emit({ type: 'log', level: 'WARNING', source: 'aap', message: `--changed ${file}: no such file` });
+  }
+  const jobs = options.jobs ?? userConfig.jobs ?? cpus().length;
+  const failed: Array<{ target: string; message: string }> = [];
+  let ran = 0;
+  let upToDate = 0;
+  for (const p of planned) {
+    if (failed.length > 0 && !options.continue) break;
+    const pkg = p.unit.label;
+    const graph = p.graph!;
+    try {
+      // A dry run makes nothing, so what a child would have made is not there to check.
+      if (!options.nobuild) checkMissingSources(graph, p.unit.dir);
+    } catch (error) {
+      // With -k, a failed child may not have made what its parent needs: that is one more failure, not a new kind of error.
+      if (!(error instanceof AiopError) || failed.length === 0) throw error;
+      failed.push({ target: pkg ?? '(main recipe)', message: error.message });
+      continue;
+    }
+    const result: EngineResult = await runEngine({
+      graph,
+      planned: p.planned!,
+      scope: p.scope,
+      playbookRoot: p.unit.dir,
+      pkgDir,
+      statePath: p.statePath,
+      jobs,
+      emit,
+      ...(pkg ? { pkg } : {}),
+      signal,
+      env,
+      fetch,
+      force: options.force,
+      contentsOnly: options.contents,
+      dryRun: options.nobuild,
+      touch: options.touch,
+      keepGoing: options.continue,
+      changed,
+      debug: options.debug,
+    });
+    if (signal.aborted) throw new AiopError('interrupted', 'aap interrupted');
+    ran += result.ran.length;
+    upToDate += result.upToDate.length;
+    for (const f of result.failed) failed.push({ target: pkg ? `${pkg}: ${f.target}` : f.target, message: f.message });
+  }
+  for (const f of failed) emit({ type: 'failure', target: f.target, message: f.message });
+  if (failed.length > 0) {
+    const list = failed.map((f) => `  ${f.target}: ${f.message}`).join('\n');
+    throw new AiopError('command', `${failed.length} target${failed.length === 1 ? '' : 's'} failed:\n${list}`);
+  }
+  const verb = options.nobuild ? 'would run' : options.touch ? 'touched' : 'ran';
+  emit({
+    type: 'log',
+    level: 'INFO',
+    source: 'aap',
+    message: ran === 0 && !options.touch ? `everything is up to date (${upToDate} targets)` : `${verb} ${options.touch ? upToDate : ran} targets${options.touch ? '' : `, ${upToDate} up to date`}`,
+  });
+  return 0;
+}
+
+/** The goal of a recipe without command-line targets: `default`, else `package`, else every target. */
+function defaultGoals(recipe: Recipe): string[] {
+  if (recipe.default) return [recipe.default];
+  if (recipe.targets['package']) return ['package'];
+  return Object.keys(recipe.targets);
+}
+
+function graphFor(p: Prepared, pkgDir: string): Graph {
+  return buildGraph({
+    defs: p.unit.recipe.targets,
+    scope: p.scope,
+    pkgDir,
+    playbookRoot: p.unit.dir,
+    goals: p.goals,
+    sourceRoots: [pkgDir],
+    deferMissingSources: true,
+  });
+}
+
+/** Whether a command-line target names a target of this recipe (same rules as the graph's lookup). */
+function definesTarget(p: Prepared, goal: string, pkgDir: string, isMain: boolean): boolean {
+  let expanded: string;
+  try {
+    expanded = expand(goal, p.scope, `target "${goal}"`);
+  } catch (error) {
+    // A variable set only in another recipe of the tree: this one does not define the target.
+    if (error instanceof VariableError && !isMain) return false;
+    throw error;
+  }
+  const nodes = buildGraph({ defs: p.unit.recipe.targets, scope: p.scope, pkgDir, playbookRoot: p.unit.dir, goals: [], deferMissingSources: true }).nodes;
+  if (nodes.has(expanded)) return true;
+  if (isAbsolute(expanded)) {
+    const rel = relative(pkgDir, expanded);
+    return !rel.startsWith('..') && !isAbsolute(rel) && nodes.has(rel.split(sep).join('/'));
+  }
+  return nodes.has(posix.normalize(expanded.replace(/\\/g, '/')).replace(/\/$/, ''));
+}
+
+interface TopContext {
+  scope: Scope;
+  cwd: string;
+  emit: Emit;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  fetch: (url: string, dest: string) => Promise<void>;
+  options: AapOptions;
+}
+
+/** Runs one `-c` command: a built-in, or a shell command when it does not start with ':'. */
+async function runTopCommand(raw: string, ctx: TopContext): Promise<void> {
+  const { emit, options } = ctx;
+  const command = expand(raw, ctx.scope, `-c "${raw}"`).trim();
+  if (command === '') return;
+  const builtin = command.startsWith(':');
+  const target = '-c';
+  const isPrint = builtin && /^:print(\s|$)/.test(command);
+  if ((options.nobuild || options.touch) && !isPrint) {
+    emit({ type: 'log', level: 'INFO', source: 'aap', message: `${options.nobuild ? '-n' : '-t'}: not running ${command}` });
+    return;
+  }
+  const shell = async (line: string): Promise<void> => {
+    const outcome = await runShell(line, {
+      cwd: ctx.cwd,
+      env: ctx.env,
+      signal: ctx.signal,
+      onOutput: (s, text) => emit({ type: 'command-output', target, stream: s, text }),
+    });
+    if (outcome.code !== 0) {
+      const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.code}`;
+      throw new AiopError('command', `-c: command ${how}: ${line}`);
+    }
+  };
+  emit({ type: 'command', target, command, builtin });
+  try {
+    if (!builtin) return await shell(command);
+    await runBuiltin(command.slice(1), {
+      cwd: ctx.cwd,
+      expandTemplate: (text) => expand(text, ctx.scope, `template of -c "${raw}"`),
+      print: (text) => emit({ type: 'log', level: 'INFO', source: 'recipe', message: text }),
+      shell,
+      fetch: ctx.fetch,
+    });
+  } catch (error) {
+    if (error instanceof AiopError) throw new AiopError(error.reason, error.message.startsWith('-c') ? error.message : `-c ${command}: ${error.message}`);
+    if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') {
+      throw new AiopError('command', `-c ${command}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** Machine-readable (Packer) escaping of one data field. */
+function packerField(text: string): string {
+  return text.replace(/,/g, '%!(PACKER_COMMA)').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
+/**
+ * The console of `aap` (until the final reporters are wired in): people's text on stderr,
+ * the recipe's own `:print` on stdout; `-d` output on stderr whatever the level;
+ * `--machine-readable` turns every shown message into a `ui,say`/`ui,error` line on stdout.
+ */
+function attachAapReporter(stream: EventStream, options: AapOptions, userConfig: UserConfig, io: AapIo): { finish: () => void } {
+  const level: Level = options.silent ? 'ERROR' : options.verbose ? 'DEBUG' : userConfig.stdout_log_level;
+  const threshold = LEVELS.indexOf(level);
+  const debug = options.debug;
+  const machine = options.machineReadable;
+  const failures: Array<{ target: string; message: string }> = [];
+  const say = (l: Exclude<Level, 'DISABLED'>, text: string, toStdout = false): void => {
+    if (level === 'DISABLED' || LEVELS.indexOf(l) < threshold) return;
+    if (machine) {
+      const kind = LEVELS.indexOf(l) >= LEVELS.indexOf('ERROR') ? 'error' : 'say';
+      io.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,${kind},${packerField(text)}\n`);
+    } else (toStdout ? io.stdout : io.stderr).write(`${text}\n`);
+  };
+  const debugLine = (flag: string, text: string): void => {
+    if (machine) io.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,message,${packerField(`${flag}: ${text}`)}\n`);
+    else io.stderr.write(`${flag}: ${text}\n`);
+  };
+  const name = (e: { pkg?: string; target: string }): string => (e.pkg ? `${e.pkg}: ${e.target}` : e.target);
+  stream.subscribe((e: AiopEvent) => {
+    switch (e.type) {
+      case 'log':
+        if (e.source === 'expand' || e.source === 'sign') {
+          if (debug.has(e.source)) debugLine(e.source, e.pkg ? `${e.pkg}: ${e.message}` : e.message);
+          break;
+        }
+        if (e.source === 'recipe') say(e.level, e.message, true);
+        else say(e.level, `${e.level === 'INFO' ? '' : `${e.level}: `}${e.pkg ? `${e.pkg}: ` : ''}${e.message}`);
+        break;
+      case 'target-start':
+        if (debug.has('explain')) debugLine('explain', `${name(e)}: runs because ${explainReason(e.reason)}${e.detail ? ` (${e.detail})` : ''}`);
+        say('INFO', `==> ${name(e)}${options.nobuild ? ' (would run)' : ''}`);
+        break;
+      case 'target-skip':
+        if (debug.has('explain')) debugLine('explain', `${name(e)}: not run: up to date (output, sources, commands and dependencies unchanged)`);
+        say('DEBUG', `    ${name(e)} is up to date`);
+        break;
+      case 'command':
+        say(options.nobuild ? 'INFO' : 'DEBUG', `    $ ${e.command}`);
+        break;
+      case 'command-output':
+        say('DEBUG', `    | ${e.text}`);
+        break;
+      case 'target-fail':
+        say('ERROR', `ERROR: ${e.error}`);
+        break;
+      case 'download-done':
+        say('DEBUG', `    downloaded ${e.url} (${e.bytes} bytes)`);
+        break;
+      case 'failure':
+        failures.push({ target: e.target, message: e.message });
+        break;
+      default:
+        break;
+    }
+  });
+  return {
+    finish: () => {
+      if (!machine) return;
+      const ts = Math.floor(Date.now() / 1000);
+      io.stdout.write(`${ts},,error-count,${failures.length}\n`);
+      for (const f of failures) io.stdout.write(`${ts},${f.target},error,${packerField(f.message)}\n`);
+    },
+  };
+}
+
+function explainReason(reason: string): string {
+  switch (reason) {
+    case 'forced':
+      return 'of -F (force)';
+    case 'never-built':
+      return 'it was never built (no signature recorded)';
+    case 'output-missing':
+      return 'its output does not exist';
+    case 'output-changed':
+      return 'its output was changed since it was built';
+    case 'sources-changed':
+      return 'its sources changed';
+    case 'commands-changed':
+      return 'its build commands changed';
+    case 'dependencies-changed':
+      return 'a dependency changed';
+    case 'marked-changed':
+      return 'a source was named by --changed';
+    case 'virtual':
+      return 'it is a virtual target with commands (always run)';
+    default:
+      return reason;
+  }
+}

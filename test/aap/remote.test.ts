@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startNginx, type RunningNginx } from '../util/nginx.js';
+import { requireTools } from '../util/tools.js';
+import { snapshot } from '../util/playbook.js';
+import { aapPlaybook, expectStatus } from './helpers.js';
+
+const REMOTE_RECIPE = 'default: r.txt\ntargets:\n  r.txt:\n    commands: ["echo remote >> $PLAYBOOK/runs.log", "echo $GREETING > $target"]\nvariables: { GREETING: from-the-web }\n';
+
+async function serve(t: import('node:test').TestContext, files: Record<string, string>, dir: string): Promise<RunningNginx> {
+  const www = join(dir, 'www');
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(www, name, '..'), { recursive: true });
+    await writeFile(join(www, name), text);
+  }
+  const server = await startNginx({ root: www });
+  t.after(() => server.stop());
+  return server;
+}
+
+const gets = async (server: RunningNginx, path: string): Promise<number> =>
+  (await server.accessLog()).filter((l) => l.startsWith(`GET ${path} 200`)).length;
+
+test('-f http://... downloads the recipe into the current folder and builds it', async (t) => {
+  if (!requireTools(t, 'nginx')) return;
+  const pb = await aapPlaybook(t);
+  const server = await serve(t, { 'recipes/remote.yml': REMOTE_RECIPE }, pb.dir);
+  const url = `${server.url}/recipes/remote.yml`;
+
+  const first = await pb.run(['-f', url]);
+  expectStatus(first, 0);
+  assert.equal(await readFile(join(pb.root, 'remote.yml'), 'utf8'), REMOTE_RECIPE);
+  assert.deepEqual(await pb.takeRuns(), ['remote']);
+  assert.equal(await readFile(join(pb.root, '.build/aap/r.txt'), 'utf8'), 'from-the-web\n');
+  assert.equal(await gets(server, '/recipes/remote.yml'), 1);
+
+  // It exists now: without a terminal to ask on, aap refuses to overwrite it.
+  const refused = await pb.run(['-f', url]);
+  expectStatus(refused, 2);
+  assert.match(refused.stderr, /remote\.yml already exists; not overwriting it \(no terminal to ask on\)/);
+  assert.match(refused.stderr, /use -R to fetch the recipe again, -N to use the local copy/);
+  assert.equal(await gets(server, '/recipes/remote.yml'), 1);
+
+  // -N uses the local copy without asking the server.
+  await writeFile(join(pb.root, 'remote.yml'), REMOTE_RECIPE.replace('from-the-web', 'local-edit'));
+  expectStatus(await pb.run(['-N', '-f', url]), 0);
+  assert.equal(await readFile(join(pb.root, '.build/aap/r.txt'), 'utf8'), 'local-edit\n');
+  assert.equal(await gets(server, '/recipes/remote.yml'), 1);
+
+  // -R fetches it again, replacing the local edit.
+  expectStatus(await pb.run(['-R', '-f', url]), 0);
+  assert.equal(await readFile(join(pb.root, 'remote.yml'), 'utf8'), REMOTE_RECIPE);
+  assert.equal(await readFile(join(pb.root, '.build/aap/r.txt'), 'utf8'), 'from-the-web\n');
+  assert.equal(await gets(server, '/recipes/remote.yml'), 2);
+
+  // A URL that is not there: exit 1 naming it, nothing left behind.
+  const missing = await pb.run(['-f', `${server.url}/recipes/gone.yml`]);
+  expectStatus(missing, 1);
+  assert.match(missing.stderr, /gone\.yml.*404/);
+  assert.equal(existsSync(join(pb.root, 'gone.yml')), false);
+});
+
+test('-n -f URL reads the recipe from a scratch copy: the tree stays byte-identical', async (t) => {
+  if (!requireTools(t, 'nginx')) return;
+  const pb = await aapPlaybook(t);
+  const server = await serve(t, { 'remote.yml': REMOTE_RECIPE }, pb.dir);
+  const before = await snapshot(pb.root);
+  const dry = await pb.run(['-n', '-f', `${server.url}/remote.yml`]);
+  expectStatus(dry, 0);
+  assert.match(dry.stderr, /==> r\.txt \(would run\)/);
+  assert.deepEqual(await snapshot(pb.root), before);
+});
+
+test(':fetch goes through the artifact cache; -a downloads once per run instead', async (t) => {
+  if (!requireTools(t, 'nginx')) return;
+  const pb = await aapPlaybook(t, {
+    recipe: `default: all
+targets:
+  all: { virtual: true, depends: [one.txt, two.txt] }
+  one.txt: { commands: [":fetch $URL/data.txt $target"] }
+  two.txt: { commands: [":fetch $URL/data.txt $target"] }
+`,
+  });
+  const server = await serve(t, { 'data.txt': 'payload\n' }, pb.dir);
+  const URL = `URL=${server.url}`;
+
+  expectStatus(await pb.run(['-j', '1', URL]), 0);
+  assert.equal(await readFile(join(pb.root, '.build/aap/two.txt'), 'utf8'), 'payload\n');
+  assert.equal(await gets(server, '/data.txt'), 1, 'two :fetch of one URL: one download');
+  expectStatus(await pb.run(['-F', URL]), 0);
+  assert.equal(await gets(server, '/data.txt'), 1, 'the next run takes it from the cache');
+  assert.ok(existsSync(join(pb.dir, 'xdg-cache/aiop')), 'the cache is the isolated one');
+
+  expectStatus(await pb.run(['-F', '-a', '-j', '1', URL]), 0);
+  assert.equal(await gets(server, '/data.txt'), 2, '-a: downloaded again, once for the whole run');
+  expectStatus(await pb.run(['-F', '--nocache', URL]), 0);
+  assert.equal(await gets(server, '/data.txt'), 3, '-a: and again in the next run');
+  assert.equal(await readFile(join(pb.root, '.build/aap/one.txt'), 'utf8'), 'payload\n');
+
+  // -c ':fetch' works the same, relative to the playbook root.
+  expectStatus(await pb.run(['-c', `:fetch ${server.url}/data.txt got/data.txt`]), 0);
+  assert.equal(await readFile(join(pb.root, 'got/data.txt'), 'utf8'), 'payload\n');
+});
