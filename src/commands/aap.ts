@@ -400,7 +400,7 @@ async function buildLocated(
   for (const f of failed) emit({ type: 'failure', target: f.target, message: f.message });
   if (failed.length > 0) {
     const list = failed.map((f) => `  ${f.target}: ${f.message}`).join('\n');
-    throw new AiopError('command', `${failed.length} target${failed.length === 1 ? '' : 's'} failed:\n${list}`);
+    throw new AiopError('command', [`failed targets (${failed.length}), each with its error:`, list].join('\n'));
   }
   const verb = options.nobuild ? 'would run' : options.touch ? 'touched' : 'ran';
   emit({

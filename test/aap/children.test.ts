@@ -93,7 +93,7 @@ test('-k: a failed child is listed with the parent that needed its output; an in
   const going = await pb.run(['-k']);
   expectStatus(going, 1);
   assert.deepEqual(await pb.takeRuns(), ['bad', 'good']);
-  assert.match(going.stderr, /2 targets failed:\n {2}bad: made\.txt: .*status 5.*\n {2}\(main recipe\): .*"made\.txt" is neither a target nor an existing file/);
+  assert.match(going.stderr, /failed targets \(2\), each with its error:\n {2}bad: made\.txt: .*status 5.*\n {2}\(main recipe\): .*"made\.txt" is neither a target nor an existing file/);
 });
 
 test('-n over a tree whose parent needs what a child makes: says all would run, writes nothing', async (t) => {

@@ -108,7 +108,7 @@ test('-k builds the independent targets, not the dependents of the failed one, a
   assert.deepEqual((await pb.takeRuns()).sort(), ['bad', 'ok1', 'ok2']);
   assert.ok(existsSync(join(pb.root, '.build/aap/ok2.txt')));
   assert.equal(existsSync(join(pb.root, '.build/aap/after-bad.txt')), false);
-  assert.match(going.stderr, /1 target failed:\n {2}bad\.txt: target "bad\.txt": command exited with status 7/);
+  assert.match(going.stderr, /failed targets \(1\), each with its error:\n {2}bad\.txt: target "bad\.txt": command exited with status 7/);
   // The targets that succeeded were recorded: fixing the failure runs only the rest.
   await writeFile(join(pb.root, '.aiop/recipe.yml'), FAILING.replace('"exit 7"', '"echo fixed > $target"'));
   expectStatus(await pb.run(['-k']), 0);
@@ -190,5 +190,5 @@ test('--machine-readable prints Packer lines on stdout, with the error count at 
   expectStatus(failed, 1);
   assert.match(failed.stdout, /^\d+,,error-count,1$/m);
   assert.match(failed.stdout, /^\d+,bad,error,target "bad": command exited with status 4: exit 4$/m);
-  assert.match(failed.stdout, /^\d+,,ui,error,aap: error: 1 target failed:\\n/m);
+  assert.match(failed.stdout, /^\d+,,ui,error,aap: error: failed targets \(1\)%!\(PACKER_COMMA\) each with its error:\\n/m);
 });
