@@ -13,7 +13,7 @@ import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
-import { redactUrl } from './url.js';
+import { redactUrl } from '../core/url.js';
 
 /** Everything a download needs to know. */
 export interface DownloadRequest extends SourceSettings {

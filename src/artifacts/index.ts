@@ -9,4 +9,4 @@ export { archiveKindOf, fileNameOfUrl, type ArchiveKind } from './archive-kind.j
 export { extractArchive, type ExtractOptions } from './extract/index.js';
 export { parseRetryAfter } from './source.js';
 export { sriFromSha256Hex, parseSri, sriOfFile } from './integrity.js';
-export { redactUrl } from './url.js';
+export { redactUrl } from '../core/url.js';

@@ -18,7 +18,7 @@ import { downloadVerified } from './download.js';
 import { extractArchive } from './extract/index.js';
 import { parseSri, sameSri, sriOfFile } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
-import { redactUrl } from './url.js';
+import { redactUrl } from '../core/url.js';
 
 /** How downloads behave; the lead fills it from the command line and user config. */
 export interface FetchSettings {

@@ -4,7 +4,7 @@ import { AiopError } from '../core/errors.js';
 import type { ArtifactConfig } from '../playbook/schema.js';
 import { parseSri, sriFromSha256Hex, sameSri } from './integrity.js';
 import { archiveKindOf } from './archive-kind.js';
-import { redactUrl } from './url.js';
+import { redactUrl } from '../core/url.js';
 
 /** One artifact with its variables expanded and its condition already applied. */
 export interface ResolvedArtifact {

@@ -9,7 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
-import { redactUrl, splitCredentials } from './url.js';
+import { redactUrl, splitCredentials } from '../core/url.js';
 
 /** One failed try, and whether the next one may succeed. */
 export class TryFailure extends Error {

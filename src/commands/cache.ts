@@ -8,7 +8,7 @@ import { rm, stat } from 'node:fs/promises';
 import cacache from 'cacache';
 import ssri from 'ssri';
 import { contentPath, defaultCacheDir } from '../artifacts/cache.js';
-import { redactUrl } from '../artifacts/url.js';
+import { redactUrl } from '../core/url.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 
 /** What `aiop cache` needs from its surroundings. */

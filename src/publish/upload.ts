@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { redactUrl } from '../core/url.js';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { digestFile } from '../pack/checksums.js';
@@ -40,19 +41,6 @@ function scrubber(secrets: string[]): (text: string) => string {
     for (const secret of list) out = out.split(secret).join('***');
     return out;
   };
-}
-
-/** The URL without user:password, as it may be shown. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username === '' && u.password === '') return url;
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//***@');
-  }
 }
 
 /** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */

@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { uploadFile, redactUrl, retryAfterMs } from '../../src/publish/upload.js';
+import { uploadFile, retryAfterMs } from '../../src/publish/upload.js';
+import { redactUrl } from '../../src/core/url.js';
 import { AiopError } from '../../src/core/errors.js';
 import type { AiopEvent } from '../../src/core/events.js';
 import { requireTools } from '../util/tools.js';
@@ -75,7 +76,7 @@ test('credentials in the URL work and are stripped from the result and the event
   assert.equal(url, `${dav.url}/hello_1.4.0_amd64.deb`);
   assert.equal(sha256(await readFile(join(dav.davRoot, 'hello_1.4.0_amd64.deb'))), sha256(data));
   assertNoSecret([JSON.stringify(events), url], PASSWORD, encodeURIComponent(PASSWORD));
-  assert.equal(redactUrl(withCreds), `${dav.url}`);
+  assert.equal(redactUrl(withCreds), dav.url.replace('http://', 'http://***@'));
 });
 
 test('a wrong password fails at once with the 401 shown, and the password appears nowhere', async (t) => {

@@ -1,4 +1,4 @@
-/** URLs may carry credentials (`https://user:token@host/...`); they must never reach a message, an event or the cache index. */
+/** URLs may carry credentials (`https://user:token@host/...`); they must never reach a message, an event, a log or the cache index. Shared by downloads and uploads. */
 
 /** The URL with any user name and password replaced by `***`. */
 export function redactUrl(url: string): string {
