@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { aiop, isolatedEnv, tempDir } from '../util/run.js';
 import { readLines, writePlaybook } from '../util/playbook.js';
@@ -16,12 +16,15 @@ test('build_again prints and replays the last build; with none recorded it exits
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no build recorded/);
 
-  const first = await aiop(['build', 'linux', 'debian12', 'arm64', '--force'], { cwd: root, env });
+  const first = await aiop(['build', 'linux', 'debian12', 'amd64', '--zip_pack'], { cwd: root, env });
   assert.equal(first.code, 0, first.stderr);
+  const zip = join(root, '.build/demo-1.0.0-linux-debian12-amd64.zip');
+  await rm(zip);
+  await rm(join(root, '.build/demo-1.0.0-linux-debian12-amd64'), { recursive: true });
   await rm(join(root, 'runs.log'));
   const again = await aiop(['build_again'], { cwd: root, env });
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, /^aiop build linux debian12 arm64 --force$/m);
-  // --force deletes the package folder, so the replay really runs the recipe again.
-  assert.deepEqual(await readLines(join(root, 'runs.log')), ['arm64'], 'the same command was replayed');
+  assert.match(again.stderr, /^aiop build linux debian12 amd64 --zip_pack$/m, 'the command is printed first');
+  assert.deepEqual(await readLines(join(root, 'runs.log')), ['amd64'], 'the same build was replayed');
+  assert.ok((await stat(zip)).isFile(), 'with the same options (--zip_pack)');
 });
