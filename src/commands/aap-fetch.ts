@@ -3,7 +3,11 @@
  */
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultCacheDir, fetchUrl, type FetchSettings } from '../artifacts/index.js';
+import { defaultCacheDir } from '../artifacts/cache-dir.js';
+import type { FetchSettings } from '../artifacts/place.js';
+
+/** The download stack is imported on first use only: most aap runs fetch nothing. */
+const fetchUrl: typeof import('../artifacts/place.js').fetchUrl = async (...args) => (await import('../artifacts/place.js')).fetchUrl(...args);
 import { tempPathFor } from '../core/atomic.js';
 import type { Emit } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';

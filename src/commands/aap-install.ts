@@ -9,7 +9,7 @@
 import { chmod, mkdir, mkdtemp, rename, rm, stat, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { archiveKindOf, extractArchive, fetchUrl, sriFromSha256Hex, type FetchSettings } from '../artifacts/index.js';
+import type { FetchSettings } from '../artifacts/place.js';
 import { tempPathFor } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -79,6 +79,8 @@ export async function installTool(
   const work = await mkdtemp(join(dir, `.${tool.name}.install-`));
   try {
     const download = join(work, 'download');
+    // The download stack is loaded only when a tool is really installed.
+    const { archiveKindOf, extractArchive, fetchUrl, sriFromSha256Hex } = await import('../artifacts/index.js');
     await fetchUrl(tool.url, download, settings, sriFromSha256Hex(tool.sha256.toLowerCase()));
 
     const unpacked = join(work, 'tool');

@@ -18,7 +18,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { AiopError, UsageError } from '../core/errors.js';
-import { EventStream, LEVELS, type AiopEvent, type Emit, type Level } from '../core/events.js';
+import { EventStream, LEVELS, type AiopEvent, type Emit, type EventOf, type Level } from '../core/events.js';
 import { AAP_HELP } from '../cli/aap-help.js';
 import { parseAapArgs, recipeSource, type AapInvocation, type AapOptions } from '../cli/aap-args.js';
 import { runBuiltin } from '../engine/builtins.js';
@@ -33,10 +33,11 @@ import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../p
 import { ensureAiopGitignore, loadPlaybook, type Playbook, type Recipe } from '../playbook/load.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import type { UserConfig } from '../playbook/schema.js';
-import { fetchUrl, type FetchSettings } from '../artifacts/index.js';
+import type { FetchSettings } from '../artifacts/place.js';
 import { aapFetch, aapFetchSettings } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
 import { onInterrupt } from './interrupt.js';
+import { machineLine, unixNow } from '../report/machine-readable.js';
 
 /** Where `aap` talks to the world. */
 export interface AapIo {
@@ -207,6 +208,7 @@ async function locate(invocation: AapInvocation, io: AapIo, settings: FetchSetti
 
 /** A recipe is fetched to be read as it is now: never from the cache, but retried like any download. */
 async function downloadRecipe(url: string, file: string, settings: FetchSettings): Promise<void> {
+  const { fetchUrl } = await import('../artifacts/place.js');
   await fetchUrl(url, file, { ...settings, noCaching: true });
   settings.emit({ type: 'log', level: 'INFO', source: 'aap', message: `fetched recipe ${url} -> ${file}` });
 }
@@ -402,6 +404,11 @@ async function buildLocated(
     const list = failed.map((f) => `  ${f.target}: ${f.message}`).join('\n');
     throw new AiopError('command', [`failed targets (${failed.length}), each with its error:`, list].join('\n'));
   }
+  if (!options.nobuild) {
+    // Like `aiop build`: the folder the recipe built into is the run's artifact (machine-readable `artifact` lines).
+    const files = prepared.flatMap((p) => (p.graph?.order ?? []).flatMap((node) => (node.outPath !== undefined && existsSync(node.outPath) ? [node.outPath] : [])));
+    emit({ type: 'output', pkg: 'aap', kind: 'folder', id: pkgDir, description: `aap build into ${pkgDir}`, files: [...new Set(files)].sort() });
+  }
   const verb = options.nobuild ? 'would run' : options.touch ? 'touched' : 'ran';
   emit({
     type: 'log',
@@ -503,11 +510,6 @@ async function runTopCommand(raw: string, ctx: TopContext): Promise<void> {
   }
 }
 
-/** Machine-readable (Packer) escaping of one data field. */
-function packerField(text: string): string {
-  return text.replace(/,/g, '%!(PACKER_COMMA)').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-}
-
 /**
  * The console of `aap` (until the final reporters are wired in): people's text on stderr,
  * the recipe's own `:print` on stdout; `-d` output on stderr whatever the level;
@@ -519,15 +521,16 @@ function attachAapReporter(stream: EventStream, options: AapOptions, userConfig:
   const debug = options.debug;
   const machine = options.machineReadable;
   const failures: Array<{ target: string; message: string }> = [];
+  const outputs: Array<EventOf<'output'>> = [];
   const say = (l: Exclude<Level, 'DISABLED'>, text: string, toStdout = false): void => {
     if (level === 'DISABLED' || LEVELS.indexOf(l) < threshold) return;
     if (machine) {
       const kind = LEVELS.indexOf(l) >= LEVELS.indexOf('ERROR') ? 'error' : 'say';
-      io.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,${kind},${packerField(text)}\n`);
+      io.stdout.write(machineLine(unixNow(), '', 'ui', kind, text));
     } else (toStdout ? io.stdout : io.stderr).write(`${text}\n`);
   };
   const debugLine = (flag: string, text: string): void => {
-    if (machine) io.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,message,${packerField(`${flag}: ${text}`)}\n`);
+    if (machine) io.stdout.write(machineLine(unixNow(), '', 'ui', 'message', `${flag}: ${text}`));
     else io.stderr.write(`${flag}: ${text}\n`);
   };
   const name = (e: { pkg?: string; target: string }): string => (e.pkg ? `${e.pkg}: ${e.target}` : e.target);
@@ -564,6 +567,9 @@ function attachAapReporter(stream: EventStream, options: AapOptions, userConfig:
       case 'failure':
         failures.push({ target: e.target, message: e.message });
         break;
+      case 'output':
+        outputs.push(e);
+        break;
       default:
         break;
     }
@@ -571,9 +577,19 @@ function attachAapReporter(stream: EventStream, options: AapOptions, userConfig:
   return {
     finish: () => {
       if (!machine) return;
-      const ts = Math.floor(Date.now() / 1000);
-      io.stdout.write(`${ts},,error-count,${failures.length}\n`);
-      for (const f of failures) io.stdout.write(`${ts},${f.target},error,${packerField(f.message)}\n`);
+      const ts = unixNow();
+      if (outputs.length > 0) io.stdout.write(machineLine(ts, 'aap', 'artifact-count', String(outputs.length)));
+      outputs.forEach((o, i) => {
+        const n = String(i);
+        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'builder-id', `aiop.${o.kind}`));
+        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'id', o.id));
+        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'string', o.description));
+        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'files-count', String(o.files.length)));
+        o.files.forEach((f, j) => io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'file', String(j), f)));
+        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'end'));
+      });
+      io.stdout.write(machineLine(ts, '', 'error-count', String(failures.length)));
+      for (const f of failures) io.stdout.write(machineLine(ts, f.target, 'error', f.message));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { parseMachineReadable } from '../report/packer-parser.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -186,6 +187,11 @@ test('--machine-readable prints Packer lines on stdout, with the error count at 
   assert.ok(lines.some((l) => /^\d+,,ui,say,==> t\.txt$/.test(l)), ok.stdout);
   assert.match(lines.at(-1)!, /^\d+,,error-count,0$/);
   assert.equal(ok.stderr, '');
+  // As for aiop build: the folder built into is the run's artifact, parsed as Packer documents it.
+  const parsed = parseMachineReadable(ok.stdout);
+  const [folder] = parsed.artifacts.get('aap') ?? [];
+  assert.equal(folder?.builderId, 'aiop.folder');
+  assert.deepEqual(folder?.files.map((f) => f.split('/').pop()), ['t.txt']);
   const failed = await pb.run(['--machine-readable', 'bad']);
   expectStatus(failed, 1);
   assert.match(failed.stdout, /^\d+,,error-count,1$/m);
