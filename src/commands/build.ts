@@ -8,6 +8,8 @@ import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
+import { acquirePackageLock } from '../build/lock.js';
+import { packageStateDir } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
@@ -107,15 +109,22 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
 
 
   const controller = new AbortController();
-  const plan = await planPackageBuild(target, options, {
-    playbook,
-    userConfig,
-    emit: () => undefined,
-    signal: controller.signal,
-    env: io.env,
-  });
+  const ctx = { playbook, userConfig, emit: () => undefined, signal: controller.signal, env: io.env };
+  let plan = await planPackageBuild(target, options, ctx);
   // Checked: from here on things are written, starting with the log file.
   const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  // One writer per package; planned again once the lock is held, since a build that held
+  // it may have changed the destination and the build record.
+  let lock;
+  try {
+    lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
+    plan = await planPackageBuild(target, options, ctx);
+  } catch (error) {
+    await lock?.release();
+    if (error instanceof AiopError) await fail(error, target.id, target.id);
+    else await reporters.close();
+    throw error;
+  }
   plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
   await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
@@ -157,5 +166,6 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     throw error;
   } finally {
     stopListening();
+    await lock.release();
   }
 }
