@@ -1,0 +1,171 @@
+/**
+ * Concurrency: two `aiop build` of the same package never both write (the second waits for
+ * the lock, or fails clearly with AIOP_LOCK_WAIT=0); a stale lock of a killed build is taken
+ * over; two different packages sharing one cache, built at once, both come out correct.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AIOP, aiop, isolatedEnv, tempDir } from '../util/run.js';
+import { readLines, snapshot, writePlaybook } from '../util/playbook.js';
+import { requireTools } from '../util/tools.js';
+import { startNginx } from '../util/nginx.js';
+import { crashInventory, debris, makeToolArchive, writeCrashPlaybook } from './fixture.js';
+import { recordTrial } from './report.js';
+
+const RECIPE = `default: all
+targets:
+  all: { virtual: true, depends: [out.txt] }
+  out.txt:
+    sources: [files/in.txt]
+    commands: ["sh files/hold.sh", ":copy $source $target"]
+`;
+// Logs its start and end; in hold mode waits (boundedly) for the test's "release" file.
+const HOLD = `#!/bin/sh
+echo "start $$" >> events.log
+if [ -f hold-mode ]; then
+  i=0
+  while [ ! -f release ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+fi
+echo "end $$" >> events.log
+`;
+const PKG_DIR = '.build/demo-1.0.0-linux-debian12-amd64';
+const LOCK = '.aiop/state/packages/demo-1.0.0-linux-debian12-amd64/lock';
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  code: Promise<number | null>;
+}
+
+function start(root: string, env: Record<string, string | undefined>): Running {
+  const child = spawn(process.execPath, [AIOP, 'build', 'linux', 'debian12', 'amd64'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return { child, stderr: () => stderr, code: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+async function holdingPlaybook(dir: string): Promise<string> {
+  return writePlaybook(join(dir, 'pb'), { recipe: RECIPE, files: { 'files/hold.sh': HOLD, 'files/in.txt': 'v1\n', 'hold-mode': '' } });
+}
+
+/** No command of one build ran while another's was between its start and end. */
+function neverOverlapped(lines: string[]): boolean {
+  let open: string | undefined;
+  for (const line of lines) {
+    const [kind, pid] = line.split(' ');
+    if (kind === 'start') {
+      if (open !== undefined) return false;
+      open = pid;
+    } else if (open !== pid) return false;
+    else open = undefined;
+  }
+  return open === undefined;
+}
+
+test('two builds of the same package: the second waits for the first, with a message, and they never write at once', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await holdingPlaybook(dir);
+  const env = isolatedEnv(dir);
+  const first = start(root, env);
+  t.after(() => first.child.kill('SIGKILL'));
+  await until('the first build runs its command', async () => (await readLines(join(root, 'events.log'))).length > 0);
+  const second = start(root, env);
+  t.after(() => second.child.kill('SIGKILL'));
+  await until('the second build says it waits', () => /waiting for another aiop build of this package \(pid \d+\)/.test(second.stderr()));
+  assert.deepEqual((await readLines(join(root, 'events.log'))).length, 1, 'the second build ran nothing while waiting');
+  await writeFile(join(root, 'release'), '');
+  assert.equal(await first.code, 0);
+  assert.equal(await second.code, 0, second.stderr());
+  const events = await readLines(join(root, 'events.log'));
+  assert.ok(neverOverlapped(events), events.join('\n'));
+  assert.equal(await readFile(join(root, PKG_DIR, 'out.txt'), 'utf8'), 'v1\n');
+  await assert.rejects(access(join(root, LOCK)), 'the lock is released');
+  recordTrial({ category: 'concurrency', what: 'two builds of one package at once: the second waits', held: true });
+});
+
+test('AIOP_LOCK_WAIT=0: the second build fails at once, clearly, and leaves the first one\'s package alone', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await holdingPlaybook(dir);
+  const env = isolatedEnv(dir);
+  // A finished package first, so there is something the second build could damage.
+  await writeFile(join(root, 'release'), '');
+  assert.equal((await aiop(['build', 'linux', 'debian12', 'amd64'], { cwd: root, env })).code, 0);
+  const before = await snapshot(join(root, PKG_DIR));
+  await writeFile(join(root, 'files/in.txt'), 'v2\n');
+  await writeFile(join(root, 'events.log'), '');
+  await rm(join(root, 'release'));
+  const first = start(root, env);
+  t.after(() => first.child.kill('SIGKILL'));
+  await until('the first build runs its command', async () => (await readLines(join(root, 'events.log'))).length > 0);
+  const second = await aiop(['build', 'linux', 'debian12', 'amd64'], { cwd: root, env: { ...env, AIOP_LOCK_WAIT: '0' } });
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, /another aiop build of this package \(pid \d+\) is still running and holds \S+\/lock/);
+  assert.equal((await readLines(join(root, 'events.log'))).length, 1, 'the refused build ran no command');
+  await writeFile(join(root, 'release'), '');
+  assert.equal(await first.code, 0, first.stderr());
+  assert.notDeepEqual(await snapshot(join(root, PKG_DIR)), before, 'the first build did its update');
+  assert.equal(await readFile(join(root, PKG_DIR, 'out.txt'), 'utf8'), 'v2\n');
+  recordTrial({ category: 'concurrency', what: 'second build with AIOP_LOCK_WAIT=0 refused clearly (exit 2)', held: true });
+});
+
+test('a stale lock left by a killed build is taken over', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await holdingPlaybook(dir);
+  await writeFile(join(root, 'release'), '');
+  // The pid of a process that has certainly ended.
+  const gone = spawn('true');
+  await new Promise((resolve) => gone.on('close', resolve));
+  await mkdir(join(root, LOCK, '..'), { recursive: true });
+  await writeFile(join(root, LOCK), `${gone.pid} 0123456789abcdef\n`);
+  const result = await aiop(['build', 'linux', 'debian12', 'amd64', '-sll', 'DEBUG'], { cwd: root, env: { ...isolatedEnv(dir), AIOP_LOCK_WAIT: '0' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`stale lock .*pid ${gone.pid}`));
+  await assert.rejects(access(join(root, LOCK)));
+  recordTrial({ category: 'concurrency', what: 'stale lock of a dead build taken over', held: true });
+});
+
+test('two different packages sharing a cold cache, built at once, both come out correct', async (t) => {
+  if (!requireTools(t, 'nginx', 'tar', 'gzip', 'sha256sum', 'dpkg-deb', 'unzip')) return;
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const www = join(dir, 'www');
+  const sha = await makeToolArchive(dir, www, '1');
+  const nginx = await startNginx({ root: www });
+  t.after(() => nginx.stop());
+  const root = await writeCrashPlaybook(join(dir, 'pb'), crashInventory(nginx.url, '1', sha));
+  const env = { ...isolatedEnv(dir), SOURCE_DATE_EPOCH: '1700000000' };
+  const build = (distro: string): Promise<{ code: number | null; stderr: string }> =>
+    aiop(['build', 'linux', distro, 'amd64', '--zip_pack', '--installer', 'deb', '--installer_name', `demo-${distro}.deb`], { cwd: root, env });
+  const [a, b] = await Promise.all([build('debian12'), build('ubuntu22.04')]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const data = await readFile(join(dir, 'tool-src-1/tool/data.bin'));
+  const expected = createHash('sha256').update(data).digest('hex');
+  for (const distro of ['debian12', 'ubuntu22.04']) {
+    const id = `demo-1.0.0-linux-${distro}-amd64`;
+    assert.equal((await readFile(join(root, '.build', id, 'share/data.sha256'), 'utf8')).trim(), expected);
+    assert.deepEqual(await readFile(join(root, '.build', id, 'tool/data.bin')), data);
+    execFileSync('unzip', ['-tq', join(root, '.build', `${id}.zip`)]);
+    execFileSync('dpkg-deb', ['--info', join(root, '.build', `demo-${distro}.deb`)]);
+  }
+  const sums = await readLines(join(root, '.build/SHA256SUMS'));
+  assert.equal(sums.length, 4, `SHA256SUMS lists both zips and both .debs:\n${sums.join('\n')}`);
+  assert.deepEqual(await debris(root, join(dir, 'xdg-cache/aiop')), []);
+  recordTrial({ category: 'concurrency', what: 'two packages sharing a cold cache built at once', held: true });
+});
