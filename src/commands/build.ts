@@ -31,6 +31,14 @@ export interface BuildCommandIo {
   stdout: NodeJS.WritableStream;
 }
 
+/**
+ * The command line as recorded for `build_again`: `user:password@` in URLs is never written
+ * to disk (a replay takes credentials from AIOP_UPLOAD_USER/PASSWORD or AIOP_UPLOAD_TOKEN).
+ */
+export function recordableArgv(argv: string[]): string[] {
+  return argv.map((arg) => arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1'));
+}
+
 /** Checks option combinations that need no playbook (exit 2 before anything runs). */
 export function checkOptionCombinations(options: BuildOptions): void {
   if (options.upload.length > 0 && !options.uploadUrl) {
@@ -127,7 +135,9 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   }
   plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
-  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
+  const recorded = recordableArgv(io.argv);
+  const stripped = recorded.some((arg, i) => arg !== io.argv[i]);
+  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: recorded, ...(stripped ? { credentialsRemoved: true } : {}) }, null, 2)}\n`);
   const stopListening = onInterrupt(controller);
   const outputs: AiopEvent[] = [];
   stream.subscribe((event) => {
