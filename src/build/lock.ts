@@ -8,6 +8,7 @@
  * the lock file and its owner.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +18,11 @@ import { log, type Emit } from '../core/events.js';
 /** The lock file of a package's state folder. */
 export function lockPath(stateDir: string): string {
   return join(stateDir, 'lock');
+}
+
+/** Whether a lock file is there (held, or left by a killed build): a no-op answer could be stale. */
+export function lockPresent(stateDir: string): boolean {
+  return existsSync(lockPath(stateDir));
 }
 
 export interface LockOptions {

@@ -8,7 +8,7 @@ import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
-import { acquirePackageLock } from '../build/lock.js';
+import { acquirePackageLock, lockPresent, type PackageLock } from '../build/lock.js';
 import { packageStateDir } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
@@ -90,7 +90,8 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   const root = await findPlaybookRoot(io.cwd);
   const key = fastPathKey(options, io);
   const noop = key === undefined ? undefined : checkNoop(root, key);
-  if (noop) {
+  // While another build of this package writes, its folder may be half-updated: no fast answer then.
+  if (noop && !lockPresent(packageStateDir(root, String(noop.context['pkg'])))) {
     const pkg = String(noop.context['pkg']);
     const { stream, reporters } = await startReporting({
       program: 'aiop',
@@ -123,7 +124,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
   // One writer per package; planned again once the lock is held, since a build that held
   // it may have changed the destination and the build record.
-  let lock;
+  let lock: PackageLock | undefined;
   try {
     lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
     plan = await planPackageBuild(target, options, ctx);
@@ -176,6 +177,6 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     throw error;
   } finally {
     stopListening();
-    await lock.release();
+    await lock?.release();
   }
 }

@@ -169,3 +169,26 @@ test('two different packages sharing a cold cache, built at once, both come out 
   assert.deepEqual(await debris(root, join(dir, 'xdg-cache/aiop')), []);
   recordTrial({ category: 'concurrency', what: 'two packages sharing a cold cache built at once', held: true });
 });
+
+test('while another build holds the lock, the no-op fast path does not answer: the build waits for the lock like any other', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await holdingPlaybook(dir);
+  await writeFile(join(root, 'release'), '');
+  const env = isolatedEnv(dir);
+  assert.equal((await aiop(['build', 'linux', 'debian12', 'amd64', '-sll', 'DEBUG'], { cwd: root, env })).code, 0);
+  // The no-op record trusts no file modified within a second of it: let the outputs age, record again.
+  await sleep(1100);
+  assert.equal((await aiop(['build', 'linux', 'debian12', 'amd64', '-sll', 'DEBUG'], { cwd: root, env })).code, 0);
+  // An identical request is a no-op...
+  const again = await aiop(['build', 'linux', 'debian12', 'amd64', '-sll', 'DEBUG'], { cwd: root, env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /no-op fast path/);
+  // ...but not while a live process (this test) holds the package's lock.
+  await writeFile(join(root, LOCK), `${process.pid} 0123456789abcdef\n`);
+  const blocked = await aiop(['build', 'linux', 'debian12', 'amd64', '-sll', 'DEBUG'], { cwd: root, env: { ...env, AIOP_LOCK_WAIT: '0' } });
+  assert.equal(blocked.code, 2, blocked.stderr);
+  assert.doesNotMatch(blocked.stderr, /no-op fast path/);
+  assert.match(blocked.stderr, new RegExp(`\\(pid ${process.pid}\\) is still running`));
+  recordTrial({ category: 'concurrency', what: 'no-op fast path not taken while the package is locked', held: true });
+});
