@@ -122,6 +122,8 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   let plan = await planPackageBuild(target, options, ctx);
   // Checked: from here on things are written, starting with the log file.
   const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  // Listening from here, so that a build waiting for the lock also ends with 130 on Ctrl-C.
+  const stopListening = onInterrupt(controller);
   // One writer per package; planned again once the lock is held, since a build that held
   // it may have changed the destination and the build record.
   let lock: PackageLock | undefined;
@@ -129,6 +131,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
     plan = await planPackageBuild(target, options, ctx);
   } catch (error) {
+    stopListening();
     await lock?.release();
     if (error instanceof AiopError) await fail(error, target.id, target.id);
     else await reporters.close();
@@ -139,7 +142,6 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   const recorded = recordableArgv(io.argv);
   const stripped = recorded.some((arg, i) => arg !== io.argv[i]);
   await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: recorded, ...(stripped ? { credentialsRemoved: true } : {}) }, null, 2)}\n`);
-  const stopListening = onInterrupt(controller);
   const outputs: AiopEvent[] = [];
   stream.subscribe((event) => {
     if (event.type === 'output') outputs.push(event);

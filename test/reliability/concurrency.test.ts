@@ -192,3 +192,21 @@ test('while another build holds the lock, the no-op fast path does not answer: t
   assert.match(blocked.stderr, new RegExp(`\\(pid ${process.pid}\\) is still running`));
   recordTrial({ category: 'concurrency', what: 'no-op fast path not taken while the package is locked', held: true });
 });
+
+test('Ctrl-C while waiting for the lock: exit 130, and the other build\'s lock is left alone', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await holdingPlaybook(dir);
+  await mkdir(join(root, LOCK, '..'), { recursive: true });
+  // This test process plays the other build: alive, holding the lock.
+  const held = `${process.pid} 0123456789abcdef\n`;
+  await writeFile(join(root, LOCK), held);
+  const waiting = start(root, isolatedEnv(dir));
+  t.after(() => waiting.child.kill('SIGKILL'));
+  await until('the build says it waits', () => /waiting for another aiop build/.test(waiting.stderr()));
+  waiting.child.kill('SIGINT');
+  assert.equal(await waiting.code, 130, waiting.stderr());
+  assert.equal(await readFile(join(root, LOCK), 'utf8'), held);
+  assert.equal((await readLines(join(root, 'events.log'))).length, 0, 'it ran nothing');
+  recordTrial({ category: 'concurrency', what: 'Ctrl-C while waiting for the lock (exit 130)', held: true });
+});
