@@ -1,13 +1,14 @@
 /**
  * Leftovers of a build that was killed (SIGKILL, power loss): atomic-write temp files
- * (`.<name>.tmp-<pid>-<hex>`), the cache's download temps (`aiop-<pid>-...`,
- * `nocache-<pid>-...`) and extraction folders inside a package folder updated in place.
+ * (`.<name>.tmp-<pid>-<hex>`), lock files of dead builds (`.SHA256SUMS.lock`), the cache's
+ * download temps (`aiop-<pid>-...`, `nocache-<pid>-...`) and extraction folders inside a
+ * package folder updated in place.
  * Removed at the start of the next build, only when the process that made them is gone,
  * so a concurrent build's temporaries are never touched.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive } from './lock.js';
+import { pidAlive, removeLockIfStale } from './lock.js';
 
 const ATOMIC_TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+(?:\.data)?$/;
 const CACHE_TEMP = /^(?:aiop|nocache)-(\d+)-/;
@@ -19,11 +20,14 @@ function deadOwner(name: string, pattern: RegExp): boolean {
   return pid !== process.pid && !pidAlive(pid);
 }
 
-/** Removes dead processes' atomic-write temps directly inside each folder. */
+/** Removes dead processes' atomic-write temps and lock files (`.<name>.lock`) directly inside each folder. */
 export async function removeStaleTemps(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) if (deadOwner(name, ATOMIC_TEMP)) await rm(join(dir, name), { recursive: true, force: true });
+    for (const name of names) {
+      if (deadOwner(name, ATOMIC_TEMP)) await rm(join(dir, name), { recursive: true, force: true });
+      else if (/^\..+\.lock$/.test(name)) await removeLockIfStale(join(dir, name));
+    }
   }
 }
 

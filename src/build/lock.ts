@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
@@ -121,8 +121,24 @@ const UNREADABLE_STALE_MS = 5_000;
  * Takes the package's lock, waiting for another build that holds it.
  * @throws AiopError('destination') when the wait runs out, AiopError('interrupted') on abort.
  */
-export async function acquirePackageLock(stateDir: string, options: LockOptions = {}): Promise<PackageLock> {
-  const file = lockPath(stateDir);
+export function acquirePackageLock(stateDir: string, options: LockOptions = {}): Promise<PackageLock> {
+  return acquireLock(lockPath(stateDir), { ...options, holder: 'another aiop build of this package' });
+}
+
+/** Removes a lock file whose owner is gone (a killed build's); leaves a live one. */
+export async function removeLockIfStale(file: string): Promise<void> {
+  const current = await readOwner(file).catch(() => undefined);
+  if (current === undefined) return;
+  const stale = current.owner ? current.owner.pid !== process.pid && !pidAlive(current.owner.pid) : current.ageMs > UNREADABLE_STALE_MS;
+  if (stale) await removeStale(file, current.owner);
+}
+
+/**
+ * Takes the lock file `file` (same rules as the package lock), for anything that several
+ * builds update in turn. `holder` names who holds it, for messages.
+ */
+export async function acquireLock(file: string, options: LockOptions & { holder: string }): Promise<PackageLock> {
+  const stateDir = dirname(file);
   const waitMs = options.waitMs ?? lockWaitFromEnv();
   const pollMs = options.pollMs ?? 200;
   const me: Owner = { pid: process.pid, nonce: randomBytes(8).toString('hex') };
@@ -143,15 +159,15 @@ export async function acquirePackageLock(stateDir: string, options: LockOptions 
     if (Date.now() - started >= waitMs) {
       throw new AiopError(
         'destination',
-        `another aiop build of this package (${holder}) is still running and holds ${file}; ` +
+        `${options.holder} (${holder}) is still running and holds ${file}; ` +
           `waited ${Math.round(waitMs / 1000)} s (AIOP_LOCK_WAIT). If no such build runs, delete that file.`,
       );
     }
     if (!announced && options.emit) {
-      log(options.emit, 'WARNING', 'lock', `waiting for another aiop build of this package (${holder}) to finish (lock ${file})`, options.pkg);
+      log(options.emit, 'WARNING', 'lock', `waiting for ${options.holder} (${holder}) to finish (lock ${file})`, options.pkg);
       announced = true;
     }
-    if (options.signal?.aborted) throw new AiopError('interrupted', 'interrupted while waiting for another build of this package');
+    if (options.signal?.aborted) throw new AiopError('interrupted', `interrupted while waiting for ${options.holder}`);
     await sleep(Math.min(pollMs, Math.max(1, waitMs - (Date.now() - started))));
   }
   return {

@@ -140,7 +140,7 @@ test('a stale lock left by a killed build is taken over', async (t) => {
   recordTrial({ category: 'concurrency', what: 'stale lock of a dead build taken over', held: true });
 });
 
-test('two different packages sharing a cold cache, built at once, both come out correct', async (t) => {
+test('three different packages sharing a cold cache and SHA256SUMS, built at once, all come out correct', async (t) => {
   if (!requireTools(t, 'nginx', 'tar', 'gzip', 'sha256sum', 'dpkg-deb', 'unzip')) return;
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
@@ -150,24 +150,31 @@ test('two different packages sharing a cold cache, built at once, both come out 
   t.after(() => nginx.stop());
   const root = await writeCrashPlaybook(join(dir, 'pb'), crashInventory(nginx.url, '1', sha));
   const env = { ...isolatedEnv(dir), SOURCE_DATE_EPOCH: '1700000000' };
-  const build = (distro: string): Promise<{ code: number | null; stderr: string }> =>
-    aiop(['build', 'linux', distro, 'amd64', '--zip_pack', '--installer', 'deb', '--installer_name', `demo-${distro}.deb`], { cwd: root, env });
-  const [a, b] = await Promise.all([build('debian12'), build('ubuntu22.04')]);
-  assert.equal(a.code, 0, a.stderr);
-  assert.equal(b.code, 0, b.stderr);
+  const packages = [
+    ['debian12', 'amd64'],
+    ['ubuntu22.04', 'amd64'],
+    ['debian12', 'arm64'],
+  ] as const;
+  const results = await Promise.all(
+    packages.map(([distro, arch]) =>
+      aiop(['build', 'linux', distro, arch, '--zip_pack', '--installer', 'deb', '--installer_name', `demo-${distro}-${arch}.deb`], { cwd: root, env }),
+    ),
+  );
+  for (const result of results) assert.equal(result.code, 0, result.stderr);
   const data = await readFile(join(dir, 'tool-src-1/tool/data.bin'));
   const expected = createHash('sha256').update(data).digest('hex');
-  for (const distro of ['debian12', 'ubuntu22.04']) {
-    const id = `demo-1.0.0-linux-${distro}-amd64`;
+  for (const [distro, arch] of packages) {
+    const id = `demo-1.0.0-linux-${distro}-${arch}`;
     assert.equal((await readFile(join(root, '.build', id, 'share/data.sha256'), 'utf8')).trim(), expected);
     assert.deepEqual(await readFile(join(root, '.build', id, 'tool/data.bin')), data);
     execFileSync('unzip', ['-tq', join(root, '.build', `${id}.zip`)]);
-    execFileSync('dpkg-deb', ['--info', join(root, '.build', `demo-${distro}.deb`)]);
+    execFileSync('dpkg-deb', ['--info', join(root, '.build', `demo-${distro}-${arch}.deb`)]);
   }
+  // They share .build/SHA256SUMS too: no package's lines may be lost to another's update.
   const sums = await readLines(join(root, '.build/SHA256SUMS'));
-  assert.equal(sums.length, 4, `SHA256SUMS lists both zips and both .debs:\n${sums.join('\n')}`);
+  assert.equal(sums.length, 6, `SHA256SUMS lists every zip and .deb:\n${sums.join('\n')}`);
   assert.deepEqual(await debris(root, join(dir, 'xdg-cache/aiop')), []);
-  recordTrial({ category: 'concurrency', what: 'two packages sharing a cold cache built at once', held: true });
+  recordTrial({ category: 'concurrency', what: 'three packages sharing a cold cache and SHA256SUMS built at once', held: true });
 });
 
 test('while another build holds the lock, the no-op fast path does not answer: the build waits for the lock like any other', async (t) => {

@@ -110,7 +110,7 @@ export async function fingerprint(root: string): Promise<Fingerprint> {
 }
 
 /** Names that only an unfinished write leaves behind. */
-const DEBRIS = /\.partial-|\.tmp-|\.stale-|^nocache-|^aiop-\d+-/;
+const DEBRIS = /\.partial-|\.tmp-|\.stale-|^nocache-|^aiop-\d+-|^\..*\.lock$/;
 
 /** Paths of temporary leftovers under the given folders (the cache's tmp folder counts whole). */
 export async function debris(root: string, cacheDir: string): Promise<string[]> {
