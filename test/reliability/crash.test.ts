@@ -93,7 +93,7 @@ test(`crash consistency: ${KILLS} SIGKILLs at random moments (seed ${SEED}), eac
     assert.deepEqual(left, [], `kill ${i} (${kind}, after ${delay} ms): debris left`);
     const during = kind === 'in-place update' ? 'an in-place update' : `a first build (${kind.slice(7)})`;
     // A kill drawn after the build had already ended still checks the next build, but is not counted as a kill.
-    recordTrial({ category: 'kill', what: killed ? `SIGKILL during ${during}` : `(control: the build of ${during.replace(/^an? /, '')} ended before its kill)`, held: held && left.length === 0 });
+    recordTrial({ category: 'kill', what: killed ? `SIGKILL during ${during}` : `(control: kill drawn after ${during} had ended)`, held: held && left.length === 0 });
   }
   // Not an assertion on timing: just proof that the kills did land during builds.
   assert.ok(killedMidway > 0, 'at least one kill hit a running build');

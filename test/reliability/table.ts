@@ -43,10 +43,12 @@ export function renderTable(trials: Trial[], mode: string): string {
   }
   const lines = [`| What | Tried | Held |`, `| --- | ---: | ---: |`];
   for (const category of Object.keys(TITLES) as Category[]) {
-    const group = [...rows.values()].filter((r) => r.category === category);
+    // Controls (a kill that came after the build had ended) are shown, not counted.
+    const control = (r: { what: string }): boolean => r.what.startsWith('(control');
+    const group = [...rows.values()].filter((r) => r.category === category).sort((a, b) => Number(control(a)) - Number(control(b)) || (a.what < b.what ? -1 : 1));
     if (group.length === 0) continue;
-    const tried = group.reduce((n, r) => n + r.tried, 0);
-    const held = group.reduce((n, r) => n + r.held, 0);
+    const tried = group.filter((r) => !control(r)).reduce((n, r) => n + r.tried, 0);
+    const held = group.filter((r) => !control(r)).reduce((n, r) => n + r.held, 0);
     lines.push(`| **${TITLES[category]}** | **${tried}** | **${held}** |`);
     for (const row of group) lines.push(`| ${row.what.replace(/\|/g, '\\|')} | ${row.tried} | ${row.held} |`);
   }
