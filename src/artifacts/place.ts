@@ -106,7 +106,7 @@ async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
       const promise = (async () => {
         // The cache's tmp folder, not the system's: /tmp is often in RAM, and artifacts can be large.
         await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
-        const dir = await mkdtemp(join(settings.cacheDir, 'tmp', 'nocache-'));
+        const dir = await mkdtemp(join(settings.cacheDir, 'tmp', `nocache-${process.pid}-`));
         let n = 0;
         try {
           const got = await download(w, settings, async () => join(dir, `try-${++n}`));

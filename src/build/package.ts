@@ -29,6 +29,7 @@ import {
   type Destination,
 } from './destination.js';
 import type { BuildOptions } from './options.js';
+import { removePackageDebris, removeStaleCacheTemps, removeStaleTemps } from './debris.js';
 import { runOutputSteps, type OutputStepsResult } from './outputs.js';
 
 export interface PackageBuildContext {
@@ -241,6 +242,9 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   emit({ type: 'phase', phase: 'fetch', pkg });
   await mkdir(dest.outputDir, { recursive: true });
   await removeStalePartials(dest);
+  await removeStaleTemps([dest.outputDir, stateDir, join(root, '.aiop', 'state'), join(root, '.aiop', 'state', 'noop'), join(root, '.aiop')]);
+  await removeStaleCacheTemps(ctx.userConfig.cache_dir ?? defaultCacheDir(ctx.env));
+  if (dest.inPlace) await removePackageDebris(dest.finalDir);
   const inPlaceRecord: BuildRecord = { ...(record ?? { destination: dest.finalDir }), destination: dest.finalDir, unfinished: true };
   if (dest.inPlace) await writeBuildRecord(stateDir, inPlaceRecord);
   else await mkdir(dest.workDir, { recursive: true });
@@ -282,6 +286,9 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
     }
     if (!dest.inPlace) {
+      // Claimed before it appears: a build killed right after the rename must find the
+      // folder recognised as its own (to update in place), not refused as foreign.
+      await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: true });
       if (dest.replace) await rm(dest.finalDir, { recursive: true, force: true });
       await rename(dest.workDir, dest.finalDir);
     }

@@ -13,13 +13,18 @@ export async function buildAgainCommand(
 ): Promise<number> {
   const root = await findPlaybookRoot(io.cwd);
   let argv: string[];
+  let credentialsRemoved = false;
   try {
-    const record = JSON.parse(await readFile(join(root, LAST_BUILD), 'utf8')) as { argv?: unknown };
+    const record = JSON.parse(await readFile(join(root, LAST_BUILD), 'utf8')) as { argv?: unknown; credentialsRemoved?: unknown };
     if (!Array.isArray(record.argv) || !record.argv.every((a) => typeof a === 'string')) throw new Error('bad record');
     argv = record.argv as string[];
+    credentialsRemoved = record.credentialsRemoved === true;
   } catch {
     throw new AiopError('usage', `no build recorded for this playbook yet (${LAST_BUILD}); run "aiop build {system_target} {params}" first`);
   }
   process.stderr.write(`aiop build ${argv.map(shellQuote).join(' ')}\n`);
+  if (credentialsRemoved) {
+    process.stderr.write('aiop: note: credentials given in URLs are never recorded; give them through AIOP_UPLOAD_USER/AIOP_UPLOAD_PASSWORD or AIOP_UPLOAD_TOKEN\n');
+  }
   return buildCommand(parse(argv), { ...io, argv });
 }

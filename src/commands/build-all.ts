@@ -10,6 +10,8 @@ import { AiopError, ConfigError } from '../core/errors.js';
 import type { BuildOptions } from '../build/options.js';
 import { resolveTarget } from '../build/compat.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
+import { acquirePackageLock } from '../build/lock.js';
+import { packageStateDir } from '../build/destination.js';
 import { buildArgs, expandPackages, type PackageSpec } from '../ci/packages.js';
 import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
@@ -116,7 +118,12 @@ export async function buildAllCommand(
           };
           try {
             const ctx = { playbook, userConfig, emit: stream.emit, signal: controller.signal, env: io.env };
-            await runPackageBuild(await planPackageBuild(target, buildOptions, ctx));
+            const lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: spec.id, signal: controller.signal });
+            try {
+              await runPackageBuild(await planPackageBuild(target, buildOptions, ctx));
+            } finally {
+              await lock.release();
+            }
             stream.emit({ type: 'package-done', pkg: spec.id, ok: true, durationMs: Date.now() - started, ...logFile() });
           } catch (error) {
             if (!(error instanceof AiopError)) throw error;

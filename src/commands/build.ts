@@ -8,6 +8,8 @@ import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
+import { acquirePackageLock, lockPresent, type PackageLock } from '../build/lock.js';
+import { packageStateDir } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
@@ -27,6 +29,14 @@ export interface BuildCommandIo {
   /** The arguments after `aiop build`, recorded for `build_again`. */
   argv: string[];
   stdout: NodeJS.WritableStream;
+}
+
+/**
+ * The command line as recorded for `build_again`: `user:password@` in URLs is never written
+ * to disk (a replay takes credentials from AIOP_UPLOAD_USER/PASSWORD or AIOP_UPLOAD_TOKEN).
+ */
+export function recordableArgv(argv: string[]): string[] {
+  return argv.map((arg) => arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1'));
 }
 
 /** Checks option combinations that need no playbook (exit 2 before anything runs). */
@@ -80,7 +90,8 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   const root = await findPlaybookRoot(io.cwd);
   const key = fastPathKey(options, io);
   const noop = key === undefined ? undefined : checkNoop(root, key);
-  if (noop) {
+  // While another build of this package writes, its folder may be half-updated: no fast answer then.
+  if (noop && !lockPresent(packageStateDir(root, String(noop.context['pkg'])))) {
     const pkg = String(noop.context['pkg']);
     const { stream, reporters } = await startReporting({
       program: 'aiop',
@@ -107,19 +118,30 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
 
 
   const controller = new AbortController();
-  const plan = await planPackageBuild(target, options, {
-    playbook,
-    userConfig,
-    emit: () => undefined,
-    signal: controller.signal,
-    env: io.env,
-  });
+  const ctx = { playbook, userConfig, emit: () => undefined, signal: controller.signal, env: io.env };
+  let plan = await planPackageBuild(target, options, ctx);
   // Checked: from here on things are written, starting with the log file.
   const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  // Listening from here, so that a build waiting for the lock also ends with 130 on Ctrl-C.
+  const stopListening = onInterrupt(controller);
+  // One writer per package; planned again once the lock is held, since a build that held
+  // it may have changed the destination and the build record.
+  let lock: PackageLock | undefined;
+  try {
+    lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
+    plan = await planPackageBuild(target, options, ctx);
+  } catch (error) {
+    stopListening();
+    await lock?.release();
+    if (error instanceof AiopError) await fail(error, target.id, target.id);
+    else await reporters.close();
+    throw error;
+  }
   plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
-  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: io.argv }, null, 2)}\n`);
-  const stopListening = onInterrupt(controller);
+  const recorded = recordableArgv(io.argv);
+  const stripped = recorded.some((arg, i) => arg !== io.argv[i]);
+  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: recorded, ...(stripped ? { credentialsRemoved: true } : {}) }, null, 2)}\n`);
   const outputs: AiopEvent[] = [];
   stream.subscribe((event) => {
     if (event.type === 'output') outputs.push(event);
@@ -157,5 +179,6 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     throw error;
   } finally {
     stopListening();
+    await lock?.release();
   }
 }

@@ -45,6 +45,13 @@ export class VariableError extends AiopError {
   }
 }
 
+/**
+ * The longest text an expansion may produce. Values that use other variables twice can
+ * double at every level (`A: $B$B`, `B: $C$C`, ...): without a bound, forty such lines
+ * would ask for a terabyte and crash instead of failing clearly.
+ */
+export const MAX_EXPANDED_LENGTH = 16 * 1024 * 1024;
+
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
@@ -107,7 +114,11 @@ function expandWith(
       i = dollar + 1;
       continue;
     }
-    out += valueOf(name, scope, where, stack, memo, onExpand);
+    const value = valueOf(name, scope, where, stack, memo, onExpand);
+    if (out.length + value.length > MAX_EXPANDED_LENGTH) {
+      throw new VariableError(`${where}: expanding "$${name}" gives more than ${MAX_EXPANDED_LENGTH / 1024 / 1024} MiB of text; do variables refer to each other too many times?`);
+    }
+    out += value;
     i = end;
   }
   return out;

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import { compareBytes } from './walk.js';
+import { acquireLock } from '../build/lock.js';
 
 /** Hex digests of one file for several algorithms, in one streamed read. */
 export async function digestFile<A extends string>(file: string, algorithms: readonly A[]): Promise<Record<A, string>> {
@@ -30,6 +31,28 @@ export async function updateSha256Sums(dir: string, fileNames: string[]): Promis
     if (name === '' || /[/\\\n\r]/.test(name)) throw new AiopError('pack', `SHA256SUMS entries must be plain file names, got "${name}"`);
   }
   const sumsFile = join(dir, 'SHA256SUMS');
+  // Digests first, outside the lock: they take the time; the read-merge-write is short.
+  const fresh = new Map<string, string>();
+  for (const name of fileNames) {
+    try {
+      fresh.set(name, await sha256File(join(dir, name)));
+    } catch (error) {
+      throw new AiopError('pack', `cannot checksum ${join(dir, name)}: ${(error as Error).message}`);
+    }
+  }
+  // Builds of other packages share this file: without the lock one's lines could be lost.
+  const lock = await acquireLock(join(dir, SUMS_LOCK), { holder: 'another aiop build updating SHA256SUMS' });
+  try {
+    await mergeSums(sumsFile, fresh);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The lock file that serialises updates of a folder's SHA256SUMS. */
+export const SUMS_LOCK = '.SHA256SUMS.lock';
+
+async function mergeSums(sumsFile: string, fresh: Map<string, string>): Promise<void> {
   const lines = new Map<string, string>();
   let existing = '';
   try {
@@ -41,13 +64,7 @@ export async function updateSha256Sums(dir: string, fileNames: string[]): Promis
     const m = LINE_RE.exec(line);
     if (m) lines.set(m[2]!, m[1]!);
   }
-  for (const name of fileNames) {
-    try {
-      lines.set(name, await sha256File(join(dir, name)));
-    } catch (error) {
-      throw new AiopError('pack', `cannot checksum ${join(dir, name)}: ${(error as Error).message}`);
-    }
-  }
+  for (const [name, hex] of fresh) lines.set(name, hex);
   const text = [...lines.entries()]
     .sort((a, b) => compareBytes(a[0], b[0]))
     .map(([name, hex]) => `${hex}  ${name}\n`)

@@ -1,0 +1,180 @@
+/**
+ * One writer per package: `aiop build` (and each package of `build_all`) holds
+ * `.aiop/state/packages/<id>/lock` while it writes the package folder, its outputs and its
+ * state. The file is created with O_EXCL and holds the owner's pid and a nonce; a lock whose
+ * pid is gone (a killed build) is stale and is taken over. A second build of the same
+ * package waits, polling, with one message saying whom it waits for, up to a limit
+ * (`AIOP_LOCK_WAIT` seconds, default 600; 0 fails at once); then it fails clearly, naming
+ * the lock file and its owner.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AiopError } from '../core/errors.js';
+import { log, type Emit } from '../core/events.js';
+
+/** The lock file of a package's state folder. */
+export function lockPath(stateDir: string): string {
+  return join(stateDir, 'lock');
+}
+
+/** Whether a lock file is there (held, or left by a killed build): a no-op answer could be stale. */
+export function lockPresent(stateDir: string): boolean {
+  return existsSync(lockPath(stateDir));
+}
+
+export interface LockOptions {
+  /** How long to wait for another build, in milliseconds (default: `AIOP_LOCK_WAIT` or 600 s). */
+  waitMs?: number;
+  /** How often to look again (default 200 ms). */
+  pollMs?: number;
+  emit?: Emit;
+  pkg?: string;
+  signal?: AbortSignal;
+}
+
+/** A held lock; `release()` removes the file if it is still this holder's. */
+export interface PackageLock {
+  file: string;
+  release(): Promise<void>;
+}
+
+interface Owner {
+  pid: number;
+  nonce: string;
+}
+
+/** The default wait, from `AIOP_LOCK_WAIT` (seconds) when it is a number >= 0. */
+export function lockWaitFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['AIOP_LOCK_WAIT'];
+  const seconds = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 600_000;
+}
+
+/** Whether a process with this pid exists (EPERM: it exists but is someone else's). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseOwner(text: string): Owner | undefined {
+  const match = /^(\d+) ([0-9a-f]+)\n?$/.exec(text);
+  return match ? { pid: Number(match[1]), nonce: match[2]! } : undefined;
+}
+
+async function readOwner(file: string): Promise<{ owner?: Owner; ageMs: number } | undefined> {
+  try {
+    const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+    const owner = parseOwner(text);
+    return { ...(owner ? { owner } : {}), ageMs: Date.now() - info.mtimeMs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function tryCreate(file: string, owner: Owner): Promise<boolean> {
+  try {
+    const handle = await open(file, 'wx');
+    try {
+      await handle.writeFile(`${owner.pid} ${owner.nonce}\n`);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/**
+ * Moves a stale lock aside and deletes it. Moving first means that of two builds that
+ * find the same stale lock, only one removes it; if what was moved turns out to be a live
+ * lock taken meanwhile, it is put back (link fails rather than overwrite a newer one).
+ */
+async function removeStale(file: string, seen: Owner | undefined): Promise<void> {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = parseOwner(await readFile(aside, 'utf8').catch(() => ''));
+  const same = seen === undefined ? moved === undefined || !pidAlive(moved.pid) : moved?.nonce === seen.nonce;
+  if (!same) await link(aside, file).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+/** A lock file with no readable owner is being written right now, unless it is this old. */
+const UNREADABLE_STALE_MS = 5_000;
+
+/**
+ * Takes the package's lock, waiting for another build that holds it.
+ * @throws AiopError('destination') when the wait runs out, AiopError('interrupted') on abort.
+ */
+export function acquirePackageLock(stateDir: string, options: LockOptions = {}): Promise<PackageLock> {
+  return acquireLock(lockPath(stateDir), { ...options, holder: 'another aiop build of this package' });
+}
+
+/** Removes a lock file whose owner is gone (a killed build's); leaves a live one. */
+export async function removeLockIfStale(file: string): Promise<void> {
+  const current = await readOwner(file).catch(() => undefined);
+  if (current === undefined) return;
+  const stale = current.owner ? current.owner.pid !== process.pid && !pidAlive(current.owner.pid) : current.ageMs > UNREADABLE_STALE_MS;
+  if (stale) await removeStale(file, current.owner);
+}
+
+/**
+ * Takes the lock file `file` (same rules as the package lock), for anything that several
+ * builds update in turn. `holder` names who holds it, for messages.
+ */
+export async function acquireLock(file: string, options: LockOptions & { holder: string }): Promise<PackageLock> {
+  const stateDir = dirname(file);
+  const waitMs = options.waitMs ?? lockWaitFromEnv();
+  const pollMs = options.pollMs ?? 200;
+  const me: Owner = { pid: process.pid, nonce: randomBytes(8).toString('hex') };
+  await mkdir(stateDir, { recursive: true });
+  const started = Date.now();
+  let announced = false;
+  for (;;) {
+    if (await tryCreate(file, me)) break;
+    const current = await readOwner(file);
+    if (current === undefined) continue; // released between our two looks
+    const stale = current.owner ? !pidAlive(current.owner.pid) : current.ageMs > UNREADABLE_STALE_MS;
+    if (stale) {
+      if (options.emit) log(options.emit, 'INFO', 'lock', `taking over a stale lock ${file} (its build, pid ${current.owner?.pid ?? '?'}, is gone)`, options.pkg);
+      await removeStale(file, current.owner);
+      continue;
+    }
+    const holder = current.owner ? `pid ${current.owner.pid}` : 'another process';
+    if (Date.now() - started >= waitMs) {
+      throw new AiopError(
+        'destination',
+        `${options.holder} (${holder}) is still running and holds ${file}; ` +
+          `waited ${Math.round(waitMs / 1000)} s (AIOP_LOCK_WAIT). If no such build runs, delete that file.`,
+      );
+    }
+    if (!announced && options.emit) {
+      log(options.emit, 'WARNING', 'lock', `waiting for ${options.holder} (${holder}) to finish (lock ${file})`, options.pkg);
+      announced = true;
+    }
+    if (options.signal?.aborted) throw new AiopError('interrupted', `interrupted while waiting for ${options.holder}`);
+    await sleep(Math.min(pollMs, Math.max(1, waitMs - (Date.now() - started))));
+  }
+  return {
+    file,
+    async release() {
+      const current = await readOwner(file).catch(() => undefined);
+      if (current?.owner?.nonce === me.nonce) await rm(file, { force: true });
+    },
+  };
+}
