@@ -10,8 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { startNginx } from '../test/util/nginx.js';
 import { contentPath, sriFromSha256Hex } from '../src/artifacts/index.js';
 import { dataFile } from './data.js';
-import { REPO, WORK, hyperfine, peakRssMb, type Row } from './run.js';
+import { REPO, WORK, hyperfine, type Row } from './run.js';
 import type { Scenario } from './recipe.js';
+import { takeRssMb } from './self-rss.js';
 
 // A function, not a constant: run.ts imports this module before its own constants exist.
 const fetchOne = (): string => join(REPO, 'dist/bench/fetch-one.js');
@@ -31,10 +32,12 @@ export const artifactScenarios: Scenario[] = [
         const cache = join(dir, 'cache');
         const ours = join(dir, 'ours.bin');
         const peer = join(dir, 'peer.bin');
-        const oursCommand = `node ${fetchOne()} fetch ${url} ${ours} ${cache} ${sha256}`;
-        const uncachedCommand = `node ${fetchOne()} fetch ${url} ${ours} ${cache} ${sha256} --no-caching`;
+        const rssFile = join(dir, 'fetch.rss');
+        const rssUncachedFile = join(dir, 'fetch-uncached.rss');
+        const oursCommand = `node ${fetchOne()} fetch ${url} ${ours} ${cache} ${sha256} --rss ${rssFile}`;
+        const uncachedCommand = `node ${fetchOne()} fetch ${url} ${ours} ${cache} ${sha256} --no-caching --rss ${rssUncachedFile}`;
         const cleanOurs = `rm -rf ${cache} ${ours}`;
-        const runs = options.quick ? 2 : 3;
+        const runs = 2;
         const times = hyperfine(
           dir,
           [
@@ -45,8 +48,8 @@ export const artifactScenarios: Scenario[] = [
           runs,
           0,
         );
-        const rss = await peakRssMb(dir, oursCommand, cleanOurs);
-        const rssUncached = await peakRssMb(dir, uncachedCommand, cleanOurs);
+        const rss = takeRssMb(rssFile);
+        const rssUncached = takeRssMb(rssUncachedFile);
         const label = `download ${options.downloadMib} MiB and verify`;
         const peerMs = times.get('curl+sha256sum')!;
         rows.push(
@@ -60,7 +63,7 @@ export const artifactScenarios: Scenario[] = [
       return {
         rows,
         notes: [
-          `Download (${options.quick ? 2 : 3} runs each): Debian's nginx on 127.0.0.1 serves a seeded random file (sendfile on); the aiop side is bench/fetch-one.ts calling fetchUrl from dist/src/artifacts with sha256 integrity and an empty cache folder each run; the digest is computed while the bytes stream, and fetchUrl then copies the verified file to its destination (a real copy on ext4: no reflinks). curl writes the file, then sha256sum reads it back from the page cache.`,
+          `Download (2 runs each): Debian's nginx on 127.0.0.1 serves a seeded random file (sendfile on); the aiop side is bench/fetch-one.ts calling fetchUrl from dist/src/artifacts with sha256 integrity and an empty cache folder each run; the digest is computed while the bytes stream, and fetchUrl then copies the verified file to its destination (a real copy on ext4: no reflinks). curl writes the file, then sha256sum reads it back from the page cache.`,
         ],
       };
     },
@@ -81,10 +84,11 @@ export const artifactScenarios: Scenario[] = [
         // Fill the cache once, the way a first build does.
         execFileSync('node', [fetchOne(), 'place', url, pkg, cache, sha256], { stdio: 'inherit' });
         const cached = contentPath(cache, sriFromSha256Hex(sha256));
-        const place = `node ${fetchOne()} place ${url} ${pkg} ${cache} ${sha256}`;
-        const placeNoVerify = `${place} --no-verify`;
+        const rssFile = join(dir, 'place.rss');
+        const place = `node ${fetchOne()} place ${url} ${pkg} ${cache} ${sha256} --rss ${rssFile}`;
+        const placeNoVerify = `node ${fetchOne()} place ${url} ${pkg} ${cache} ${sha256} --no-verify`;
         const cleanOurs = `rm -rf ${pkg}`;
-        const runs = options.quick ? 2 : 5;
+        const runs = options.quick ? 2 : 3;
         const times = hyperfine(
           dir,
           [
@@ -95,7 +99,7 @@ export const artifactScenarios: Scenario[] = [
           runs,
           1,
         );
-        const rss = await peakRssMb(dir, place, cleanOurs);
+        const rss = takeRssMb(rssFile);
         const label = `place a cached ${options.placeMib} MiB artifact`;
         rows.push(
           { scenario: label, ours: 'placeArtifacts (verifies the copy)', oursMs: times.get('aiop place')!, peer: 'cp', peerMs: times.get('cp')!, floor: 1.0, rssFloorMb: 200, ...(rss ? { rssMb: rss } : {}), note: 'default: a cache hit is verified' },
@@ -107,7 +111,7 @@ export const artifactScenarios: Scenario[] = [
       return {
         rows,
         notes: [
-          `Placing (${options.quick ? 2 : 5} runs each): bench/fetch-one.ts calls placeArtifacts for one file artifact (file:// URL, already in the cache); cp copies the same cache file to the same file system. By default aiop verifies a cache hit: it hashes the copy it made (sha256 of the whole file after copying), so it reads the bytes once more than cp; --no_verify skips that.`,
+          `Placing (${options.quick ? 2 : 3} runs each): bench/fetch-one.ts calls placeArtifacts for one file artifact (file:// URL, already in the cache); cp copies the same cache file to the same file system. By default aiop verifies a cache hit: it hashes the copy it made (sha256 of the whole file after copying), so it reads the bytes once more than cp; --no_verify skips that.`,
         ],
       };
     },

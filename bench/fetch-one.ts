@@ -2,12 +2,13 @@
  * The aiop side of (f) and (g): one artifact through the library, with the settings a build
  * uses by default (verification, the cache, no retries needed on loopback).
  *
- *   node dist/bench/fetch-one.js fetch URL DEST_FILE CACHE_DIR SHA256_HEX [--no-caching]
- *   node dist/bench/fetch-one.js place URL PKG_DIR CACHE_DIR SHA256_HEX [--no-verify]
+ *   node dist/bench/fetch-one.js fetch URL DEST_FILE CACHE_DIR SHA256_HEX [--no-caching] [--rss FILE]
+ *   node dist/bench/fetch-one.js place URL PKG_DIR CACHE_DIR SHA256_HEX [--no-verify] [--rss FILE]
  */
+import { recordRssFromArgs } from './self-rss.js';
 import { fetchUrl, placeArtifacts, sriFromSha256Hex, type FetchSettings } from '../src/artifacts/index.js';
 
-const [mode, url, dest, cacheDir, sha256, flag] = process.argv.slice(2);
+const [mode, url, dest, cacheDir, sha256, flag] = recordRssFromArgs(process.argv.slice(2));
 if ((mode !== 'fetch' && mode !== 'place') || !url || !dest || !cacheDir || !sha256) {
   process.stderr.write('usage: fetch-one.js fetch|place URL DEST CACHE_DIR SHA256_HEX [--no-caching|--no-verify]\n');
   process.exit(2);

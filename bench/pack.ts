@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageTree } from './data.js';
-import { REPO, WORK, hyperfine, peakRssMb } from './run.js';
+import { REPO, WORK, hyperfine } from './run.js';
 import type { Scenario } from './recipe.js';
+import { takeRssMb } from './self-rss.js';
 
 // A function, not a constant: run.ts imports this module before its own constants exist.
 const packOne = (): string => join(REPO, 'dist/bench/pack-one.js');
@@ -32,21 +33,23 @@ export const packScenarios: Scenario[] = [
       );
       execFileSync('cp', ['-al', pkg, join(debRoot, 'usr')]);
       const out = (name: string): string => join(dir, name);
-      const runs = options.quick ? 2 : 3;
+      const runs = 2;
+      const zipRssFile = out('zip.rss');
+      const debRssFile = out('deb.rss');
       const pkgParent = join(pkg, '..');
       const times = hyperfine(
         pkgParent,
         [
-          { name: 'aiop zip', command: `node ${packOne()} zip ${pkg} ${out('ours.zip')}`, prepare: `rm -f ${out('ours.zip')}` },
+          { name: 'aiop zip', command: `node ${packOne()} zip ${pkg} ${out('ours.zip')} --rss ${zipRssFile}`, prepare: `rm -f ${out('ours.zip')}` },
           { name: 'zip', command: `zip -q -r -6 -X ${out('peer.zip')} pkg`, prepare: `rm -f ${out('peer.zip')}` },
-          { name: 'aiop deb', command: `node ${packOne()} deb ${pkg} ${out('ours.deb')}`, prepare: `rm -f ${out('ours.deb')}` },
+          { name: 'aiop deb', command: `node ${packOne()} deb ${pkg} ${out('ours.deb')} --rss ${debRssFile}`, prepare: `rm -f ${out('ours.deb')}` },
           { name: 'dpkg-deb', command: `dpkg-deb --root-owner-group -Zgzip --build ${debRoot} ${out('peer.deb')}`, prepare: `rm -f ${out('peer.deb')}` },
         ],
         runs,
         0,
       );
-      const zipRss = await peakRssMb(pkgParent, `node ${packOne()} zip ${pkg} ${out('ours.zip')}`, `rm -f ${out('ours.zip')}`);
-      const debRss = await peakRssMb(pkgParent, `node ${packOne()} deb ${pkg} ${out('ours.deb')}`, `rm -f ${out('ours.deb')}`);
+      const zipRss = takeRssMb(zipRssFile);
+      const debRss = takeRssMb(debRssFile);
       const size = (f: string): number => statSync(out(f)).size;
       const sizeNote = (ours: string, peer: string): string => {
         const diff = size(ours) / size(peer) - 1;

@@ -207,7 +207,8 @@ a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download,
 ${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
 runs given in the scenario's notes (default ${options.runs} for quick commands, fewer for the large ones), measured in the
 same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
-Peak RSS is that of the largest process of ours, from one extra run.
+Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
+the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
 
 ${table(rows)}
 
