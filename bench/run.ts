@@ -3,7 +3,12 @@
  * fits) and rewrites BENCHMARKS.md with the machine, the date and the ratios.
  *
  *   node dist/bench/run.js [--quick] [--only NAME] [--targets N] [--runs N]
- *     [--pack-mib N] [--download-mib N] [--place-mib N] [--packages-artifact-mib N]
+ *     [--pack-mib N] [--download-mib N] [--place-mib N] [--packages N] [--packages-artifact-mib N]
+ *     [--wait-load LOAD] [--report-only]
+ *
+ * --quick: small sizes, a smoke run (writes bench/work/BENCHMARKS.quick.md, not BENCHMARKS.md).
+ * --wait-load: first wait (at most 20 minutes) for the load average to drop below LOAD.
+ * --report-only: write BENCHMARKS.md again from the last run's record (after editing bench/analysis.md).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -179,9 +184,70 @@ function unmet(rows: Row[]): Row[] {
   });
 }
 
+/** What one run measured; saved so that BENCHMARKS.md can be written again (`--report-only`) without measuring. */
+interface RunRecord {
+  args: string;
+  date: string;
+  minutes: string;
+  machine: string;
+  load: string;
+  options: Options;
+  rows: Row[];
+  notes: string[];
+}
+
+/** BENCHMARKS.md from one run, with bench/analysis.md (the profiles behind unmet floors) appended. */
+function render(run: RunRecord): string {
+  const { options, rows, notes } = run;
+  const missed = unmet(rows);
+  const analysisFile = join(REPO, 'bench/analysis.md');
+  const analysis = existsSync(analysisFile) ? `\n${readFileSync(analysisFile, 'utf8').trim()}\n` : '';
+  return `# Benchmarks
+
+Written by \`npm run bench${run.args ? ` -- ${run.args}` : ''}\` (bench/run.ts) on ${run.date}, in ${run.minutes} minutes.
+Machine: ${run.machine}. Load average when the run started: ${run.load}.
+Inputs are generated (seeded, no network: servers listen on 127.0.0.1 only); sizes: ${options.targets} recipe targets,
+a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download, a ${options.placeMib} MiB artifact to place,
+${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
+runs given in the scenario's notes (default ${options.runs} for quick commands, fewer for the large ones), measured in the
+same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
+Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
+the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
+
+${table(rows)}
+
+${missed.length === 0 ? 'Every floor is met in this run.' : `Floors not met in this run: ${missed.map((r) => `${r.scenario} (${r.ours} against ${r.peer})`).join('; ')}. See below for why.`}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+${analysis}`;
+}
+
+/** Waits (up to `maxMinutes`) for the 1-minute load average to fall below `limit`; other work skews every number. */
+async function waitForQuiet(limit: number, maxMinutes: number): Promise<void> {
+  const deadline = Date.now() + maxMinutes * 60_000;
+  while (loadavg()[0]! >= limit && Date.now() < deadline) {
+    process.stderr.write(`load average ${loadavg()[0]!.toFixed(2)} >= ${limit}: waiting\n`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
+
 async function mainBench(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const reportOnly = argv.includes('--report-only');
+  const waitAt = argv.indexOf('--wait-load');
+  const waitLoad = waitAt >= 0 ? Number(argv[waitAt + 1]) : undefined;
+  const rest = argv.filter((a, i) => a !== '--report-only' && i !== waitAt && i !== waitAt + 1);
+  const options = parseArgs(rest);
   mkdirSync(WORK, { recursive: true });
+  const record = join(WORK, options.quick ? 'last-run.quick.json' : 'last-run.json');
+  const output = join(REPO, options.quick ? join('bench/work', 'BENCHMARKS.quick.md') : 'BENCHMARKS.md');
+  if (reportOnly) {
+    const text = render(JSON.parse(readFileSync(record, 'utf8')) as RunRecord);
+    writeFileSync(output, text);
+    process.stdout.write(text);
+    return;
+  }
+  if (waitLoad !== undefined) await waitForQuiet(waitLoad, 20);
   const rows: Row[] = [];
   const notes: string[] = [];
   const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...artifactScenarios, ...buildAllScenarios];
@@ -194,29 +260,19 @@ async function mainBench(): Promise<void> {
     rows.push(...result.rows);
     notes.push(...result.notes);
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  const missed = unmet(rows);
-  const args = process.argv.slice(2).join(' ');
-  const text = `# Benchmarks
-
-Written by \`npm run bench${args ? ` -- ${args}` : ''}\` (bench/run.ts) on ${date}, in ${minutes} minutes.
-Machine: ${machine()}. Load average when the run started: ${load}.
-Inputs are generated (seeded, no network: servers listen on 127.0.0.1 only); sizes: ${options.targets} recipe targets,
-a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download, a ${options.placeMib} MiB artifact to place,
-${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
-runs given in the scenario's notes (default ${options.runs} for quick commands, fewer for the large ones), measured in the
-same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
-Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
-the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
-
-${table(rows)}
-
-${missed.length === 0 ? 'Every floor is met in this run.' : `Floors not met in this run: ${missed.map((r) => `${r.scenario} (${r.ours} against ${r.peer})`).join('; ')}. See the notes for why.`}
-
-${notes.map((n) => `- ${n}`).join('\n')}
-`;
-  writeFileSync(join(REPO, options.quick ? join('bench/work', 'BENCHMARKS.quick.md') : 'BENCHMARKS.md'), text);
+  const run: RunRecord = {
+    args: rest.join(' '),
+    date: new Date().toISOString().slice(0, 10),
+    minutes: ((Date.now() - started) / 60_000).toFixed(1),
+    machine: machine(),
+    load,
+    options,
+    rows,
+    notes,
+  };
+  writeFileSync(record, `${JSON.stringify(run, null, 2)}\n`);
+  const text = render(run);
+  writeFileSync(output, text);
   process.stdout.write(text);
   rmSync(join(WORK, 'hyperfine.json'), { force: true });
 }
