@@ -60,7 +60,7 @@ export const recipeScenarios: Scenario[] = [
           { name: 'make -r -j2', command: 'make -r -s -j2', prepare: clean },
           { name: 'ninja -j2', command: 'ninja -j2 --quiet', prepare: clean },
         ],
-        Math.max(1, Math.min(options.runs, 3)),
+        Math.max(1, Math.min(options.runs, 2)),
         0,
       );
       const rss = await peakRssMb(dir, aiopBuild(' -j 2'), clean);

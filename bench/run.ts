@@ -7,7 +7,7 @@
  *     [--wait-load LOAD] [--report-only]
  *
  * --quick: small sizes, a smoke run (writes bench/work/BENCHMARKS.quick.md, not BENCHMARKS.md).
- * --wait-load: first wait (at most 20 minutes) for the load average to drop below LOAD.
+ * --wait-load: first wait (at most 5 minutes) for the load average to drop below LOAD.
  * --report-only: write BENCHMARKS.md again from the last run's record (after editing bench/analysis.md).
  */
 import { execFileSync } from 'node:child_process';
@@ -247,7 +247,7 @@ async function mainBench(): Promise<void> {
     process.stdout.write(text);
     return;
   }
-  if (waitLoad !== undefined) await waitForQuiet(waitLoad, 20);
+  if (waitLoad !== undefined) await waitForQuiet(waitLoad, 5);
   const rows: Row[] = [];
   const notes: string[] = [];
   const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...artifactScenarios, ...buildAllScenarios];
