@@ -2,14 +2,25 @@
  * `npm run bench`: runs every scenario side by side with its peer tools (hyperfine where it
  * fits) and rewrites BENCHMARKS.md with the machine, the date and the ratios.
  *
- *   node dist/bench/run.js [--only NAME] [--targets N] [--runs N]
+ *   node dist/bench/run.js [--quick] [--only NAME] [--targets N] [--runs N]
+ *     [--pack-mib N] [--download-mib N] [--place-mib N] [--packages N] [--packages-artifact-mib N]
+ *     [--wait-load LOAD] [--report-only]
+ *
+ * --quick: small sizes, a smoke run (writes bench/work/BENCHMARKS.quick.md, not BENCHMARKS.md).
+ * --wait-load: first wait (at most 5 minutes) for the load average to drop below LOAD.
+ * --report-only: write BENCHMARKS.md again from the last run's record (after editing bench/analysis.md).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipeScenarios } from './recipe.js';
+import { startupScenarios } from './startup.js';
+import { packScenarios } from './pack.js';
+import { artifactScenarios } from './artifacts.js';
+import { buildAllScenarios } from './build-all.js';
+import { peakRssOfCommand } from './rss.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const AIOP = join(REPO, 'dist/src/cli/aiop.js');
@@ -32,13 +43,31 @@ export interface Row {
   peerMs: number;
   /** Ours divided by the peer's; the floor is the largest acceptable ratio. */
   floor?: number;
+  /** A floor given as "at most this many ms above the peer" instead of a ratio. */
+  floorMsAbove?: number;
   rssMb?: number;
+  /** Largest acceptable peak RSS of ours, in MB. */
+  rssFloorMb?: number;
+  /** Free text for the last column (output sizes, settings). */
+  note?: string;
 }
 
+/** Sizes and repetitions; every size can be set from the command line. */
 export interface Options {
   targets: number;
   runs: number;
   only?: string;
+  quick: boolean;
+  /** (e) size of the generated package, MiB. */
+  packMib: number;
+  /** (f) size of the downloaded artifact, MiB. */
+  downloadMib: number;
+  /** (g) size of the cached artifact placed into a package, MiB. */
+  placeMib: number;
+  /** (h) size of each of the 4 shared artifacts, MiB. */
+  artifactMib: number;
+  /** (h) number of packages (a matrix of 4 x packages/4). */
+  packages: number;
 }
 
 function has(tool: string): boolean {
@@ -51,7 +80,7 @@ function has(tool: string): boolean {
 }
 
 /** Median wall time in ms of each command, measured by hyperfine in one run so they share conditions. */
-export function hyperfine(cwd: string, measures: Measure[], runs: number, warmup = 1): Map<string, number> {
+export function hyperfine(cwd: string, measures: Measure[], runs: number, warmup = 1, env?: NodeJS.ProcessEnv): Map<string, number> {
   if (!has('hyperfine')) throw new Error('hyperfine is needed (apt-get install hyperfine)');
   const out = join(WORK, 'hyperfine.json');
   const args = ['--style', 'none', '-N', '--runs', String(runs), '--export-json', out];
@@ -62,26 +91,56 @@ export function hyperfine(cwd: string, measures: Measure[], runs: number, warmup
   }
   for (const m of measures) args.push('-n', m.name, m.command);
   // -N runs without a shell; commands with shell syntax are wrapped by the caller.
-  execFileSync('hyperfine', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('hyperfine', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env } : {}) });
   const results = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; median: number }> };
   return new Map(results.results.map((r) => [r.command, r.median * 1000]));
 }
 
-/** Peak resident memory of one run, in MB (GNU time's %M). */
-export function peakRssMb(cwd: string, command: string, prepare?: string): number | undefined {
-  if (!existsSync('/usr/bin/time')) return undefined;
-  if (prepare) execFileSync('sh', ['-c', prepare], { cwd, stdio: 'ignore' });
-  const out = execFileSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', `${command} >/dev/null 2>&1`], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  return Math.round(Number(out.trim().split('\n').pop()) / 1024);
+/**
+ * Peak resident memory of one run, in MB: the largest process of the command's tree. GNU time's
+ * %M (exact, from wait4) when /usr/bin/time is installed, else the highest VmHWM seen while
+ * polling /proc for the command and its descendants (Linux only).
+ */
+export async function peakRssMb(cwd: string, command: string, prepare?: string, env?: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (prepare) execFileSync('sh', ['-c', prepare], { cwd, stdio: 'ignore', ...(env ? { env } : {}) });
+  if (existsSync('/usr/bin/time')) {
+    // GNU time writes to stderr, which execFileSync does not return: ask for a file instead.
+    const out = join(WORK, 'time.txt');
+    execFileSync('/usr/bin/time', ['-f', '%M', '-o', out, 'sh', '-c', `${command} >/dev/null 2>&1`], {
+      cwd,
+      stdio: 'ignore',
+      ...(env ? { env } : {}),
+    });
+    const kib = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
+    rmSync(out, { force: true });
+    return Math.round(kib / 1024);
+  }
+  if (!existsSync('/proc/self/status')) return undefined;
+  const kib = await peakRssOfCommand(cwd, command, env);
+  return Math.round(kib / 1024);
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { targets: 10_000, runs: 5 };
+  const quick = argv.includes('--quick');
+  const options: Options = quick
+    ? { targets: 500, runs: 2, quick, packMib: 32, downloadMib: 64, placeMib: 32, artifactMib: 1, packages: 8 }
+    : { targets: 10_000, runs: 5, quick, packMib: 1024, downloadMib: 2048, placeMib: 1024, artifactMib: 4, packages: 16 };
+  const number = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive whole number, got "${value ?? ''}"`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (a === '--only') options.only = argv[++i];
-    else if (a === '--targets') options.targets = Number(argv[++i]);
-    else if (a === '--runs') options.runs = Number(argv[++i]);
+    else if (a === '--targets') options.targets = number(a, argv[++i]);
+    else if (a === '--runs') options.runs = number(a, argv[++i]);
+    else if (a === '--pack-mib') options.packMib = number(a, argv[++i]);
+    else if (a === '--download-mib') options.downloadMib = number(a, argv[++i]);
+    else if (a === '--place-mib') options.placeMib = number(a, argv[++i]);
+    else if (a === '--packages-artifact-mib') options.artifactMib = number(a, argv[++i]);
+    else if (a === '--packages') options.packages = Math.max(4, Math.ceil(number(a, argv[++i]) / 4) * 4);
+    else if (a !== '--quick') throw new Error(`unknown option ${a}`);
   }
   return options;
 }
@@ -91,24 +150,109 @@ function machine(): string {
   return `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node.js ${process.version}, ${process.platform}`;
 }
 
-function table(rows: Row[]): string {
-  const lines = ['| scenario | ours | median | peer | median | ratio | floor | peak RSS |', '|---|---|---:|---|---:|---:|---:|---:|'];
+/** The verdicts of one row: time floor and memory floor, each "met" or "**not met**". */
+function verdicts(r: Row): { time: string; rss: string } {
+  const ratio = r.oursMs / r.peerMs;
+  const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  let time = '';
+  if (r.floor !== undefined) time = `≤ ${r.floor} ${mark(ratio <= r.floor)}`;
+  else if (r.floorMsAbove !== undefined) time = `≤ +${r.floorMsAbove} ms ${mark(r.oursMs - r.peerMs <= r.floorMsAbove)}`;
+  const rss = r.rssMb === undefined ? '' : `${r.rssMb} MB${r.rssFloorMb === undefined ? '' : ` (< ${r.rssFloorMb}: ${mark(r.rssMb < r.rssFloorMb)})`}`;
+  return { time, rss };
+}
+
+/** The Markdown table of BENCHMARKS.md. */
+export function table(rows: Row[]): string {
+  const lines = [
+    '| scenario | ours | median | peer | median | ratio | floor | peak RSS (ours) | notes |',
+    '|---|---|---:|---|---:|---:|---|---|---|',
+  ];
   for (const r of rows) {
     const ratio = r.oursMs / r.peerMs;
-    const verdict = r.floor === undefined ? '' : ratio <= r.floor ? ` ≤ ${r.floor} met` : ` ≤ ${r.floor} **not met**`;
-    lines.push(
-      `| ${r.scenario} | ${r.ours} | ${r.oursMs.toFixed(0)} ms | ${r.peer} | ${r.peerMs.toFixed(0)} ms | ${ratio.toFixed(2)} |${verdict} | ${r.rssMb === undefined ? '' : `${r.rssMb} MB`} |`,
-    );
+    const { time, rss } = verdicts(r);
+    const ms = (v: number): string => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(0)} ms`);
+    lines.push(`| ${r.scenario} | ${r.ours} | ${ms(r.oursMs)} | ${r.peer} | ${ms(r.peerMs)} | ${ratio.toFixed(2)} | ${time} | ${rss} | ${r.note ?? ''} |`);
   }
   return lines.join('\n');
 }
 
+/** Rows whose time or memory floor is not met. */
+function unmet(rows: Row[]): Row[] {
+  return rows.filter((r) => {
+    const v = verdicts(r);
+    return v.time.includes('not met') || v.rss.includes('not met');
+  });
+}
+
+/** What one run measured; saved so that BENCHMARKS.md can be written again (`--report-only`) without measuring. */
+interface RunRecord {
+  args: string;
+  date: string;
+  minutes: string;
+  machine: string;
+  load: string;
+  options: Options;
+  rows: Row[];
+  notes: string[];
+}
+
+/** BENCHMARKS.md from one run, with bench/analysis.md (the profiles behind unmet floors) appended. */
+function render(run: RunRecord): string {
+  const { options, rows, notes } = run;
+  const missed = unmet(rows);
+  const analysisFile = join(REPO, 'bench/analysis.md');
+  const analysis = existsSync(analysisFile) ? `\n${readFileSync(analysisFile, 'utf8').trim()}\n` : '';
+  return `# Benchmarks
+
+Written by \`npm run bench${run.args ? ` -- ${run.args}` : ''}\` (bench/run.ts) on ${run.date}, in ${run.minutes} minutes.
+Machine: ${run.machine}. Load average when the run started: ${run.load}.
+Inputs are generated (seeded, no network: servers listen on 127.0.0.1 only); sizes: ${options.targets} recipe targets,
+a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download, a ${options.placeMib} MiB artifact to place,
+${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
+runs given in the scenario's notes (default ${options.runs} for quick commands, fewer for the large ones), measured in the
+same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
+Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
+the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
+
+${table(rows)}
+
+${missed.length === 0 ? 'Every floor is met in this run.' : `Floors not met in this run: ${missed.map((r) => `${r.scenario} (${r.ours} against ${r.peer})`).join('; ')}. See below for why.`}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+${analysis}`;
+}
+
+/** Waits (up to `maxMinutes`) for the 1-minute load average to fall below `limit`; other work skews every number. */
+async function waitForQuiet(limit: number, maxMinutes: number): Promise<void> {
+  const deadline = Date.now() + maxMinutes * 60_000;
+  while (loadavg()[0]! >= limit && Date.now() < deadline) {
+    process.stderr.write(`load average ${loadavg()[0]!.toFixed(2)} >= ${limit}: waiting\n`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+}
+
 async function mainBench(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const reportOnly = argv.includes('--report-only');
+  const waitAt = argv.indexOf('--wait-load');
+  const waitLoad = waitAt >= 0 ? Number(argv[waitAt + 1]) : undefined;
+  const rest = argv.filter((a, i) => a !== '--report-only' && i !== waitAt && i !== waitAt + 1);
+  const options = parseArgs(rest);
   mkdirSync(WORK, { recursive: true });
+  const record = join(WORK, options.quick ? 'last-run.quick.json' : 'last-run.json');
+  const output = join(REPO, options.quick ? join('bench/work', 'BENCHMARKS.quick.md') : 'BENCHMARKS.md');
+  if (reportOnly) {
+    const text = render(JSON.parse(readFileSync(record, 'utf8')) as RunRecord);
+    writeFileSync(output, text);
+    process.stdout.write(text);
+    return;
+  }
+  if (waitLoad !== undefined) await waitForQuiet(waitLoad, 5);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const scenarios = [...recipeScenarios];
+  const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...artifactScenarios, ...buildAllScenarios];
+  const started = Date.now();
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   for (const scenario of scenarios) {
     if (options.only && !scenario.name.includes(options.only)) continue;
     process.stderr.write(`\n== ${scenario.name}\n`);
@@ -116,20 +260,19 @@ async function mainBench(): Promise<void> {
     rows.push(...result.rows);
     notes.push(...result.notes);
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const text = `# Benchmarks
-
-Written by \`npm run bench\` (bench/run.ts) on ${date}.
-Machine: ${machine()}.
-Inputs are generated (seeded, no network); sizes: ${options.targets} recipe targets. Each time is hyperfine's
-median of ${options.runs} runs in the same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is
-the largest ratio the issues accept.
-
-${table(rows)}
-
-${notes.map((n) => `- ${n}`).join('\n')}
-`;
-  writeFileSync(join(REPO, 'BENCHMARKS.md'), text);
+  const run: RunRecord = {
+    args: rest.join(' '),
+    date: new Date().toISOString().slice(0, 10),
+    minutes: ((Date.now() - started) / 60_000).toFixed(1),
+    machine: machine(),
+    load,
+    options,
+    rows,
+    notes,
+  };
+  writeFileSync(record, `${JSON.stringify(run, null, 2)}\n`);
+  const text = render(run);
+  writeFileSync(output, text);
   process.stdout.write(text);
   rmSync(join(WORK, 'hyperfine.json'), { force: true });
 }
