@@ -9,6 +9,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
+import { pidAlive } from './lock.js';
 
 /** What `aiop build` remembers about a package between runs (beside its signatures). */
 export interface BuildRecord {
@@ -103,17 +104,7 @@ export async function removeStalePartials(dest: Destination): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (pid === process.pid || isAlive(pid)) continue;
+    if (pid === process.pid || pidAlive(pid)) continue;
     await rm(join(dest.outputDir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -16,7 +16,7 @@ import type { FetchSettings } from '../artifacts/place.js';
 import { buildGraph, checkMissingSources, type Graph, type Node } from '../engine/graph.js';
 import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
-import type { Playbook } from '../playbook/load.js';
+import type { Playbook, Recipe } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { ResolvedTarget } from './compat.js';
 import {
@@ -61,9 +61,8 @@ export function packageScope(
   return new Scope([builtins, playbookVars, playbook.recipe.variables, compat, assignments]);
 }
 
-/** The goal of `aiop build`: the recipe's `default`, else a target named `package`, else every target. */
-export function defaultGoals(playbook: Playbook): string[] {
-  const { recipe } = playbook;
+/** The goal when none is named (`aiop build`, a bare `aap`): the recipe's `default`, else a target named `package`, else every target. */
+export function defaultGoals(recipe: Recipe): string[] {
   if (recipe.default) return [recipe.default];
   if (recipe.targets['package']) return ['package'];
   return Object.keys(recipe.targets);
@@ -121,7 +120,7 @@ export async function planPackageBuild(
     record,
     sourceFiles,
   });
-  const goals = defaultGoals(playbook);
+  const goals = defaultGoals(playbook.recipe);
   const scope = packageScope(playbook, builtinsFor(dest.workDir), compat, assignments);
   const graph = buildGraph({
     defs: playbook.recipe.targets,

@@ -37,6 +37,7 @@ import type { FetchSettings } from '../artifacts/place.js';
 import { aapFetch, aapFetchSettings } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
 import { onInterrupt } from './interrupt.js';
+import { defaultGoals } from '../build/package.js';
 import { machineLine, unixNow } from '../report/machine-readable.js';
 
 /** Where `aap` talks to the world. */
@@ -419,12 +420,6 @@ async function buildLocated(
   return 0;
 }
 
-/** The goal of a recipe without command-line targets: `default`, else `package`, else every target. */
-function defaultGoals(recipe: Recipe): string[] {
-  if (recipe.default) return [recipe.default];
-  if (recipe.targets['package']) return ['package'];
-  return Object.keys(recipe.targets);
-}
 
 function graphFor(p: Prepared, pkgDir: string): Graph {
   return buildGraph({

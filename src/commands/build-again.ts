@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import type { BuildOptions } from '../build/options.js';
-import { shellQuote } from '../engine/words.js';
+import { shellJoin } from '../ci/shell.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { buildCommand, LAST_BUILD, type BuildCommandIo } from './build.js';
 
@@ -22,7 +22,7 @@ export async function buildAgainCommand(
   } catch {
     throw new AiopError('usage', `no build recorded for this playbook yet (${LAST_BUILD}); run "aiop build {system_target} {params}" first`);
   }
-  process.stderr.write(`aiop build ${argv.map(shellQuote).join(' ')}\n`);
+  process.stderr.write(`aiop build ${shellJoin(argv)}\n`);
   if (credentialsRemoved) {
     process.stderr.write('aiop: note: credentials given in URLs are never recorded; give them through AIOP_UPLOAD_USER/AIOP_UPLOAD_PASSWORD or AIOP_UPLOAD_TOKEN\n');
   }

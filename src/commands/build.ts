@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
+import { VERSION } from '../core/version.js';
 import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
@@ -77,11 +78,9 @@ function fastPathKey(options: BuildOptions, io: BuildCommandIo): string | undefi
   const env = Object.entries(io.env)
     .filter(([k]) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
     .sort(([a], [b]) => (a < b ? -1 : 1));
-  return noopKey({ v: VERSION_KEY, cwd: io.cwd, options: { ...options, machineReadable: false, hideProgress: false }, env });
+  return noopKey({ v: VERSION, cwd: io.cwd, options: { ...options, machineReadable: false, hideProgress: false }, env });
 }
 
-/** Changes whenever the tool itself changes. */
-const VERSION_KEY = 1;
 
 /** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {

@@ -226,7 +226,7 @@ async function tryCombination(
   const targets = playbook.recipe.targets;
   if (recipeUsable && Object.keys(targets).length > 0) {
     try {
-      const graph = buildGraph({ defs: targets, scope, pkgDir, playbookRoot: root, goals: defaultGoals(playbook), deferMissingSources: true });
+      const graph = buildGraph({ defs: targets, scope, pkgDir, playbookRoot: root, goals: defaultGoals(playbook.recipe), deferMissingSources: true });
       planCommands({ graph, scope, pkgDir, emit: () => undefined });
       // Without artifacts nothing else can provide a missing source.
       if ((target.artifacts ?? []).length === 0) checkMissingSources(graph, root);

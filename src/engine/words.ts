@@ -31,8 +31,3 @@ export function splitWords(text: string): string[] {
   if (inWord) words.push(current);
   return words;
 }
-
-/** Quotes a word for /bin/sh when needed (for printing commands people can paste). */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
