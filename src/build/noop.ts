@@ -2,26 +2,40 @@
  * The no-op fast path. After a successful build, aiop records every file the build
  * depended on or produced (configuration, recipe files, sources, outputs) with its stat.
  * When the same command runs again and every stat still matches, nothing can have
- * changed: the build is skipped without parsing the playbook, building the graph or
- * hashing anything (ninja's approach). Any mismatch falls back to the full path, which
- * is always correct on its own.
+ * changed: the build is skipped without parsing the command line or the playbook, building
+ * the graph or hashing anything (ninja's approach). Any mismatch falls back to the full
+ * path, which is always correct on its own.
+ *
+ * The record is read on every no-op, so its format is made for reading: a JSON header,
+ * then the paths joined by newlines, then their numbers as raw float64 (no parsing).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { AiopEvent } from '../core/events.js';
+import { statter, type StatTriple } from '../core/fast-stat.js';
 
-/** [path, size, mtimeMs, ino]; size -1 records a path that must not exist. Paths relative to the root when inside it. */
-export type Stamp = [string, number, number, number];
-
+/** What a record gives back when it still holds. */
 export interface NoopRecord {
-  version: 1;
   writtenAt: number;
-  stamps: Stamp[];
-  /** Anything the command needs to report without loading the playbook (levels, log folder, package id). */
+  /** Anything the command needs to report without loading the playbook (options, levels, package id). */
   context: Record<string, unknown>;
+  /** The output events of the recorded build, replayed so reporters show what a real build shows. */
+  outputs: AiopEvent[];
 }
+
+interface Header {
+  writtenAt: number;
+  count: number;
+  pathBytes: number;
+  context: Record<string, unknown>;
+  outputs: AiopEvent[];
+}
+
+const MAGIC = 'aiop-noop 2\n';
+/** Numbers per path: size (-1: must not exist), mtimeMs, ino. */
+const FIELDS = 3;
 
 /**
  * A file modified this close to the moment the record was written may have changed again
@@ -29,70 +43,118 @@ export interface NoopRecord {
  */
 const RACY_MS = 1000;
 
-/** The key of a command: the same key means the same build request. */
-export function noopKey(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+/** Command-line words that change how a build reports, not what it builds. */
+const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable']);
+
+/**
+ * The key of a build request: the same key means the same build. It is computed from the
+ * words after `build` as typed (no parser is loaded on the fast path), so two spellings of
+ * the same options only cost a full build once each.
+ */
+export function noopKey(argv: string[], cwd: string, env: NodeJS.ProcessEnv, version: string): string {
+  const words = argv.filter((word) => !REPORT_ONLY.has(word));
+  const relevant = Object.keys(env)
+    .filter((k) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
+    .sort()
+    .map((k) => [k, env[k]]);
+  return createHash('sha256').update(JSON.stringify([version, cwd, words, relevant])).digest('hex').slice(0, 32);
 }
 
-function recordPath(root: string, key: string, part = ''): string {
-  return join(root, '.aiop', 'state', 'noop', `${key}${part}.json`);
+/** Whether the words ask for one of the report-only switches (they are not part of the key). */
+export function hasWord(argv: string[], ...words: string[]): boolean {
+  return argv.some((word) => words.includes(word));
 }
 
-/** Stats a path into a stamp (size -1 when missing). */
-export function stampOf(path: string): Stamp {
-  const s = statSync(path, { throwIfNoEntry: false });
-  return s === undefined ? [path, -1, 0, 0] : [path, s.size, s.mtimeMs, s.ino];
+function recordPath(root: string, key: string): string {
+  return join(root, '.aiop', 'state', 'noop', `${key}.bin`);
+}
+
+function relativeTo(prefix: string, path: string): string {
+  return path.startsWith(prefix) ? path.slice(prefix.length) : path;
 }
 
 /** Returns the record when every stamp still matches, else undefined. Never throws. */
 export function checkNoop(root: string, key: string): NoopRecord | undefined {
-  let record: NoopRecord;
+  const file = recordPath(root, key);
   try {
-    record = JSON.parse(readFileSync(recordPath(root, key), 'utf8')) as NoopRecord;
+    const buffer = readFileSync(file);
+    if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+    const headerEnd = buffer.indexOf(10, MAGIC.length);
+    const header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
+    const pathsStart = headerEnd + 1;
+    const numbersStart = align8(pathsStart + header.pathBytes);
+    const paths = header.count === 0 ? [] : buffer.toString('utf8', pathsStart, pathsStart + header.pathBytes).split('\n');
+    const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
+    // A Float64Array needs 8-byte alignment; a copy costs less than parsing text would.
+    const numbers =
+      bytes.byteOffset % 8 === 0
+        ? new Float64Array(bytes.buffer, bytes.byteOffset, header.count * FIELDS)
+        : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    if (paths.length !== header.count || numbers.length !== header.count * FIELDS) return undefined;
+    const stat = statter(file);
+    const limit = header.writtenAt - RACY_MS;
+    const prefix = root.endsWith('/') ? root : `${root}/`;
+    // Relative paths as they are when the root is the working folder (it is for `aiop build`):
+    // no string to build, and fewer folders for the kernel to walk.
+    const base = root === process.cwd() ? '' : prefix;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      // String concatenation, not path.join: this loop runs for every file of a large build.
+      const s = stat(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
+      const size = numbers[i * FIELDS]!;
+      if (s === undefined) {
+        if (size === -1) continue;
+        return undefined;
+      }
+      if (size === -1 || s.size !== size || s.mtimeMs !== numbers[i * FIELDS + 1] || s.ino !== numbers[i * FIELDS + 2] || s.mtimeMs >= limit) {
+        return undefined;
+      }
+    }
+    const outputs = header.outputs.map((event) =>
+      event.type === 'output' ? { ...event, files: event.files.map((f) => (f.charCodeAt(0) === 47 ? f : prefix + f)) } : event,
+    );
+    return { writtenAt: header.writtenAt, context: header.context, outputs };
   } catch {
     return undefined;
   }
-  if (record?.version !== 1 || !Array.isArray(record.stamps)) return undefined;
-  const limit = record.writtenAt - RACY_MS;
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  for (const [path, size, mtimeMs, ino] of record.stamps) {
-    // String concatenation, not path.join: this loop runs for every file of a large build.
-    const s = statSync(path.startsWith('/') ? path : prefix + path, { throwIfNoEntry: false });
-    if (s === undefined) {
-      if (size === -1) continue;
-      return undefined;
-    }
-    if (size === -1 || s.size !== size || s.mtimeMs !== mtimeMs || s.ino !== ino || s.mtimeMs >= limit) return undefined;
-  }
-  return record;
 }
 
-/** The output events recorded with a no-op record, replayed so reporters show what a real build shows. */
-export function noopOutputs(root: string, key: string): AiopEvent[] {
-  try {
-    return JSON.parse(readFileSync(recordPath(root, key, '.outputs'), 'utf8')) as AiopEvent[];
-  } catch {
-    return [];
-  }
+function align8(n: number): number {
+  return (n + 7) & ~7;
 }
 
-/** Writes the record of a successful build: stamps of `paths` (absolute) taken now. */
+/**
+ * Writes the record of a successful build: stamps of `paths` (absolute) taken now, or
+ * given in `known` by a caller that has just stat-ed them.
+ */
 export async function writeNoop(
   root: string,
   key: string,
   paths: string[],
   outputs: AiopEvent[],
   context: Record<string, unknown>,
+  known?: ReadonlyMap<string, StatTriple | undefined>,
 ): Promise<void> {
+  // A newline in a name would split the list: such a build simply gets no fast path.
+  if (paths.some((path) => path.includes('\n'))) return dropNoop(root, key);
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  const stamps = paths.map((path) => {
-    const stamp = stampOf(path);
-    if (path.startsWith(prefix)) stamp[0] = path.slice(prefix.length);
-    return stamp;
+  const file = recordPath(root, key);
+  const stat = statter(join(root, '.aiop', 'inventory_config.yml'));
+  const numbers = new Float64Array(paths.length * FIELDS);
+  paths.forEach((path, i) => {
+    const s = known?.has(path) ? known.get(path) : stat(path);
+    numbers[i * FIELDS] = s ? s.size : -1;
+    numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
+    numbers[i * FIELDS + 2] = s ? s.ino : 0;
   });
-  // Outputs first: a record is only trusted once both files are complete.
-  await writeFileAtomic(recordPath(root, key, '.outputs'), JSON.stringify(outputs));
-  await writeFileAtomic(recordPath(root, key), JSON.stringify({ version: 1, writtenAt: Date.now(), stamps, context }));
+  const pathText = Buffer.from(paths.map((path) => relativeTo(prefix, path)).join('\n'), 'utf8');
+  const compactOutputs = outputs.map((event) =>
+    event.type === 'output' ? { ...event, files: event.files.map((f) => relativeTo(prefix, f)) } : event,
+  );
+  const header: Header = { writtenAt: Date.now(), count: paths.length, pathBytes: pathText.length, context, outputs: compactOutputs };
+  const head = Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8');
+  const pad = Buffer.alloc(align8(head.length + pathText.length) - head.length - pathText.length);
+  await writeFileAtomic(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer)]));
 }
 
 /** Forgets a record (before a build that may change things). */

@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 /**
  * `aiop`: parses the command line into typed options and hands them to a command in
- * src/commands/. Commands are imported lazily so that start-up stays fast.
+ * src/commands/. Commands, and the parser itself, are imported lazily: a no-op build is
+ * answered before either is loaded, because start-up is most of its time.
  */
 import { UsageError } from '../core/errors.js';
-import { parseAiop } from './aiop-args.js';
 import { main } from './run.js';
 
-/** Parses the arguments of one `aiop build` (recorded, or from packages.yml). */
-function parseBuildArgv(argv: string[]) {
-  const parsed = parseAiop(['build', ...argv]);
-  if (parsed.command !== 'build') throw new UsageError(`not a build command: aiop build ${argv.join(' ')}`);
-  return parsed.options;
-}
-
 main('aiop', async () => {
-  const invocation = parseAiop(process.argv.slice(2));
+  const args = process.argv.slice(2);
   const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout };
+  if (args[0] === 'build') {
+    const { replayNoop } = await import('../commands/build-noop.js');
+    const status = await replayNoop(args.slice(1), io);
+    if (status !== undefined) return status;
+  }
+  const { parseAiop } = await import('./aiop-args.js');
+  /** Parses the arguments of one `aiop build` (recorded, or from packages.yml). */
+  const parseBuildArgv = (argv: string[]) => {
+    const parsed = parseAiop(['build', ...argv]);
+    if (parsed.command !== 'build') throw new UsageError(`not a build command: aiop build ${argv.join(' ')}`);
+    return parsed.options;
+  };
+  const invocation = parseAiop(args);
   switch (invocation.command) {
     case 'done':
       return 0;

@@ -9,12 +9,13 @@ import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
-import { acquirePackageLock, lockPresent, type PackageLock } from '../build/lock.js';
+import { acquirePackageLock, lockPath, type PackageLock } from '../build/lock.js';
 import { packageStateDir } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
-import { checkNoop, noopKey, noopOutputs, writeNoop, dropNoop } from '../build/noop.js';
+import { noopKey, writeNoop, dropNoop } from '../build/noop.js';
+import type { NoopContext } from './build-noop.js';
 import { listFiles } from '../build/outputs.js';
 import type { AiopEvent } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -73,43 +74,20 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
 }
 
 /** The no-op key of a build request, or undefined when the request must always do work. */
-function fastPathKey(options: BuildOptions, io: BuildCommandIo): string | undefined {
+function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): string | undefined {
   if (options.upload.length > 0 || options.gotoPack || options.force) return undefined;
-  const env = Object.entries(io.env)
-    .filter(([k]) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
-    .sort(([a], [b]) => (a < b ? -1 : 1));
-  return noopKey({ v: VERSION, cwd: io.cwd, options: { ...options, machineReadable: false, hideProgress: false }, env });
+  return noopKey(io.argv, root, io.env, VERSION);
 }
 
-
-/** Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError. */
+/**
+ * Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError.
+ * A request that changes nothing was answered before this (src/commands/build-noop.ts).
+ */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
   machineReadableFailures('aiop', options.machineReadable);
   checkOptionCombinations(options);
   const root = await findPlaybookRoot(io.cwd);
-  const key = fastPathKey(options, io);
-  const noop = key === undefined ? undefined : checkNoop(root, key);
-  // While another build of this package writes, its folder may be half-updated: no fast answer then.
-  if (noop && !lockPresent(packageStateDir(root, String(noop.context['pkg'])))) {
-    const pkg = String(noop.context['pkg']);
-    const { stream, reporters } = await startReporting({
-      program: 'aiop',
-      options,
-      userConfig: noop.context['userConfig'] as UserConfig,
-      root,
-      logName: pkg,
-      env: io.env,
-    });
-    const started = Date.now();
-    stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: noop.context['compat'] as Record<string, string> });
-    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
-    stream.emit({ type: 'targets-planned', pkg, total: Number(noop.context['targets'] ?? 0) });
-    for (const event of noopOutputs(root, key!)) stream.emit(event);
-    stream.emit({ type: 'phase', phase: 'done', pkg });
-    stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
-    await reporters.close();
-    return 0;
-  }
+  const key = fastPathKey(options, io, root);
   if (key !== undefined) dropNoop(root, key);
   const { config: userConfig, file: userConfigFile } = await loadUserConfig(io.env);
   const playbook = await loadPlaybook(root);
@@ -161,12 +139,15 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
         ...produced.map((p) => join(result.packageDir, p)),
         ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path),
       ];
-      await writeNoop(root, key, paths, outputs, {
+      const context: NoopContext = {
         pkg: target.id,
+        options,
         userConfig,
         compat: Object.fromEntries(target.values),
         targets: result.engine.ran.length + result.engine.upToDate.length,
-      });
+        lockFile: lockPath(packageStateDir(root, target.id)),
+      };
+      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>);
     }
     await reporters.close();
     return 0;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { aiop, isolatedEnv, tempDir } from '../util/run.js';
@@ -48,6 +48,31 @@ test('the no-op fast path skips an unchanged build and never hides a change', as
   assert.equal((await build()).fast, true);
   await writeFile(join(root, '.aiop/recipe.yml'), RECIPE.replace('"echo b >> $PLAYBOOK/runs.log"', '"echo b >> $PLAYBOOK/runs.log; echo changed"'));
   assert.deepEqual(await build(), { ran: ['b'], fast: false }, 'a changed recipe is seen');
+
+  // Report-only switches are not part of the request: the fast path still answers.
+  await sleep(1100);
+  await build();
+  const quiet = await aiop(['build', 'linux', 'debian12', 'amd64', '-v', '-hp', '--machine-readable'], { cwd: root, env });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.match(quiet.stderr, /no-op fast path/);
+  assert.match(quiet.stdout, /,artifact,0,id,/, 'machine-readable lines come from the replay too');
+
+  // While the package's lock file exists another build may be writing: no fast answer.
+  const lock = join(root, '.aiop/state/packages/demo-1.0.0-linux-debian12-amd64/lock');
+  await writeFile(lock, '999999999 stale\n');
+  const locked = await aiop(['build', 'linux', 'debian12', 'amd64', '-v'], { cwd: root, env });
+  assert.equal(locked.code, 0, locked.stderr);
+  assert.doesNotMatch(locked.stderr, /fast path/);
+
+  // A damaged record is ignored, never trusted and never a crash.
+  await sleep(1100);
+  await build();
+  const noopDir = join(root, '.aiop/state/noop');
+  for (const name of await readdir(noopDir)) {
+    const file = join(noopDir, name);
+    await writeFile(file, (await readFile(file)).subarray(0, 40));
+  }
+  assert.deepEqual(await build(), { ran: [], fast: false });
 
   const other = await aiop(['build', 'linux', 'debian12', 'arm64', '-v'], { cwd: root, env });
   assert.doesNotMatch(other.stderr, /fast path/, 'another command line is another build');

@@ -1,0 +1,57 @@
+/**
+ * `aiop build` when nothing changed since the same command last succeeded: answered from
+ * the no-op record (src/build/noop.ts) before the command-line parser, the playbook or the
+ * engine is even loaded, because on a large recipe the answer is mostly Node's start-up
+ * plus one stat per file. The reporters get the same events a full build of nothing would
+ * give them, so what is printed and logged is the same.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkNoop, hasWord, noopKey } from '../build/noop.js';
+import type { BuildOptions } from '../build/options.js';
+import { VERSION } from '../core/version.js';
+import type { UserConfig } from '../playbook/schema.js';
+
+/** What a full build stores in its no-op record for this fast path. */
+export interface NoopContext {
+  pkg: string;
+  /** The parsed options of the recorded command (report-only switches are taken from the current one). */
+  options: BuildOptions;
+  userConfig: UserConfig;
+  compat: Record<string, string>;
+  targets: number;
+  /** The package's lock file: while it exists another build may be writing. */
+  lockFile: string;
+}
+
+/**
+ * Answers `aiop build ARGV` from the no-op record and returns the exit status, or returns
+ * undefined when the record does not hold (then the full build runs and decides everything).
+ */
+export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.ProcessEnv }): Promise<number | undefined> {
+  // The record lives in the playbook root, and builds only run from there: elsewhere there is none.
+  const root = resolve(io.cwd);
+  const record = checkNoop(root, noopKey(argv, root, io.env, VERSION));
+  if (record === undefined) return undefined;
+  const context = record.context as unknown as NoopContext;
+  // While another build of this package writes, its folder may be half-updated: no fast answer then.
+  if (existsSync(context.lockFile)) return undefined;
+  const options: BuildOptions = {
+    ...context.options,
+    hideProgress: hasWord(argv, '-hp', '--hide_progress'),
+    machineReadable: hasWord(argv, '--machine-readable'),
+  };
+  const { machineReadableFailures, startReporting } = await import('./reporting.js');
+  machineReadableFailures('aiop', options.machineReadable);
+  const pkg = context.pkg;
+  const { stream, reporters } = await startReporting({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });
+  const started = Date.now();
+  stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
+  stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
+  stream.emit({ type: 'targets-planned', pkg, total: context.targets });
+  for (const event of record.outputs) stream.emit(event);
+  stream.emit({ type: 'phase', phase: 'done', pkg });
+  stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+  await reporters.close();
+  return 0;
+}
