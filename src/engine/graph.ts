@@ -3,8 +3,8 @@
  * placed in the package folder, sources resolved to other targets or to files, cycles
  * reported with their path.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, basename, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { expand, type Scope } from './variables.js';
@@ -112,12 +112,13 @@ export function buildGraph(input: GraphInput): Graph {
     return nodes.get(posix.normalize(ref.replace(/\\/g, '/')).replace(/\/$/, ''));
   };
   const missing: Graph['missing'] = [];
-  // The playbook first: that is where nearly every source is, so one stat usually settles it.
+  // The playbook first: that is where nearly every source is, so one lookup usually settles it.
+  const exists = folderListings();
   const findFile = (ref: string): string | undefined => {
-    if (isAbsolute(ref)) return existsSync(ref) ? ref : undefined;
+    if (isAbsolute(ref)) return exists(ref) ? ref : undefined;
     for (const root of [input.playbookRoot, ...(input.sourceRoots ?? [])]) {
       const candidate = join(root, ref);
-      if (existsSync(candidate)) return candidate;
+      if (exists(candidate)) return candidate;
     }
     return undefined;
   };
@@ -127,8 +128,11 @@ export function buildGraph(input: GraphInput): Graph {
     if (wired.has(node)) return;
     wired.add(node);
     const where = `target "${node.def.name}"`;
+    // A set beside the list: a target that depends on 10,000 others must not compare each with all.
+    const added = new Set<Node>();
     const addDep = (dep: Node): void => {
-      if (!node.deps.includes(dep)) {
+      if (!added.has(dep)) {
+        added.add(dep);
         node.deps.push(dep);
         dep.dependents.push(node);
       }
@@ -165,6 +169,31 @@ export function buildGraph(input: GraphInput): Graph {
   });
   for (const goal of goals) wire(goal);
   return { nodes, order: topologicalOrder(goals), goals, missing };
+}
+
+/**
+ * `existsSync` answered from one listing per folder: a recipe with thousands of sources in
+ * a few folders costs a few `readdir` calls instead of a stat per source and place looked in.
+ * Symbolic links (which may dangle) and unreadable folders are still asked one by one.
+ */
+function folderListings(): (path: string) => boolean {
+  const listings = new Map<string, Map<string, boolean> | null>();
+  return (path) => {
+    const dir = dirname(path);
+    let listing = listings.get(dir);
+    if (listing === undefined) {
+      try {
+        listing = new Map(readdirSync(dir, { withFileTypes: true }).map((entry) => [entry.name, entry.isSymbolicLink()]));
+      } catch (error) {
+        listing = (error as NodeJS.ErrnoException).code === 'ENOENT' ? new Map() : null;
+      }
+      listings.set(dir, listing);
+    }
+    if (listing === null) return existsSync(path);
+    const isLink = listing.get(basename(path));
+    if (isLink === undefined) return false;
+    return isLink ? existsSync(path) : true;
+  };
 }
 
 function missingSourceError(node: Node, ref: string, kind: string, playbookRoot: string, targets: Iterable<string>): never {
