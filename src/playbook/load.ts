@@ -204,8 +204,16 @@ async function readCache(cacheFile: string, key: string): Promise<Playbook | und
   return cache.playbook;
 }
 
+/** `scheme://user:secret@` anywhere in the playbook: a credential the user wrote in a URL. */
+const CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@"]+@/i;
+
 async function writeCache(cacheFile: string, key: string, fresh: FreshLoad): Promise<void> {
   const { targets, ...recipe } = fresh.playbook.recipe;
+  // Secrets never go to disk: a playbook with a credential in a URL is simply parsed every time.
+  if (CREDENTIALS.test(JSON.stringify(fresh.playbook))) {
+    await rm(cacheFile, { force: true });
+    return;
+  }
   const cache: CacheFile = {
     format: CACHE_FORMAT,
     key,

@@ -48,11 +48,11 @@ async function filesUnder(dir: string): Promise<Record<string, string>> {
 
 /**
  * `where: secret` for every leak found. The user's own inventory holds the artifact URL's
- * credentials, and so does its parsed copy in .aiop/state (a load cache): those are input.
+ * credentials: that is input. Nothing derived from it (the load cache included) may hold them.
  */
 function leaks(texts: Record<string, string>): string[] {
   const found: string[] = [];
-  const input = (where: string): boolean => where.endsWith('/.aiop/inventory_config.yml') || where.endsWith('/.aiop/state/playbook-cache.json');
+  const input = (where: string): boolean => where.endsWith('/.aiop/inventory_config.yml');
   for (const [where, text] of Object.entries(texts)) if (!input(where)) for (const secret of FORBIDDEN) if (text.includes(secret)) found.push(`${where}: ${secret}`);
   return found;
 }
