@@ -17,22 +17,30 @@ import type { PackageBuildPlan } from './package.js';
 export interface OutputStepsResult {
   files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'manifest'; path: string }>;
   uploads: Array<{ file: string; url: string }>;
+  /** Every file and folder of the package folder, package-relative (one walk, shared with the no-op record). */
+  entries: string[];
 }
 
-/** Every file (and, when asked, folder) under a folder, package-relative, sorted bytewise. */
-export async function listFiles(dir: string, withFolders = false): Promise<string[]> {
+/** Every file and every folder under a folder, package-relative, each list sorted bytewise. */
+export async function listTree(dir: string): Promise<{ files: string[]; all: string[] }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const prefix = dir.length + 1;
-  const out: string[] = [];
+  const files: string[] = [];
+  const all: string[] = [];
   for (const e of entries) {
-    if (!withFolders && e.isDirectory()) continue;
     // String slicing, not path.relative: this runs for every file of large packages.
     const parent = e.parentPath ?? (e as unknown as { path: string }).path;
     const rel = parent.length < prefix ? e.name : `${parent.slice(prefix)}/${e.name}`;
-    out.push(sep === '/' ? rel : rel.split(sep).join('/'));
+    const path = sep === '/' ? rel : rel.split(sep).join('/');
+    all.push(path);
+    if (!e.isDirectory()) files.push(path);
   }
+  return { files: sortBytewise(files), all: sortBytewise(all) };
+}
+
+function sortBytewise(list: string[]): string[] {
   // UTF-16 order equals bytewise UTF-8 order except for astral characters; compare bytes only then.
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).sort(byteOrderIfAstral);
+  return list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).sort(byteOrderIfAstral);
 }
 
 function byteOrderIfAstral(a: string, b: string): number {
@@ -92,9 +100,9 @@ export async function runOutputSteps(step: {
   const { ctx, target, options } = plan;
   const pkg = target.id;
   const description = ctx.playbook.inventory.package.description.trim();
-  const files = await listFiles(packageDir);
+  const { files, all } = await listTree(packageDir);
   ctx.emit({ type: 'output', pkg, kind: 'folder', id: packageDir, description, files: files.map((f) => join(packageDir, f)) });
-  const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [] };
+  const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [], entries: all };
 
   let packed: PackResult | undefined;
   if (options.zipPack || plan.deb) {

@@ -16,7 +16,6 @@ import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
 import { noopKey, writeNoop, dropNoop } from '../build/noop.js';
 import type { NoopContext } from './build-noop.js';
-import { listFiles } from '../build/outputs.js';
 import type { AiopEvent } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
 import { machineReadableFailures, startReporting } from './reporting.js';
@@ -129,7 +128,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     const result = await runPackageBuild(plan);
     stream.emit({ type: 'package-done', pkg: target.id, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
     if (key !== undefined) {
-      const produced = await listFiles(result.packageDir, true);
+      const produced = result.outputs.entries;
       const paths = [
         join(root, '.aiop', 'inventory_config.yml'),
         ...playbook.recipe.files,
