@@ -10,7 +10,7 @@ import { resolveTarget, targetHelp } from '../build/compat.js';
 import type { BuildOptions } from '../build/options.js';
 import { planPackageBuild, runPackageBuild } from '../build/package.js';
 import { acquirePackageLock, lockPath, type PackageLock } from '../build/lock.js';
-import { packageStateDir } from '../build/destination.js';
+import { packageStateDir, readBuildRecord } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
@@ -105,7 +105,11 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   let lock: PackageLock | undefined;
   try {
     lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
-    plan = await planPackageBuild(target, options, ctx);
+    // The plan depends on the build record (destination, in place or not); planning is most of
+    // an incremental build's own time on a large recipe, so it is only done again when another
+    // build changed that record meanwhile.
+    const record = await readBuildRecord(plan.stateDir);
+    if (JSON.stringify(record) !== JSON.stringify(plan.record)) plan = await planPackageBuild(target, options, ctx);
   } catch (error) {
     stopListening();
     await lock?.release();
