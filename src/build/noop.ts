@@ -73,50 +73,78 @@ function relativeTo(prefix: string, path: string): string {
   return path.startsWith(prefix) ? path.slice(prefix.length) : path;
 }
 
-/** Returns the record when every stamp still matches, else undefined. Never throws. */
-export function checkNoop(root: string, key: string): NoopRecord | undefined {
+/**
+ * Files whose stat is still the one recorded at the end of the last successful build (and
+ * not racy): absolute path to stat, undefined for a path recorded as absent and still absent.
+ * Their content is what that build saw, so the full path need not stat or hash them again.
+ */
+export type Unchanged = ReadonlyMap<string, StatTriple | undefined>;
+
+/** What {@link checkNoop} found. */
+export type NoopCheck = { record: NoopRecord } | { record: undefined; unchanged?: Unchanged };
+
+/**
+ * Compares every stamp of the record with the file system. When all match, the record
+ * holds; otherwise the files that did not change are returned too. Never throws.
+ */
+export function checkNoop(root: string, key: string): NoopCheck {
   const file = recordPath(root, key);
+  let header: Header;
+  let paths: string[];
+  let numbers: Float64Array;
   try {
     const buffer = readFileSync(file);
-    if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+    if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return { record: undefined };
     const headerEnd = buffer.indexOf(10, MAGIC.length);
-    const header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
+    header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
     const pathsStart = headerEnd + 1;
     const numbersStart = align8(pathsStart + header.pathBytes);
-    const paths = header.count === 0 ? [] : buffer.toString('utf8', pathsStart, pathsStart + header.pathBytes).split('\n');
+    paths = header.count === 0 ? [] : buffer.toString('utf8', pathsStart, pathsStart + header.pathBytes).split('\n');
     const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
     // A Float64Array needs 8-byte alignment; a copy costs less than parsing text would.
-    const numbers =
+    numbers =
       bytes.byteOffset % 8 === 0
         ? new Float64Array(bytes.buffer, bytes.byteOffset, header.count * FIELDS)
         : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-    if (paths.length !== header.count || numbers.length !== header.count * FIELDS) return undefined;
-    const stat = statter(file);
-    const limit = header.writtenAt - RACY_MS;
-    const prefix = root.endsWith('/') ? root : `${root}/`;
-    // Relative paths as they are when the root is the working folder (it is for `aiop build`):
-    // no string to build, and fewer folders for the kernel to walk.
-    const base = root === process.cwd() ? '' : prefix;
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i]!;
-      // String concatenation, not path.join: this loop runs for every file of a large build.
-      const s = stat(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
-      const size = numbers[i * FIELDS]!;
-      if (s === undefined) {
-        if (size === -1) continue;
-        return undefined;
-      }
-      if (size === -1 || s.size !== size || s.mtimeMs !== numbers[i * FIELDS + 1] || s.ino !== numbers[i * FIELDS + 2] || s.mtimeMs >= limit) {
-        return undefined;
-      }
-    }
-    const outputs = header.outputs.map((event) =>
-      event.type === 'output' ? { ...event, files: event.files.map((f) => (f.charCodeAt(0) === 47 ? f : prefix + f)) } : event,
-    );
-    return { writtenAt: header.writtenAt, context: header.context, outputs };
+    if (paths.length !== header.count || numbers.length !== header.count * FIELDS) return { record: undefined };
   } catch {
-    return undefined;
+    return { record: undefined };
   }
+  const stat = statter(file);
+  const limit = header.writtenAt - RACY_MS;
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  // Relative paths as they are when the root is the working folder (it is for `aiop build`):
+  // no string to build, and fewer folders for the kernel to walk.
+  const base = root === process.cwd() ? '' : prefix;
+  const recorded = (i: number): StatTriple | undefined =>
+    numbers[i * FIELDS] === -1 ? undefined : { size: numbers[i * FIELDS]!, mtimeMs: numbers[i * FIELDS + 1]!, ino: numbers[i * FIELDS + 2]! };
+  let unchanged: Map<string, StatTriple | undefined> | undefined;
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
+    // String concatenation, not path.join: this loop runs for every file of a large build.
+    const s = stat(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
+    const size = numbers[i * FIELDS]!;
+    const same =
+      s === undefined
+        ? size === -1
+        : size !== -1 && s.size === size && s.mtimeMs === numbers[i * FIELDS + 1] && s.ino === numbers[i * FIELDS + 2] && s.mtimeMs < limit;
+    if (same && unchanged === undefined) continue;
+    if (unchanged === undefined) {
+      // The first difference: from here on, remember what did not change (all before it did not).
+      unchanged = new Map();
+      for (let j = 0; j < i; j++) unchanged.set(absolute(prefix, paths[j]!), recorded(j));
+    }
+    if (same) unchanged.set(absolute(prefix, path), s);
+  }
+  if (unchanged !== undefined) return { record: undefined, unchanged };
+  const outputs = header.outputs.map((event) =>
+    event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event,
+  );
+  return { record: { writtenAt: header.writtenAt, context: header.context, outputs } };
+}
+
+function absolute(prefix: string, path: string): string {
+  return path.charCodeAt(0) === 47 ? path : prefix + path;
 }
 
 function align8(n: number): number {

@@ -19,13 +19,16 @@ export interface OutputStepsResult {
   uploads: Array<{ file: string; url: string }>;
   /** Every file and folder of the package folder, package-relative (one walk, shared with the no-op record). */
   entries: string[];
+  /** The folders among them. */
+  folders: string[];
 }
 
 /** Every file and every folder under a folder, package-relative, each list sorted bytewise. */
-export async function listTree(dir: string): Promise<{ files: string[]; all: string[] }> {
+export async function listTree(dir: string): Promise<{ files: string[]; folders: string[]; all: string[] }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const prefix = dir.length + 1;
   const files: string[] = [];
+  const folders: string[] = [];
   const all: string[] = [];
   for (const e of entries) {
     // String slicing, not path.relative: this runs for every file of large packages.
@@ -33,9 +36,9 @@ export async function listTree(dir: string): Promise<{ files: string[]; all: str
     const rel = parent.length < prefix ? e.name : `${parent.slice(prefix)}/${e.name}`;
     const path = sep === '/' ? rel : rel.split(sep).join('/');
     all.push(path);
-    if (!e.isDirectory()) files.push(path);
+    (e.isDirectory() ? folders : files).push(path);
   }
-  return { files: sortBytewise(files), all: sortBytewise(all) };
+  return { files: sortBytewise(files), folders, all: sortBytewise(all) };
 }
 
 function sortBytewise(list: string[]): string[] {
@@ -100,9 +103,9 @@ export async function runOutputSteps(step: {
   const { ctx, target, options } = plan;
   const pkg = target.id;
   const description = ctx.playbook.inventory.package.description.trim();
-  const { files, all } = await listTree(packageDir);
+  const { files, folders, all } = await listTree(packageDir);
   ctx.emit({ type: 'output', pkg, kind: 'folder', id: packageDir, description, files: files.map((f) => join(packageDir, f)) });
-  const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [], entries: all };
+  const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [], entries: all, folders };
 
   let packed: PackResult | undefined;
   if (options.zipPack || plan.deb) {

@@ -16,6 +16,7 @@ import type { FetchSettings } from '../artifacts/place.js';
 import { buildGraph, checkMissingSources, type Graph, type Node } from '../engine/graph.js';
 import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
+import type { SeenStat } from '../engine/state.js';
 import type { Playbook, Recipe } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { ResolvedTarget } from './compat.js';
@@ -38,6 +39,8 @@ export interface PackageBuildContext {
   emit: Emit;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Stats taken earlier in this run by the no-op check (files whose stat had not changed). */
+  seen?: ReadonlyMap<string, SeenStat | undefined>;
 }
 
 export interface PackageBuildResult {
@@ -275,6 +278,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       emit,
       pkg,
       planned,
+      ...(ctx.seen ? { seen: ctx.seen } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.env ? { env: ctx.env } : {}),
       fetch: async (url, file) => (await import('../artifacts/place.js')).fetchUrl(url, file, fetchSettings),

@@ -6,14 +6,17 @@
  */
 import { UsageError } from '../core/errors.js';
 import { main } from './run.js';
+import type { Unchanged } from '../build/noop.js';
 
 main('aiop', async () => {
   const args = process.argv.slice(2);
   const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout };
+  let unchanged: Unchanged | undefined;
   if (args[0] === 'build') {
     const { replayNoop } = await import('../commands/build-noop.js');
-    const status = await replayNoop(args.slice(1), io);
-    if (status !== undefined) return status;
+    const replay = await replayNoop(args.slice(1), io);
+    if (replay.status !== undefined) return replay.status;
+    unchanged = replay.unchanged;
   }
   const { parseAiop } = await import('./aiop-args.js');
   /** Parses the arguments of one `aiop build` (recorded, or from packages.yml). */
@@ -32,7 +35,7 @@ main('aiop', async () => {
     }
     case 'build': {
       const { buildCommand } = await import('../commands/build.js');
-      return buildCommand(invocation.options, { ...io, argv: invocation.argv });
+      return buildCommand(invocation.options, { ...io, argv: invocation.argv, ...(unchanged ? { unchanged } : {}) });
     }
     case 'build_all': {
       const { buildAllCommand } = await import('../commands/build-all.js');

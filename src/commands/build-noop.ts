@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkNoop, hasWord, noopKey } from '../build/noop.js';
+import { checkNoop, hasWord, noopKey, type Unchanged } from '../build/noop.js';
 import type { BuildOptions } from '../build/options.js';
 import { VERSION } from '../core/version.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -24,18 +24,23 @@ export interface NoopContext {
   lockFile: string;
 }
 
+/** The answer, or, when the full build must run, the files known not to have changed. */
+export type NoopReplay = { status: number } | { status: undefined; unchanged?: Unchanged };
+
 /**
- * Answers `aiop build ARGV` from the no-op record and returns the exit status, or returns
- * undefined when the record does not hold (then the full build runs and decides everything).
+ * Answers `aiop build ARGV` from the no-op record with the exit status. When the record
+ * does not hold, the full build runs and decides everything; it gets the files whose stat
+ * still matched, so that it need not stat and hash them again.
  */
-export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.ProcessEnv }): Promise<number | undefined> {
+export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.ProcessEnv }): Promise<NoopReplay> {
   // The record lives in the playbook root, and builds only run from there: elsewhere there is none.
   const root = resolve(io.cwd);
-  const record = checkNoop(root, noopKey(argv, root, io.env, VERSION));
-  if (record === undefined) return undefined;
+  const check = checkNoop(root, noopKey(argv, root, io.env, VERSION));
+  if (check.record === undefined) return check.unchanged ? { status: undefined, unchanged: check.unchanged } : { status: undefined };
+  const record = check.record;
   const context = record.context as unknown as NoopContext;
   // While another build of this package writes, its folder may be half-updated: no fast answer then.
-  if (existsSync(context.lockFile)) return undefined;
+  if (existsSync(context.lockFile)) return { status: undefined };
   const options: BuildOptions = {
     ...context.options,
     hideProgress: hasWord(argv, '-hp', '--hide_progress'),
@@ -53,5 +58,5 @@ export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.
   stream.emit({ type: 'phase', phase: 'done', pkg });
   stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
   await reporters.close();
-  return 0;
+  return { status: 0 };
 }

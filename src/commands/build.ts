@@ -14,7 +14,8 @@ import { packageStateDir, readBuildRecord } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
-import { noopKey, writeNoop, dropNoop } from '../build/noop.js';
+import { noopKey, writeNoop, dropNoop, type Unchanged } from '../build/noop.js';
+import type { PackageBuildResult } from '../build/package.js';
 import type { NoopContext } from './build-noop.js';
 import type { AiopEvent } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
@@ -30,6 +31,8 @@ export interface BuildCommandIo {
   /** The arguments after `aiop build`, recorded for `build_again`. */
   argv: string[];
   stdout: NodeJS.WritableStream;
+  /** Files the no-op check found unchanged (src/commands/build-noop.ts), with their stats. */
+  unchanged?: Unchanged;
 }
 
 /**
@@ -79,6 +82,22 @@ function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): s
 }
 
 /**
+ * The stats of the no-op check that the next record can reuse: those of files this build
+ * did not write. What a target made, folders (their entries may have changed) and the
+ * outputs are stat-ed again. A file changed by some command's side effect keeps its old
+ * stat, which only means the next build takes the full path once: never the wrong answer.
+ */
+function stillValid(unchanged: Unchanged | undefined, result: PackageBuildResult): Unchanged | undefined {
+  if (unchanged === undefined) return undefined;
+  const valid = new Map(unchanged);
+  valid.delete(result.packageDir);
+  for (const key of result.engine.ran) valid.delete(join(result.packageDir, key));
+  for (const folder of result.outputs.folders) valid.delete(join(result.packageDir, folder));
+  for (const file of result.outputs.files) valid.delete(file.path);
+  return valid;
+}
+
+/**
  * Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError.
  * A request that changes nothing was answered before this (src/commands/build-noop.ts).
  */
@@ -94,7 +113,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
 
 
   const controller = new AbortController();
-  const ctx = { playbook, userConfig, emit: () => undefined, signal: controller.signal, env: io.env };
+  const ctx = { playbook, userConfig, emit: () => undefined, signal: controller.signal, env: io.env, ...(io.unchanged ? { seen: io.unchanged } : {}) };
   let plan = await planPackageBuild(target, options, ctx);
   // Checked: from here on things are written, starting with the log file.
   const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
@@ -150,7 +169,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
         targets: result.engine.ran.length + result.engine.upToDate.length,
         lockFile: lockPath(packageStateDir(root, target.id)),
       };
-      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>);
+      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>, stillValid(io.unchanged, result));
     }
     await reporters.close();
     return 0;

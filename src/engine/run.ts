@@ -11,7 +11,7 @@ import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { runShell } from './shell.js';
-import { loadState, saveState, sha256, stampFile, type EngineState, type TargetRecord } from './state.js';
+import { loadState, saveState, sha256, stampFile, type EngineState, type SeenStat, type TargetRecord } from './state.js';
 import { expand, type Scope } from './variables.js';
 
 /** The A-A-P style options of a run. */
@@ -47,6 +47,8 @@ export interface EngineOptions extends RunFlags {
   fetch?: (url: string, dest: string) => Promise<void>;
   /** Commands already expanded by {@link planCommands} (so a caller that checked them first does not expand twice). */
   planned?: Map<Node, Planned>;
+  /** Stats taken earlier in this run (absolute path to stat), so unchanged files are not stat-ed twice. */
+  seen?: ReadonlyMap<string, SeenStat | undefined>;
 }
 
 export interface EngineResult {
@@ -88,7 +90,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   emit({ type: 'targets-planned', ...at, total: graph.order.length });
 
   const stampSource = async (path: string): Promise<string> => {
-    const stamp = await stampFile(path, next.files[path] ?? state.files[path]);
+    const stamp = await stampFile(path, next.files[path] ?? state.files[path], options.seen?.get(path));
     // A dry run makes nothing, so a source that an earlier step would have made may be missing.
     if (!stamp && options.dryRun) return 'missing';
     if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
@@ -129,7 +131,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     } else if (record.deps !== deps) reason = 'dependencies-changed';
     else if (!options.contentsOnly && record.cmd !== cmd) reason = 'commands-changed';
     else if (node.outPath !== undefined) {
-      out = await stampFile(node.outPath, record.out);
+      out = await stampFile(node.outPath, record.out, options.seen?.get(node.outPath));
       if (!out) reason = 'output-missing';
       else if (out.hash !== record.out?.hash) reason = 'output-changed';
     } else if (plan.commands.length > 0) reason = 'virtual';

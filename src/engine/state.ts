@@ -73,11 +73,23 @@ function sameStat(stats: Stats, stamp: FileStamp | undefined): stamp is FileStam
   return stamp !== undefined && stamp.size === stats.size && stamp.mtimeMs === stats.mtimeMs && stamp.ino === stats.ino;
 }
 
+/** A stat of the same file taken earlier in this run (the no-op check's), with its three fields. */
+export interface SeenStat {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
 /**
  * Stamps a file, reusing `known` when size, mtime and inode are unchanged (then the file
- * is not read). Returns undefined when the path does not exist.
+ * is not read). Returns undefined when the path does not exist. When `seen` (a stat of this
+ * run) already matches `known`, the file is not even stat-ed again; a symbolic link never
+ * matches that way, since `seen` follows links and `known` does not.
  */
-export async function stampFile(path: string, known: FileStamp | undefined): Promise<FileStamp | undefined> {
+export async function stampFile(path: string, known: FileStamp | undefined, seen?: SeenStat): Promise<FileStamp | undefined> {
+  if (seen !== undefined && known !== undefined && seen.size === known.size && seen.mtimeMs === known.mtimeMs && seen.ino === known.ino) {
+    return known;
+  }
   let stats: Stats;
   try {
     stats = lstatSync(path);
