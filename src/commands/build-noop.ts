@@ -53,7 +53,7 @@ export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.
   const started = Date.now();
   stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
   stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
-  stream.emit({ type: 'targets-planned', pkg, total: context.targets });
+  stream.emit({ type: 'targets-planned', pkg, total: context.targets, upToDate: context.targets });
   for (const event of record.outputs) stream.emit(event);
   stream.emit({ type: 'phase', phase: 'done', pkg });
   stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });

@@ -35,7 +35,8 @@ export type AiopEvent =
   | { type: 'package-start'; pkg: string; systemTarget: string; compat: Record<string, string> }
   | { type: 'package-done'; pkg: string; ok: boolean; error?: string; logFile?: string; durationMs: number }
   /** The engine knows how many targets the goal needs. */
-  | { type: 'targets-planned'; pkg?: string; total: number }
+  /** `upToDate`: how many of them are known to be up to date without a check each (the no-op fast path). */
+  | { type: 'targets-planned'; pkg?: string; total: number; upToDate?: number }
   | { type: 'target-start'; pkg?: string; target: string; reason: TargetReason; detail?: string }
   | { type: 'target-skip'; pkg?: string; target: string; reason: TargetReason; detail?: string }
   | { type: 'target-done'; pkg?: string; target: string; durationMs: number; changed: boolean }

@@ -66,6 +66,7 @@ export class ProgressState {
         return true;
       case 'targets-planned':
         this.#pkg(event.pkg).total = event.total;
+        this.#pkg(event.pkg).done += event.upToDate ?? 0;
         return true;
       case 'target-start':
         this.#pkg(event.pkg).running.push(event.target);

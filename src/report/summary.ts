@@ -85,6 +85,9 @@ export class RunStats {
       case 'target-skip':
         this.targetsUpToDate += 1;
         break;
+      case 'targets-planned':
+        this.targetsUpToDate += event.upToDate ?? 0;
+        break;
       case 'download-done':
         if (event.fromCache) this.#cacheHits.add(`${event.pkg ?? ''} ${event.name} ${event.url}`);
         else {
@@ -138,7 +141,8 @@ export class RunStats {
       out.push({ level: 'ERROR', text: `Errors (${others.length}):\n${others.map((f) => `  ${f.target}: ${f.message}`).join('\n')}` });
     }
     const parts = [
-      `${this.targetsMade} target${this.targetsMade === 1 ? '' : 's'} made, ${this.targetsUpToDate} up to date${this.targetsFailed ? `, ${this.targetsFailed} failed` : ''}`,
+      `${this.targetsMade} target${this.targetsMade === 1 ? '' : 's'} made, ${this.targetsUpToDate} up to date${this.targetsFailed ? `, ${this.targetsFailed} failed` : ''}` +
+        (this.targetsMade + this.targetsFailed === 0 && this.targetsUpToDate > 0 ? ' (everything was up to date)' : ''),
       `${this.downloads} download${this.downloads === 1 ? '' : 's'}${this.downloads ? ` (${formatBytes(this.downloadedBytes)})` : ''}, ${this.cacheHits} from the cache`,
     ];
     if (this.uploads) parts.push(`${this.uploads} upload${this.uploads === 1 ? '' : 's'}`);

@@ -32,6 +32,9 @@ test('the no-op fast path skips an unchanged build and never hides a change', as
   assert.deepEqual(await build(), { ran: [], fast: false });
   const fast = await build();
   assert.deepEqual(fast, { ran: [], fast: true }, 'an unchanged build takes the fast path');
+  const said = await aiop(['build', 'linux', 'debian12', 'amd64', '-v'], { cwd: root, env });
+  assert.match(said.stderr, /no-op fast path/);
+  assert.match(said.stderr, /0 targets made, 2 up to date \(everything was up to date\)/, 'the fast path says what a full check would');
 
   await writeFile(join(root, 'src/a.in'), 'a2 changed\n');
   assert.deepEqual(await build(), { ran: ['a'], fast: false }, 'a changed source is seen');
