@@ -2,7 +2,11 @@
  * The built-in `:commands` of recipes: portable file operations that behave the same on
  * every system and are logged like shell commands.
  */
-import { constants } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { tempPathFor } from '../core/atomic.js';
 import { chmod, copyFile, cp, lstat, mkdir, readFile, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AiopError } from '../core/errors.js';
@@ -22,7 +26,7 @@ export interface BuiltinContext {
 }
 
 /** Names of the built-in commands (without the leading colon). */
-export const BUILTINS = ['copy', 'move', 'mkdir', 'delete', 'touch', 'chmod', 'symlink', 'template', 'print', 'fetch', 'sys'] as const;
+export const BUILTINS = ['copy', 'move', 'mkdir', 'delete', 'touch', 'chmod', 'symlink', 'template', 'gzip', 'print', 'fetch', 'sys'] as const;
 
 function fail(command: string, message: string): never {
   throw new AiopError('command', `:${command}: ${message}`);
@@ -61,6 +65,36 @@ async function copyOne(from: string, to: string): Promise<void> {
     // Remove first so that a hard link or read-only file at the destination is replaced, not written through.
     await rm(to, { force: true });
     await copyFile(from, to, constants.COPYFILE_FICLONE);
+  }
+}
+
+/** The gzip header's OS byte: 3 (Unix) whatever zlib was built for, as `gzip -n` writes on every Unix. */
+const OS_BYTE = 9;
+
+/**
+ * `gzip -9 -n -c FROM > TO` without the gzip program: no file name and no time in the
+ * header (lintian's package-contains-timestamped-gzip), the same bytes on every machine,
+ * the source's mode, written to a temp file and renamed so a failure leaves nothing behind.
+ */
+async function gzipFile(from: string, to: string): Promise<void> {
+  const mode = (await stat(from).catch(() => fail('gzip', `no such file: ${from}`))).mode & 0o777;
+  await mkdir(dirname(to), { recursive: true });
+  const temp = tempPathFor(to);
+  let first = true;
+  const unixHeader = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (first && chunk.length > OS_BYTE) chunk[OS_BYTE] = 3;
+      first = false;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(from), createGzip({ level: 9 }), unixHeader, createWriteStream(temp, { mode }));
+    await chmod(temp, mode);
+    await rename(temp, to);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
 }
 
@@ -161,6 +195,10 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
       await writeFile(to, ctx.expandTemplate(text), { mode });
       await chmod(to, mode);
       return;
+    }
+    case 'gzip': {
+      if (words.length !== 2) fail(name, 'usage: :gzip SOURCE DEST (like gzip -9 -n -c SOURCE > DEST)');
+      return gzipFile(at(words[0]!), at(words[1]!));
     }
     case 'fetch': {
       if (words.length < 1 || words.length > 2) fail(name, 'usage: :fetch URL [DEST]');

@@ -98,7 +98,7 @@ targets:
     commands: [":copy $source $target"]
   $DOC/changelog.gz:
     sources: [files/changelog]
-    commands: ["gzip -9 -n -c $source > $target"]
+    commands: [":gzip $source $target"]
 `;
   const [first, second] = INIT_PARAMETERS;
   const packages = `${schema('packages.schema.json')}

@@ -108,7 +108,7 @@ export const recipeTargetSchema = z.strictObject({
   virtual: z.boolean().optional().describe('A name, not a file'),
   sources: z.array(z.string()).optional().describe('Files relative to the playbook root, or other targets'),
   depends: z.array(z.string()).optional().describe('Targets to make first'),
-  commands: z.union([z.string(), z.array(z.string())]).optional().describe('Shell commands, or built-in :commands'),
+  commands: z.union([z.string(), z.array(z.string())]).optional().describe('Shell commands (/bin/sh, from the playbook root), or built-ins: :copy :move :mkdir :delete :touch :chmod :symlink :template :gzip :print :fetch :sys'),
 });
 export type RecipeTargetConfig = z.output<typeof recipeTargetSchema>;
 

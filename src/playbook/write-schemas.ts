@@ -242,7 +242,8 @@ export function renderFormatsDoc(): string {
     'The validated playbook (inventory and recipe with its includes) is cached in `.aiop/state/playbook-cache.json`,',
     'keyed by the size, modification time, inode and change time of every file read and by the paths where an',
     'include was looked for and not found. An unchanged playbook is therefore not parsed again. The cache is safe',
-    'to delete; aiop writes `.aiop/.gitignore` (`state/`, `logs/`) when it is missing.',
+    'to delete; aiop writes `.aiop/.gitignore` (`state/`, `logs/`) when it is missing. A playbook with a',
+    'credential written in a URL (`https://user:token@host/...`) is not cached: secrets are never copied to disk.',
     '',
   ];
   for (const name of Object.keys(FILE_SCHEMAS) as SchemaName[]) {

@@ -74,7 +74,7 @@ targets:
     commands: ["cat $source $source > $target"]
   share/doc/README.gz:
     sources: [files/README.in]
-    commands: [":template $source $target.tmp", "gzip -9 -n -c $target.tmp > $target", ":delete $target.tmp"]
+    commands: [":template $source $target.tmp", ":gzip $target.tmp $target", ":delete $target.tmp"]
   etc/demo/demo.conf:
     sources: [files/demo.conf]
     commands: [":copy $source $target"]
