@@ -246,7 +246,9 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   await removeStalePartials(dest);
   await removeStaleTemps([dest.outputDir, stateDir, join(root, '.aiop', 'state'), join(root, '.aiop', 'state', 'noop'), join(root, '.aiop')]);
   await removeStaleCacheTemps(ctx.userConfig.cache_dir ?? defaultCacheDir(ctx.env));
-  if (dest.inPlace) await removePackageDebris(dest.finalDir);
+  // Debris in the package folder can only come from a build that did not finish: after a clean
+  // finish there is none, and a large package is not walked for nothing.
+  if (dest.inPlace && record?.unfinished !== false) await removePackageDebris(dest.finalDir);
   const inPlaceRecord: BuildRecord = { ...(record ?? { destination: dest.finalDir }), destination: dest.finalDir, unfinished: true };
   if (dest.inPlace) await writeBuildRecord(stateDir, inPlaceRecord);
   else await mkdir(dest.workDir, { recursive: true });
