@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import { pidAlive } from './lock.js';
@@ -50,8 +50,9 @@ export interface Destination {
 }
 
 function inside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  // Both are absolute and normalised (join, resolve), so a prefix test says what path.relative
+  // would, at a fraction of its cost: it runs once per recipe source.
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 /**

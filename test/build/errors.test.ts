@@ -54,6 +54,22 @@ const cases: Case[] = [
     },
     expect: [/not empty/, /--force/],
   },
+  {
+    name: 'a destination holding a recipe source is refused even with --force',
+    files: { recipe: `default: out.txt\ntargets:\n  out.txt: { sources: [files/x.txt], commands: [":copy $source $target"] }\n` },
+    args: ['linux', 'debian12', 'amd64', '--destination_path', 'files', '--force'],
+    expect: [/holds the recipe source files\/x\.txt/],
+  },
+  {
+    name: 'the playbook itself as destination is refused even with --force',
+    args: ['linux', 'debian12', 'amd64', '--destination_path', '.', '--force'],
+    expect: [/contains the playbook itself/],
+  },
+  {
+    name: 'a destination inside .aiop is refused',
+    args: ['linux', 'debian12', 'amd64', '--destination_path', '.aiop/out', '--force'],
+    expect: [/inside the playbook's \.aiop folder/],
+  },
   { name: 'running from a subfolder names the playbook root', from: 'files', expect: [/playbook root/] },
 ];
 
@@ -76,3 +92,12 @@ for (const c of cases) {
     assert.deepEqual(await snapshot(dir, skip), before, 'nothing written');
   });
 }
+
+test('a destination whose name only starts like a source folder is not mistaken for it', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const recipe = `default: out.txt\ntargets:\n  out.txt: { sources: [files/x.txt], commands: [":copy $source $target"] }\n`;
+  const root = await writePlaybook(join(dir, 'pb'), { recipe, files: { 'files/x.txt': 'x' } });
+  const result = await aiop(['build', 'linux', 'debian12', 'amd64', '--destination_path', 'fil'], { cwd: root, env: isolatedEnv(dir) });
+  assert.equal(result.code, 0, result.stderr);
+});
