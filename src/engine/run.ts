@@ -11,7 +11,7 @@ import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { runShell } from './shell.js';
-import { loadState, saveState, sha256, stampFile, type EngineState, type SeenStat, type TargetRecord } from './state.js';
+import { loadState, saveState, seenMatches, sha256, stampFile, type EngineState, type SeenStat, type TargetRecord } from './state.js';
 import { expand, type Scope } from './variables.js';
 
 /** The A-A-P style options of a run. */
@@ -98,14 +98,23 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     return stamp.hash;
   };
 
+  const knownHash = (path: string): string | undefined => {
+    const known = next.files[path] ?? state.files[path];
+    if (!seenMatches(known, options.seen?.get(path))) return undefined;
+    next.files[path] = known;
+    return known.hash;
+  };
+
   const make = async (node: Node): Promise<Outcome> => {
     if (stopping || options.signal?.aborted) return notBuilt(node);
     const depOutcomes = node.deps.map((d) => outcomes.get(d)!);
     if (depOutcomes.some((o) => !o.ok)) return notBuilt(node);
     const plan = planned.get(node)!;
-    const src = sha256(
-      (await Promise.all(node.sourceFiles.map(async (s) => `${s.name}\0${await stampSource(s.path)}`))).join('\n'),
-    );
+    // Hashes known without waiting (the no-op check saw the file unchanged) skip the promise
+    // machinery: on a large incremental build that is nearly every source.
+    const hashes = node.sourceFiles.map((s) => knownHash(s.path) ?? stampSource(s.path));
+    const resolved = hashes.every((h) => typeof h === 'string') ? (hashes as string[]) : await Promise.all(hashes);
+    const src = sha256(node.sourceFiles.map((s, i) => `${s.name}\0${resolved[i]}`).join('\n'));
     const deps = sha256(node.deps.map((d) => `${d.key}\0${outcomes.get(d)!.sig}`).join('\n'));
     const cmd = sha256(plan.cmdSig);
     const record = state.targets[node.key];
@@ -131,7 +140,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     } else if (record.deps !== deps) reason = 'dependencies-changed';
     else if (!options.contentsOnly && record.cmd !== cmd) reason = 'commands-changed';
     else if (node.outPath !== undefined) {
-      out = await stampFile(node.outPath, record.out, options.seen?.get(node.outPath));
+      const seen = options.seen?.get(node.outPath);
+      out = seenMatches(record.out, seen) ? record.out : await stampFile(node.outPath, record.out, seen);
       if (!out) reason = 'output-missing';
       else if (out.hash !== record.out?.hash) reason = 'output-changed';
     } else if (plan.commands.length > 0) reason = 'virtual';

@@ -80,6 +80,11 @@ export interface SeenStat {
   ino: number;
 }
 
+/** Whether a stat of this run shows the file as `known` recorded it (so it need not be looked at again). */
+export function seenMatches(known: FileStamp | undefined, seen: SeenStat | undefined): known is FileStamp {
+  return seen !== undefined && known !== undefined && seen.size === known.size && seen.mtimeMs === known.mtimeMs && seen.ino === known.ino;
+}
+
 /**
  * Stamps a file, reusing `known` when size, mtime and inode are unchanged (then the file
  * is not read). Returns undefined when the path does not exist. When `seen` (a stat of this
@@ -87,9 +92,7 @@ export interface SeenStat {
  * matches that way, since `seen` follows links and `known` does not.
  */
 export async function stampFile(path: string, known: FileStamp | undefined, seen?: SeenStat): Promise<FileStamp | undefined> {
-  if (seen !== undefined && known !== undefined && seen.size === known.size && seen.mtimeMs === known.mtimeMs && seen.ino === known.ino) {
-    return known;
-  }
+  if (seenMatches(known, seen)) return known;
   let stats: Stats;
   try {
     stats = lstatSync(path);
