@@ -10,8 +10,8 @@
  * then the paths joined by newlines, then their numbers as raw float64 (no parsing).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { AiopEvent } from '../core/events.js';
 import { statter, type StatTriple } from '../core/fast-stat.js';
@@ -183,6 +183,8 @@ export async function writeNoop(
   const head = Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8');
   const pad = Buffer.alloc(align8(head.length + pathText.length) - head.length - pathText.length);
   await writeFileAtomic(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer)]));
+  // Records of the first format (JSON) are never read again.
+  for (const name of readdirSync(dirname(file))) if (name.endsWith('.json')) rmSync(join(dirname(file), name), { force: true });
 }
 
 /** Forgets a record (before a build that may change things). */
