@@ -4,13 +4,13 @@
  * network error, a timeout, a 5xx/429 status or a checksum mismatch; the bad file is
  * deleted before the next try, so it never reaches the cache or the package.
  */
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
+import { SequentialWriter } from './bulk-io.js';
 import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
 import { redactUrl } from '../core/url.js';
@@ -129,10 +129,39 @@ async function tryOnce(
       callback(null, chunk);
     },
   });
-  await pipeline(source.body, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), req.signal ? { signal: req.signal } : {});
+  await pipeline(source.body, meter, directFileSink(temp), req.signal ? { signal: req.signal } : {});
   emitProgress();
   if (source.total !== undefined && digester.bytes !== source.total) {
     throw new TryFailure(`connection closed after ${digester.bytes} of ${source.total} bytes`, true);
   }
   return { integrity: digester.sri(), bytes: digester.bytes };
+}
+
+/**
+ * A stream into a new file written around the page cache (see bulk-io.ts): the verified file is
+ * then renamed or copied once, and its pages are never filled only to be copied and dropped.
+ */
+function directFileSink(path: string): Writable {
+  let writer: SequentialWriter | undefined;
+  let closed = false;
+  return new Writable({
+    construct(callback) {
+      SequentialWriter.create(path, { direct: true, mode: 0o644 }).then((w) => {
+        writer = w;
+        callback();
+      }, callback);
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      writer!.write(chunk).then(() => callback(), callback);
+    },
+    final(callback) {
+      closed = true;
+      writer!.close().then(() => callback(), callback);
+    },
+    destroy(error, callback) {
+      const done = (): void => callback(error);
+      if (writer && !closed) writer.abort().then(done, done);
+      else done();
+    },
+  });
 }

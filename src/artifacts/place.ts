@@ -3,7 +3,8 @@
  * in-flight map), goes through the cache unless `noCaching`, and is verified: fresh bytes
  * always, cache hits unless `noVerify`. A cache hit found corrupted is dropped and fetched
  * again. Files are copied (copy-on-write clones where the file system can), never hard
- * linked, so a recipe command cannot change the cache through the package.
+ * linked, so a recipe command cannot change the cache through the package; a download kept out
+ * of the cache (`noCaching`) and used once is renamed into place instead.
  */
 import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
@@ -14,9 +15,9 @@ import { log, type Emit } from '../core/events.js';
 import { tempPathFor } from '../core/atomic.js';
 import { archiveKindOf, fileNameOfUrl } from './archive-kind.js';
 import { cacheTempFile, commitContent, dropContent, findContent, integrityForUrl } from './cache.js';
-import { downloadVerified } from './download.js';
+import { copyChunked } from './bulk-io.js';
 import { extractArchive } from './extract/index.js';
-import { parseSri, sameSri, sriOfFile } from './integrity.js';
+import { Digester, parseSri, sameSri, sriOfFile } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 import { redactUrl } from '../core/url.js';
 
@@ -52,6 +53,11 @@ interface Source {
   integrity: string;
   fromCache: boolean;
   release: () => Promise<void>;
+  /**
+   * For a download kept out of the cache: hands the file over to be moved into place, when
+   * nobody else uses it (else undefined, and the file must be copied).
+   */
+  take?: () => string | undefined;
 }
 
 interface Wanted {
@@ -81,7 +87,8 @@ function pkgOf(settings: FetchSettings): { pkg?: string } {
 }
 
 function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<string>) {
-  return downloadSlots(() => downloadVerified({
+  // The HTTP client is loaded by the first download only: placing from the cache needs none of it.
+  return downloadSlots(async () => (await import('./download.js')).downloadVerified({
     name: w.name,
     url: w.url,
     ...(w.integrity === undefined ? {} : { integrity: w.integrity }),
@@ -127,9 +134,17 @@ async function acquire(w: Wanted, settings: FetchSettings): Promise<Source> {
       const got = await entry.promise.catch(() => undefined);
       if (got) await rm(got.dir, { recursive: true, force: true });
     };
+    const take = (): string | undefined => {
+      // Only the sole user may move the file; later askers then start a download of their own.
+      if (entry.users !== 1) return undefined;
+      if (uncachedInFlight.get(key) === entry) uncachedInFlight.delete(key);
+      return file;
+    };
+    let file = '';
     try {
       const got = await entry.promise;
-      return { file: got.file, integrity: got.integrity, fromCache: false, release };
+      file = got.file;
+      return { file: got.file, integrity: got.integrity, fromCache: false, release, take };
     } catch (error) {
       await release();
       throw error;
@@ -212,25 +227,58 @@ async function checkInside(pkgDir: string, target: string): Promise<void> {
 }
 
 /**
- * Copies `source` to `target` through a temp file beside it (clone where possible), sets
- * its mode, and, when asked, verifies the copy before renaming it into place. Returns
- * false, leaving nothing, when the verification fails.
+ * Puts the verified `source` at `target` through a temp file beside it, sets its mode, and,
+ * when asked, verifies what it writes before renaming it into place. Returns false, leaving
+ * nothing, when the verification fails.
+ *
+ * Verifying hashes each chunk read from the source and then writes that same buffer (one pass,
+ * see copyChunked): the bytes checked are the bytes written, so none can change between check
+ * and use, and the source is read once instead of copied and then read back.
  */
 async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal): Promise<boolean> {
   await mkdir(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
   try {
-    await copyFile(source.file, temp, constants.COPYFILE_FICLONE);
-    // Verifying the copy, not the cache file, leaves no gap for the bytes to change in between.
-    if (verify && !(await matchesIntegrity(temp, source.integrity, signal))) {
-      await rm(temp, { force: true });
-      return false;
+    const taken = verify ? undefined : source.take?.();
+    if (taken !== undefined && (await moveFile(taken, temp))) {
+      // moved: nothing to copy
+    } else if (verify) {
+      const digester = new Digester(parseSri(source.integrity)?.algorithm ?? 'sha256');
+      await copyChunked(source.file, temp, { mode, directRead: false, onChunk: (chunk) => digester.update(chunk), ...(signal ? { signal } : {}) });
+      if (!sameSri(digester.sri(), source.integrity)) {
+        await rm(temp, { force: true });
+        return false;
+      }
+    } else if (source.fromCache) {
+      // Trusted cache hit (--no_verify): the kernel's copy, as cp does, or a clone. EXCL (the
+      // temp name is fresh anyway) keeps libuv from truncating the new file to zero first, which
+      // on ext4 (auto_da_alloc) makes close() start writing the whole file back, as a flush.
+      await copyFile(source.file, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    } else {
+      // Just downloaded, written around the page cache: a clone where the file system can,
+      // else a copy that reads it the same way.
+      const cloned = await copyFile(source.file, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE).then(() => true, () => false);
+      if (!cloned) {
+        await rm(temp, { force: true });
+        await copyChunked(source.file, temp, { mode, directRead: true, ...(signal ? { signal } : {}) });
+      }
     }
     await chmod(temp, mode);
     await rename(temp, target);
     return true;
   } catch (error) {
     await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Renames `from` to `to`; false when they are on different file systems (then `from` is left for a copy). */
+async function moveFile(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
     throw error;
   }
 }
