@@ -1,5 +1,5 @@
 /**
- * Large sequential file I/O for artifacts: whole chunks of {@link CHUNK} bytes, and, for files
+ * Large sequential file I/O for artifacts: whole chunks of 1-4 MiB, and, for files
  * nobody reads right away (the download temp file, a cache entry), `O_DIRECT`, which skips the
  * page cache. Measured on the benchmark machine (bench/analysis.md (f)): writing 2 GiB through
  * the page cache cost 2-9 s of kernel time touching fresh pages, against 1.2-2.3 s direct; and
@@ -10,21 +10,21 @@
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
-/** Bytes per read or write: as large as one request to the disk (max_sectors_kb is often 4 MiB). */
+/** Bytes per read: as large as one request to the disk (max_sectors_kb is often 4 MiB). */
 export const CHUNK = 4 << 20;
 /** Direct I/O wants buffer addresses, offsets and lengths aligned to the device's block; a page covers every device. */
 const ALIGN = 4096;
 const WASM_PAGE = 64 * 1024;
 
 /**
- * `count` buffers of {@link CHUNK} bytes at page-aligned addresses. Node's Buffer pool and
+ * `count` buffers of `size` bytes (a multiple of 4096) at page-aligned addresses. Node's Buffer pool and
  * malloc give no alignment guarantee; WebAssembly memory is page-aligned by construction.
  */
-export function alignedBuffers(count: number): Buffer[] {
+export function alignedBuffers(count: number, size = CHUNK): Buffer[] {
   // Not in this project's type libraries (no DOM), but in every Node.js.
   const { WebAssembly } = globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } };
-  const memory = new WebAssembly.Memory({ initial: Math.ceil((count * CHUNK) / WASM_PAGE) });
-  return Array.from({ length: count }, (_, i) => Buffer.from(memory.buffer, i * CHUNK, CHUNK));
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((count * size) / WASM_PAGE) });
+  return Array.from({ length: count }, (_, i) => Buffer.from(memory.buffer, i * size, size));
 }
 
 function isEinval(error: unknown): boolean {
@@ -43,20 +43,27 @@ async function openMaybeDirect(path: string, flags: number, mode: number, direct
   return { fh: await open(path, flags, mode), direct: false };
 }
 
+/** Bytes per write of a {@link SequentialWriter}: smaller than reads, as a download holds up to two writers and undici's own buffers (peak RSS floor of 150 MB). */
+const WRITE_CHUNK = 1 << 20;
+/** Staging buffers per writer: one filling, the others' writes in flight (direct writes wait for the disk). */
+const WRITE_BUFFERS = 3;
+
 /**
  * Writes a new file front to back from chunks of any size, staging them in aligned buffers so
- * that every write but the last is a whole {@link CHUNK}; one write is in flight while the next
- * buffer fills. Memory stays at two chunks whatever the file's size.
+ * that every write but the last is a whole {@link WRITE_CHUNK}; while one buffer fills, the
+ * others are being written. Memory stays at three small buffers whatever the file's size.
  */
 export class SequentialWriter {
   #fh: FileHandle;
   #direct: boolean;
   readonly #path: string;
-  readonly #buffers = alignedBuffers(2);
+  readonly #buffers = alignedBuffers(WRITE_BUFFERS, WRITE_CHUNK);
+  readonly #pending: Array<Promise<void> | undefined> = new Array<Promise<void> | undefined>(WRITE_BUFFERS);
+  /** The first write goes alone: if the file system refuses a direct write, nothing else is in flight. */
+  #probed = false;
   #current = 0;
   #used = 0;
   #position = 0;
-  #inFlight: Promise<void> = Promise.resolve();
 
   private constructor(path: string, fh: FileHandle, direct: boolean) {
     this.#path = path;
@@ -71,31 +78,33 @@ export class SequentialWriter {
     return new SequentialWriter(path, fh, direct);
   }
 
-  /** Appends `chunk`; resolves once it is staged (a full buffer waits for the previous write first). */
+  /** Appends `chunk`; resolves once it is staged (waiting when every buffer is being written). */
   async write(chunk: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < chunk.length) {
+      if (this.#used === 0) await this.#pending[this.#current];
       const buffer = this.#buffers[this.#current]!;
-      const n = Math.min(CHUNK - this.#used, chunk.length - offset);
+      const n = Math.min(WRITE_CHUNK - this.#used, chunk.length - offset);
       buffer.set(chunk.subarray(offset, offset + n), this.#used);
       this.#used += n;
       offset += n;
-      if (this.#used === CHUNK) await this.#flush();
+      if (this.#used === WRITE_CHUNK) await this.#flush();
     }
   }
 
-  /** Sends the current buffer to the file and switches to the other one once its write is done. */
+  /** Starts writing the current buffer and moves on to the next one. */
   async #flush(): Promise<void> {
-    const buffer = this.#buffers[this.#current]!;
-    const length = this.#used;
-    const position = this.#position;
-    await this.#inFlight;
-    this.#inFlight = this.#writeAll(buffer, length, position);
-    // Keep a rejection for whoever awaits next, not as an unhandled one.
-    this.#inFlight.catch(() => undefined);
-    this.#position += length;
-    this.#current = 1 - this.#current;
+    const write = this.#writeAll(this.#buffers[this.#current]!, this.#used, this.#position);
+    // A rejection is kept for whoever awaits this buffer next, not left unhandled.
+    write.catch(() => undefined);
+    this.#pending[this.#current] = write;
+    this.#position += this.#used;
+    this.#current = (this.#current + 1) % WRITE_BUFFERS;
     this.#used = 0;
+    if (!this.#probed) {
+      await write;
+      this.#probed = true;
+    }
   }
 
   async #writeAll(buffer: Buffer, length: number, position: number): Promise<void> {
@@ -110,8 +119,8 @@ export class SequentialWriter {
     try {
       return await this.#fh.write(buffer, offset, length, position);
     } catch (error) {
-      if (!this.#direct || !isEinval(error)) throw error;
-      // The file system took O_DIRECT at open but not for this write: go on through the page cache.
+      if (!this.#direct || this.#probed || !isEinval(error)) throw error;
+      // The file system took O_DIRECT at open but refuses the first write: go through the page cache.
       await this.#fh.close();
       this.#fh = await open(this.#path, constants.O_WRONLY);
       this.#direct = false;
@@ -122,7 +131,7 @@ export class SequentialWriter {
   /** Writes what is staged and closes the file; returns its size. */
   async close(): Promise<number> {
     try {
-      await this.#inFlight;
+      await Promise.all(this.#pending);
       const size = this.#position + this.#used;
       if (this.#used > 0) {
         const buffer = this.#buffers[this.#current]!;
@@ -144,7 +153,7 @@ export class SequentialWriter {
 
   /** Closes the file without writing what is staged (the caller deletes it). */
   async abort(): Promise<void> {
-    await this.#inFlight.catch(() => undefined);
+    await Promise.allSettled(this.#pending);
     await this.#fh.close().catch(() => undefined);
   }
 }

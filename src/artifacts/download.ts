@@ -29,6 +29,11 @@ export interface DownloadRequest extends SourceSettings {
   pkg?: string;
   /** A fresh unique temp path for each try. */
   tempFile: () => Promise<string>;
+  /**
+   * When set, a second fresh temp path for each try that receives the same bytes through the
+   * page cache (the copy a caller places), so the body is not written once and copied later.
+   */
+  teeFile?: () => Promise<string>;
 }
 
 /** A verified file on disk (owned by the caller now). */
@@ -36,6 +41,8 @@ export interface Downloaded {
   file: string;
   integrity: string;
   bytes: number;
+  /** The second copy, when `teeFile` was given (also the caller's now). */
+  tee?: string;
 }
 
 /** Backoff never waits longer than this between tries. */
@@ -53,15 +60,18 @@ export async function downloadVerified(req: DownloadRequest): Promise<Downloaded
     for (let attempt = 1; ; attempt++) {
       req.emit({ type: 'download-start', name: req.name, url, attempt, ...pkgOf(req) });
       const temp = await req.tempFile();
+      let tee: string | undefined;
       try {
-        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, algorithm);
+        tee = req.teeFile ? await req.teeFile() : undefined;
+        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, tee, algorithm);
         if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
           throw new TryFailure(`checksum mismatch: expected ${req.integrity}, got ${integrity}`, true, undefined, integrity);
         }
         req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
-        return { file: temp, integrity, bytes };
+        return { file: temp, integrity, bytes, ...(tee === undefined ? {} : { tee }) };
       } catch (error) {
         await rm(temp, { force: true });
+        if (tee !== undefined) await rm(tee, { force: true });
         if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${url} interrupted`, { cause: error });
         const failure = classify(error);
         if (!failure.retryable || attempt >= tries) throw finalError(req, failure, attempt);
@@ -100,6 +110,7 @@ async function tryOnce(
   req: DownloadRequest,
   dispatcher: Awaited<ReturnType<typeof makeDispatcher>>,
   temp: string,
+  tee: string | undefined,
   algorithm: Algorithm,
 ): Promise<{ integrity: string; bytes: number }> {
   const source = await openSource(req.url, dispatcher, req);
@@ -129,7 +140,8 @@ async function tryOnce(
       callback(null, chunk);
     },
   });
-  await pipeline(source.body, meter, directFileSink(temp), req.signal ? { signal: req.signal } : {});
+  const files = [{ path: temp, direct: true }, ...(tee === undefined ? [] : [{ path: tee, direct: false }])];
+  await pipeline(source.body, meter, fileSink(files), req.signal ? { signal: req.signal } : {});
   emitProgress();
   if (source.total !== undefined && digester.bytes !== source.total) {
     throw new TryFailure(`connection closed after ${digester.bytes} of ${source.total} bytes`, true);
@@ -138,29 +150,34 @@ async function tryOnce(
 }
 
 /**
- * A stream into a new file written around the page cache (see bulk-io.ts): the verified file is
- * then renamed or copied once, and its pages are never filled only to be copied and dropped.
+ * A stream into new files, each written whole: `direct` ones around the page cache (see
+ * bulk-io.ts; the download temp file, renamed or copied once it is verified), the others
+ * through it (a copy about to be placed and read).
  */
-function directFileSink(path: string): Writable {
-  let writer: SequentialWriter | undefined;
+function fileSink(files: Array<{ path: string; direct: boolean }>): Writable {
+  let writers: SequentialWriter[] = [];
   let closed = false;
   return new Writable({
     construct(callback) {
-      SequentialWriter.create(path, { direct: true, mode: 0o644 }).then((w) => {
-        writer = w;
-        callback();
+      Promise.allSettled(files.map((f) => SequentialWriter.create(f.path, { direct: f.direct, mode: 0o644 }))).then(async (results) => {
+        writers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (!failed) return callback();
+        await Promise.all(writers.map((w) => w.abort()));
+        writers = [];
+        callback(failed.reason as Error);
       }, callback);
     },
     write(chunk: Buffer, _encoding, callback) {
-      writer!.write(chunk).then(() => callback(), callback);
+      Promise.all(writers.map((w) => w.write(chunk))).then(() => callback(), callback);
     },
     final(callback) {
       closed = true;
-      writer!.close().then(() => callback(), callback);
+      Promise.all(writers.map((w) => w.close())).then(() => callback(), callback);
     },
     destroy(error, callback) {
       const done = (): void => callback(error);
-      if (writer && !closed) writer.abort().then(done, done);
+      if (!closed) Promise.all(writers.map((w) => w.abort())).then(done, done);
       else done();
     },
   });
