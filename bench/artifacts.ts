@@ -111,7 +111,7 @@ export const artifactScenarios: Scenario[] = [
       return {
         rows,
         notes: [
-          `Placing (${options.quick ? 2 : 3} runs each): bench/fetch-one.ts calls placeArtifacts for one file artifact (file:// URL, already in the cache); cp copies the same cache file to the same file system. By default aiop verifies a cache hit: it reads the cache file in 4 MiB chunks, hashes each chunk and writes that same buffer (sha256 of the whole file, on one core, against cp's kernel copy); --no_verify copies with the kernel's copy_file_range, as cp does.`,
+          `Placing (${options.quick ? 2 : 3} runs each): bench/fetch-one.ts calls placeArtifacts for one file artifact (file:// URL, already in the cache); cp copies the same cache file to the same file system. By default aiop verifies a cache hit: it reads the cache file in 1 MiB chunks, hashes each chunk and writes that same buffer (sha256 of the whole file, on one core, against cp's kernel copy); --no_verify copies with the kernel's copy_file_range, as cp does.`,
         ],
       };
     },

@@ -1,5 +1,5 @@
 /**
- * Large sequential file I/O for artifacts: whole chunks of 1-4 MiB, and, for files
+ * Large sequential file I/O for artifacts: whole chunks of 1 MiB, and, for files
  * nobody reads right away (the download temp file, a cache entry), `O_DIRECT`, which skips the
  * page cache. Measured on the benchmark machine (bench/analysis.md (f)): writing 2 GiB through
  * the page cache cost 2-9 s of kernel time touching fresh pages, against 1.2-2.3 s direct; and
@@ -10,8 +10,13 @@
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
-/** Bytes per read: as large as one request to the disk (max_sectors_kb is often 4 MiB). */
-export const CHUNK = 4 << 20;
+/**
+ * Bytes per read, and per write of a copy (which writes the buffer it read). Not larger: on the
+ * benchmark machine, buffered writes of 2 or 4 MiB were up to 10x slower than 1 MiB ones (dd
+ * from the page cache to a new file: 3-4.7 s against 0.4 s for 1 GiB), the kernel then backing
+ * the page cache with large folios of fresh memory.
+ */
+export const CHUNK = 1 << 20;
 /** Direct I/O wants buffer addresses, offsets and lengths aligned to the device's block; a page covers every device. */
 const ALIGN = 4096;
 const WASM_PAGE = 64 * 1024;
@@ -43,9 +48,9 @@ async function openMaybeDirect(path: string, flags: number, mode: number, direct
   return { fh: await open(path, flags, mode), direct: false };
 }
 
-/** Bytes per write of a {@link SequentialWriter}: smaller than reads, as a download holds up to two writers and undici's own buffers (peak RSS floor of 150 MB). */
-const WRITE_CHUNK = 1 << 20;
-/** Staging buffers per writer: one filling, the others' writes in flight (direct writes wait for the disk). */
+/** Bytes per write of a {@link SequentialWriter} (see {@link CHUNK}). */
+const WRITE_CHUNK = CHUNK;
+/** Staging buffers per writer: one filling, the others' writes in flight (direct writes wait for the disk); 3 MiB a writer, as a download holds two beside undici's buffers (peak RSS floor of 150 MB). */
 const WRITE_BUFFERS = 3;
 
 /**
