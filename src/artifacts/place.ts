@@ -141,13 +141,13 @@ async function acquire(w: Wanted, settings: FetchSettings, teeTarget?: string): 
       const got = await entry.promise.catch(() => undefined);
       if (got) await rm(got.dir, { recursive: true, force: true });
     };
+    let file = '';
     const take = (): string | undefined => {
       // Only the sole user may move the file; later askers then start a download of their own.
       if (entry.users !== 1) return undefined;
       if (uncachedInFlight.get(key) === entry) uncachedInFlight.delete(key);
       return file;
     };
-    let file = '';
     try {
       const got = await entry.promise;
       file = got.file;
@@ -271,8 +271,9 @@ async function checkInside(pkgDir: string, target: string): Promise<void> {
 async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal): Promise<boolean> {
   await mkdir(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
+  let taken: string | undefined;
   try {
-    const taken = verify ? undefined : source.take?.();
+    taken = verify ? undefined : source.take?.();
     if (taken !== undefined && (await moveFile(taken, temp))) {
       // moved: nothing to copy
     } else if (verify) {
@@ -301,6 +302,8 @@ async function placeCopy(source: Source, target: string, mode: number, verify: b
     return true;
   } catch (error) {
     await rm(temp, { force: true });
+    // A file handed over is ours to delete now (the source's release no longer does).
+    if (taken !== undefined) await rm(taken, { force: true });
     throw error;
   }
 }
