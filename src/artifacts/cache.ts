@@ -4,18 +4,29 @@
  * file and renamed into place only after its digest was checked, so a reader never sees a
  * partial or unverified file and concurrent processes never corrupt each other.
  */
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import cacache from 'cacache';
+import { parseSri } from './integrity.js';
 
-const require = createRequire(import.meta.url);
-/** cacache's own mapping from integrity to file, so the layout never drifts from its format. */
-const contentPathOf = require('cacache/lib/content/path.js') as (cache: string, integrity: string) => string;
+/**
+ * cacache's content layout (lib/content/path.js of cacache 20): content-v2/<algorithm>/<2 hex>/<2 hex>/<rest>.
+ * Spelled out here because loading cacache's module (and ssri with it) costs a cache hit 15-20 ms;
+ * test/artifacts/cache-layout.test.ts checks it against cacache's own function.
+ */
+function contentPathOf(cacheDir: string, integrity: string): string {
+  const sri = parseSri(integrity);
+  if (!sri) throw new Error(`not an integrity string: ${integrity}`);
+  const hex = Buffer.from(sri.digest, 'base64').toString('hex');
+  return join(cacheDir, 'content-v2', sri.algorithm, hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+}
 
 export { defaultCacheDir } from './cache-dir.js';
+
+/** cacache itself (its index) is loaded only when the index is used: a cache hit by integrity needs none of it. */
+async function loadCacache(): Promise<typeof import('cacache')> {
+  return (await import('cacache')).default;
+}
 
 /** The file that holds the content with this integrity (it may not exist). */
 export function contentPath(cacheDir: string, integrity: string): string {
@@ -47,7 +58,7 @@ export async function findContent(cacheDir: string, integrity: string): Promise<
 
 /** The integrity last recorded for a URL, if any. */
 export async function integrityForUrl(cacheDir: string, url: string): Promise<string | undefined> {
-  const info = await cacache.get.info(cacheDir, urlKey(url));
+  const info = await (await loadCacache()).get.info(cacheDir, urlKey(url));
   return info ? String(info.integrity) : undefined;
 }
 
@@ -65,7 +76,7 @@ export async function commitContent(cacheDir: string, tempFile: string, integrit
     await rm(tempFile, { force: true });
     throw error;
   }
-  await cacache.index.insert(cacheDir, urlKey(url), integrity, { size, metadata: { url } });
+  await (await loadCacache()).index.insert(cacheDir, urlKey(url), integrity, { size, metadata: { url } });
   return file;
 }
 

@@ -4,13 +4,13 @@
  * network error, a timeout, a 5xx/429 status or a checksum mismatch; the bad file is
  * deleted before the next try, so it never reaches the cache or the package.
  */
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
+import { SequentialWriter } from './bulk-io.js';
 import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
 import { redactUrl } from '../core/url.js';
@@ -29,6 +29,11 @@ export interface DownloadRequest extends SourceSettings {
   pkg?: string;
   /** A fresh unique temp path for each try. */
   tempFile: () => Promise<string>;
+  /**
+   * When set, a second fresh temp path for each try that receives the same bytes through the
+   * page cache (the copy a caller places), so the body is not written once and copied later.
+   */
+  teeFile?: () => Promise<string>;
 }
 
 /** A verified file on disk (owned by the caller now). */
@@ -36,6 +41,8 @@ export interface Downloaded {
   file: string;
   integrity: string;
   bytes: number;
+  /** The second copy, when `teeFile` was given (also the caller's now). */
+  tee?: string;
 }
 
 /** Backoff never waits longer than this between tries. */
@@ -53,15 +60,18 @@ export async function downloadVerified(req: DownloadRequest): Promise<Downloaded
     for (let attempt = 1; ; attempt++) {
       req.emit({ type: 'download-start', name: req.name, url, attempt, ...pkgOf(req) });
       const temp = await req.tempFile();
+      let tee: string | undefined;
       try {
-        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, algorithm);
+        tee = req.teeFile ? await req.teeFile() : undefined;
+        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, tee, algorithm);
         if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
           throw new TryFailure(`checksum mismatch: expected ${req.integrity}, got ${integrity}`, true, undefined, integrity);
         }
         req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
-        return { file: temp, integrity, bytes };
+        return { file: temp, integrity, bytes, ...(tee === undefined ? {} : { tee }) };
       } catch (error) {
         await rm(temp, { force: true });
+        if (tee !== undefined) await rm(tee, { force: true });
         if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${url} interrupted`, { cause: error });
         const failure = classify(error);
         if (!failure.retryable || attempt >= tries) throw finalError(req, failure, attempt);
@@ -100,6 +110,7 @@ async function tryOnce(
   req: DownloadRequest,
   dispatcher: Awaited<ReturnType<typeof makeDispatcher>>,
   temp: string,
+  tee: string | undefined,
   algorithm: Algorithm,
 ): Promise<{ integrity: string; bytes: number }> {
   const source = await openSource(req.url, dispatcher, req);
@@ -129,10 +140,45 @@ async function tryOnce(
       callback(null, chunk);
     },
   });
-  await pipeline(source.body, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), req.signal ? { signal: req.signal } : {});
+  const files = [{ path: temp, direct: true }, ...(tee === undefined ? [] : [{ path: tee, direct: false }])];
+  await pipeline(source.body, meter, fileSink(files), req.signal ? { signal: req.signal } : {});
   emitProgress();
   if (source.total !== undefined && digester.bytes !== source.total) {
     throw new TryFailure(`connection closed after ${digester.bytes} of ${source.total} bytes`, true);
   }
   return { integrity: digester.sri(), bytes: digester.bytes };
+}
+
+/**
+ * A stream into new files, each written whole: `direct` ones around the page cache (see
+ * bulk-io.ts; the download temp file, renamed or copied once it is verified), the others
+ * through it (a copy about to be placed and read).
+ */
+function fileSink(files: Array<{ path: string; direct: boolean }>): Writable {
+  let writers: SequentialWriter[] = [];
+  let closed = false;
+  return new Writable({
+    construct(callback) {
+      Promise.allSettled(files.map((f) => SequentialWriter.create(f.path, { direct: f.direct, mode: 0o644 }))).then(async (results) => {
+        writers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (!failed) return callback();
+        await Promise.all(writers.map((w) => w.abort()));
+        writers = [];
+        callback(failed.reason as Error);
+      }, callback);
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      Promise.all(writers.map((w) => w.write(chunk))).then(() => callback(), callback);
+    },
+    final(callback) {
+      closed = true;
+      Promise.all(writers.map((w) => w.close())).then(() => callback(), callback);
+    },
+    destroy(error, callback) {
+      const done = (): void => callback(error);
+      if (!closed) Promise.all(writers.map((w) => w.abort())).then(done, done);
+      else done();
+    },
+  });
 }

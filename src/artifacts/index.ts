@@ -7,6 +7,6 @@ export { placeArtifacts, fetchUrl, type FetchSettings, type PlacedArtifact } fro
 export { defaultCacheDir, contentPath } from './cache.js';
 export { archiveKindOf, fileNameOfUrl, type ArchiveKind } from './archive-kind.js';
 export { extractArchive, type ExtractOptions } from './extract/index.js';
-export { parseRetryAfter } from './source.js';
+export { parseRetryAfter } from './retry-after.js';
 export { sriFromSha256Hex, parseSri, sriOfFile } from './integrity.js';
 export { redactUrl } from '../core/url.js';

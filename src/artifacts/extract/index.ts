@@ -1,7 +1,6 @@
 /** Safe extraction of the archive kinds aiop knows, into a fresh folder. */
 import type { ArchiveKind } from '../archive-kind.js';
 import { SafeTree } from './safe-tree.js';
-import { extractTar } from './tar.js';
 import { extractZip } from './zip.js';
 
 export { SafeTree, safeComponents, symlinkStaysInside } from './safe-tree.js';
@@ -24,5 +23,6 @@ export interface ExtractOptions {
 export async function extractArchive(file: string, kind: ArchiveKind, root: string, options: ExtractOptions): Promise<void> {
   const tree = new SafeTree(root, options.archive, options.stripComponents, options.mode);
   if (kind === 'zip') await extractZip(file, tree);
-  else await extractTar(file, kind, tree);
+  // tar's parser is loaded only when a tar archive is extracted.
+  else await (await import('./tar.js')).extractTar(file, kind, tree);
 }
