@@ -3,6 +3,7 @@
  * up to a job limit, and skipping every target whose output, sources, expanded commands
  * and dependencies all match the signatures recorded when it was last made.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
@@ -83,6 +84,19 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const outcomes = new Map<Node, Outcome>();
   const changed = new Set(options.changed ?? []);
   const limit = pLimit(Math.max(1, options.jobs));
+  // Folders this run made or found: each costs one mkdir, not one per target (a round trip
+  // through the thread pool, which kept a job slot idle while the CPUs were busy).
+  const folders = new Map<string, Promise<unknown>>();
+  const makeFolder = (dir: string): Promise<unknown> => {
+    let made = folders.get(dir);
+    // A command may have removed a folder made earlier: one stat tells, without the thread pool.
+    if (!made || !existsSync(dir)) {
+      made = mkdir(dir, { recursive: true });
+      folders.set(dir, made);
+      made.catch(() => folders.delete(dir));
+    }
+    return made;
+  };
   let stopping = false;
 
   emit({ type: 'targets-planned', ...at, total: graph.order.length });
@@ -171,7 +185,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       delete next.targets[node.key];
       const started = Date.now();
       try {
-        if (node.outPath !== undefined) await mkdir(dirname(node.outPath), { recursive: true });
+        if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
         for (const command of plan.commands) await runCommand(node, command, options);
         let newRecord: TargetRecord;
         if (node.outPath !== undefined) {
@@ -254,6 +268,15 @@ function targetScope(node: Node, scope: Scope): Scope {
   return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') });
 }
 
+const envs = new WeakMap<EngineOptions, NodeJS.ProcessEnv>();
+
+/** The commands' environment, made once per run: one object lets the shell launchers be reused. */
+function commandEnv(options: EngineOptions): NodeJS.ProcessEnv {
+  let env = envs.get(options);
+  if (!env) envs.set(options, (env = { ...process.env, ...options.env }));
+  return env;
+}
+
 async function runCommand(node: Node, command: string, options: EngineOptions): Promise<void> {
   const at = options.pkg === undefined ? {} : { pkg: options.pkg };
   const builtin = command.startsWith(':');
@@ -262,7 +285,7 @@ async function runCommand(node: Node, command: string, options: EngineOptions): 
   const shell = async (line: string): Promise<void> => {
     const outcome = await runShell(line, {
       cwd: options.playbookRoot,
-      env: { ...process.env, ...options.env },
+      env: commandEnv(options),
       ...(options.signal ? { signal: options.signal } : {}),
       onOutput: (stream, text) => options.emit({ type: 'command-output', ...at, target: node.key, stream, text }),
     });
