@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 
@@ -208,9 +208,24 @@ function takeLauncher(key: string, options: ShellOptions, bash: string): Launche
   if (launcher) {
     idleCount--;
     if (list!.length === 0) idle.delete(key);
-    return launcher;
+    // A folder removed and made again at the same path is another folder: the launcher would still be in the old one.
+    if (sameFolder(launcher.folder, options.cwd)) return launcher;
+    launcher.close();
   }
   return new Launcher(key, options.cwd, options.env, bash);
+}
+
+function folderId(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    return `${stats.dev}:${stats.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameFolder(id: string | undefined, path: string): boolean {
+  return id !== undefined && folderId(path) === id;
 }
 
 function returnLauncher(launcher: Launcher): void {
@@ -280,8 +295,11 @@ class Launcher {
   private err = '';
   private control = '';
   private dead = false;
+  /** Device and inode of the folder it runs commands in. */
+  readonly folder: string | undefined;
 
   constructor(readonly key: string, cwd: string, env: NodeJS.ProcessEnv, bash: string) {
+    this.folder = folderId(cwd);
     // Its own session: a terminal's Ctrl-C reaches aiop, which then ends commands itself.
     this.child = spawn(bash, ['--norc', '--noprofile', '-c', launcherScript(env.SHLVL!)], { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     this.streams = [this.child.stdout!, this.child.stderr!, this.child.stdio[3] as Readable];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
@@ -142,4 +142,18 @@ test('property: any printable output, with or without final newline, comes back 
     }),
     { numRuns: 40 },
   );
+});
+
+test('a folder removed and made again at the same path gets a new launcher', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const work = join(dir, 'work');
+  await mkdir(work);
+  const first = await run('echo $PPID; pwd -P', { cwd: work });
+  await rm(work, { recursive: true });
+  await mkdir(work);
+  await writeFile(join(work, 'marker'), 'here\n');
+  const second = await run('echo $PPID; cat marker', { cwd: work });
+  assert.notEqual(second.stdout[0], first.stdout[0]);
+  assert.equal(second.stdout[1], 'here');
 });
