@@ -3,8 +3,11 @@
  * up to a job limit, and skipping every target whose output, sources, expanded commands
  * and dependencies all match the signatures recorded when it was last made.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import pLimit from 'p-limit';
 import { AiopError } from '../core/errors.js';
 import type { Emit, TargetReason } from '../core/events.js';
@@ -85,7 +88,21 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const outcomes = new Map<Node, Outcome>();
   const changed = new Set(options.changed ?? []);
   const limit = pLimit(Math.max(1, options.jobs));
+  // Folders this run made or found: each costs one mkdir, not one per target (a round trip
+  // through the thread pool, which kept a job slot idle while the CPUs were busy).
+  const folders = new Map<string, Promise<unknown>>();
+  const makeFolder = (dir: string): Promise<unknown> => {
+    let made = folders.get(dir);
+    // A command may have removed a folder made earlier: one stat tells, without the thread pool.
+    if (!made || !existsSync(dir)) {
+      made = mkdir(dir, { recursive: true });
+      folders.set(dir, made);
+      made.catch(() => folders.delete(dir));
+    }
+    return made;
+  };
   let stopping = false;
+  let runCount = 0;
 
   emit({ type: 'targets-planned', ...at, total: graph.order.length });
 
@@ -177,13 +194,14 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
+      if (++runCount === COMPACT_AFTER) compactHeap();
       // Announced only once a job slot is free, so start times (--profile) are real.
       announce();
       // Forget the old record first: an interrupted or failed run must never look fresh.
       delete next.targets[node.key];
       const started = Date.now();
       try {
-        if (node.outPath !== undefined) await mkdir(dirname(node.outPath), { recursive: true });
+        if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
         for (const command of plan.commands) await runCommand(node, command, options);
         let newRecord: TargetRecord;
         if (node.outPath !== undefined) {
@@ -212,25 +230,42 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     return { ok: false, sig: '', forcedChange: false };
   };
 
-  // Start each target as soon as all of its dependencies are done.
+  // Start each target once all of its dependencies are done, a bounded number at a time:
+  // starting all 10,000 ready targets at once kept 10,000 pending promises (with their
+  // signatures and closures) alive for the whole build, and the heap grew with them.
+  const inFlightMax = Math.max(64, options.jobs * 8);
   await new Promise<void>((resolve, reject) => {
     const waiting = new Map<Node, number>();
+    const ready: Node[] = [];
+    let readAt = 0;
+    let inFlight = 0;
     let open = graph.order.length;
     if (open === 0) return resolve();
+    const pump = (): void => {
+      while (inFlight < inFlightMax && readAt < ready.length) start(ready[readAt++]!);
+      if (readAt > 4096 && readAt * 2 > ready.length) {
+        ready.splice(0, readAt);
+        readAt = 0;
+      }
+    };
     const start = (node: Node): void => {
+      inFlight++;
       make(node).then((outcome) => {
+        inFlight--;
         outcomes.set(node, outcome);
         for (const dependent of node.dependents) {
           if (!waiting.has(dependent)) continue;
           const left = waiting.get(dependent)! - 1;
           waiting.set(dependent, left);
-          if (left === 0) start(dependent);
+          if (left === 0) ready.push(dependent);
         }
         if (--open === 0) resolve();
+        else pump();
       }, reject);
     };
     for (const node of graph.order) waiting.set(node, node.deps.length);
-    for (const node of graph.order) if (node.deps.length === 0) start(node);
+    for (const node of graph.order) if (node.deps.length === 0) ready.push(node);
+    pump();
   });
 
   if (!options.dryRun) {
@@ -266,6 +301,37 @@ function targetScope(node: Node, scope: Scope): Scope {
   return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') });
 }
 
+/** Targets run before the heap is compacted once: a build this big runs for seconds, a no-op never gets here. */
+const COMPACT_AFTER = 256;
+let compacted = false;
+
+/**
+ * One full garbage collection, once per process. Parsing and planning a 10,000-target recipe
+ * leaves about 100 MB of garbage in the old generation, and V8, whose limit grew with it,
+ * kept it (and the resident memory) for the whole build: with one collection at this point the
+ * build ran at 163 MB resident instead of 230-280 MB, for about 45 ms. `gc` is exposed at run
+ * time because the CLI starts Node without flags; where that fails, nothing happens.
+ */
+function compactHeap(): void {
+  if (compacted) return;
+  compacted = true;
+  try {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  } catch {
+    // Only memory is at stake.
+  }
+}
+
+const envs = new WeakMap<EngineOptions, NodeJS.ProcessEnv>();
+
+/** The commands' environment, made once per run: one object lets the shell launchers be reused. */
+function commandEnv(options: EngineOptions): NodeJS.ProcessEnv {
+  let env = envs.get(options);
+  if (!env) envs.set(options, (env = { ...process.env, ...options.env }));
+  return env;
+}
+
 async function runCommand(node: Node, command: string, options: EngineOptions): Promise<void> {
   const at = options.pkg === undefined ? {} : { pkg: options.pkg };
   const builtin = command.startsWith(':');
@@ -274,7 +340,7 @@ async function runCommand(node: Node, command: string, options: EngineOptions): 
   const shell = async (line: string): Promise<void> => {
     const outcome = await runShell(line, {
       cwd: options.playbookRoot,
-      env: { ...process.env, ...options.env },
+      env: commandEnv(options),
       ...(options.signal ? { signal: options.signal } : {}),
       onOutput: (stream, text) => options.emit({ type: 'command-output', ...at, target: node.key, stream, text }),
     });

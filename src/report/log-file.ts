@@ -59,6 +59,14 @@ export class LogFile {
   readonly #stream: WriteStream;
   /** The first write error (disk full...): logging stops, the build does not. */
   #error: Error | undefined;
+  /**
+   * Lines not yet handed to the stream. A 10,000-target build logs about 50,000 lines; one
+   * stream write each cost a system call and a thread-pool round trip apiece on the main
+   * thread (about 3 s of a 10,000-target profile; once per event-loop turn still cost 0.6 s
+   * of a 2,000-target one), so lines are gathered and written every 50 ms, or at 64 KiB.
+   */
+  #pending = '';
+  #flushTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     /** Path of the file, under the folder given to {@link LogFile.open}. */
@@ -123,11 +131,24 @@ export class LogFile {
   write(level: EventLevel, source: string, text: string, when = new Date()): void {
     const head = `${when.toISOString()} ${level.padEnd(8)} [${source}] `;
     const body = text.split(/\r?\n/).map((line) => `${head}${line}\n`).join('');
-    if (!this.#error && !this.#stream.destroyed) this.#stream.write(body);
+    if (this.#error || this.#stream.destroyed) return;
+    this.#pending += body;
+    if (this.#pending.length >= 64 * 1024) this.#flush();
+    else this.#flushTimer ??= setTimeout(() => this.#flush(), 50);
+  }
+
+  #flush(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (!this.#pending) return;
+    const text = this.#pending;
+    this.#pending = '';
+    if (!this.#error && !this.#stream.destroyed) this.#stream.write(text);
   }
 
   /** Flushes and closes. */
   close(): Promise<void> {
+    this.#flush();
     return new Promise((resolve) => {
       if (this.#stream.destroyed) {
         resolve();
