@@ -236,7 +236,7 @@ async function mainBench(): Promise<void> {
   const reportOnly = argv.includes('--report-only');
   const waitAt = argv.indexOf('--wait-load');
   const waitLoad = waitAt >= 0 ? Number(argv[waitAt + 1]) : undefined;
-  const rest = argv.filter((a, i) => a !== '--report-only' && i !== waitAt && i !== waitAt + 1);
+  const rest = argv.filter((a, i) => a !== '--report-only' && (waitAt < 0 || (i !== waitAt && i !== waitAt + 1)));
   const options = parseArgs(rest);
   mkdirSync(WORK, { recursive: true });
   const record = join(WORK, options.quick ? 'last-run.quick.json' : 'last-run.json');
