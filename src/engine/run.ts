@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { compactHeap } from '../core/heap.js';
 import pLimit from 'p-limit';
 import { AiopError } from '../core/errors.js';
 import type { Emit, TargetReason } from '../core/events.js';
@@ -194,7 +193,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
-      if (++runCount === COMPACT_AFTER) compactHeap();
+      if (++runCount === COMPACT_AFTER) compactHeapOnce();
       // Announced only once a job slot is free, so start times (--profile) are real.
       announce();
       // Forget the old record first: an interrupted or failed run must never look fresh.
@@ -305,22 +304,11 @@ function targetScope(node: Node, scope: Scope): Scope {
 const COMPACT_AFTER = 256;
 let compacted = false;
 
-/**
- * One full garbage collection, once per process. Parsing and planning a 10,000-target recipe
- * leaves about 100 MB of garbage in the old generation, and V8, whose limit grew with it,
- * kept it (and the resident memory) for the whole build: with one collection at this point the
- * build ran at 163 MB resident instead of 230-280 MB, for about 45 ms. `gc` is exposed at run
- * time because the CLI starts Node without flags; where that fails, nothing happens.
- */
-function compactHeap(): void {
+/** The engine's one collection, when the build got big (see src/core/heap.ts). */
+function compactHeapOnce(): void {
   if (compacted) return;
   compacted = true;
-  try {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    // Only memory is at stake.
-  }
+  compactHeap();
 }
 
 const envs = new WeakMap<EngineOptions, NodeJS.ProcessEnv>();

@@ -8,6 +8,10 @@ import { readFileSync } from 'node:fs';
 import { stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
+import { compactHeap } from '../core/heap.js';
+
+/** Playbook files larger than this together take seconds to parse and leave much garbage. */
+const LARGE_PLAYBOOK_BYTES = 512 * 1024;
 import type { InventoryConfig, PackagesConfig } from './schema.js';
 
 /** One target of the recipe, normalized. */
@@ -254,6 +258,9 @@ export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Pl
   const { loadFresh } = await import('./load-fresh.js');
   const fresh = await loadFresh(absRoot, useDefaultRecipe ? 'default' : recipeFile, includeDirs);
   await writeCache(cacheFile, key, fresh);
+  // The YAML documents of a large playbook are garbage now, and many times its size: give the
+  // memory back before the build plans on top of it (the parse itself took seconds).
+  if (fresh.files.reduce((sum, f) => sum + f.size, 0) > LARGE_PLAYBOOK_BYTES) compactHeap();
   return fresh.playbook;
 }
 
