@@ -1,12 +1,14 @@
-/** Validates generated CI files against the published JSON Schemas in ../shared/schemas/. */
+/** Validates generated CI files against the published JSON Schemas (copies in test/ci/schemas/). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { REPO } from '../util/run.js';
 
-/** Where the schemas live: `shared/schemas/` in the folder beside the clone. */
-export const SCHEMA_DIR = join(REPO, '..', 'shared', 'schemas');
+/** The copies the tests use, committed so that they run in any clone. */
+export const SCHEMA_DIR = join(REPO, 'test', 'ci', 'schemas');
+/** The project's shared folder beside the clone, where the copies come from (when it is there). */
+export const SHARED_SCHEMA_DIR = join(REPO, '..', 'shared', 'schemas');
 
 // ajv-formats is CommonJS with `exports.default`; NodeNext types its default import as the whole module.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

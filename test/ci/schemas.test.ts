@@ -9,7 +9,9 @@ import { gitlabChildPipeline, GITLAB_EMPTY_JOB } from '../../src/ci/gitlab.js';
 import { githubMatrix, githubOutputLine } from '../../src/ci/github.js';
 import { CI_FILES } from '../../src/ci/plan.js';
 import { inventory, packages } from './fixtures.js';
-import { schemaValidator } from './schema-validate.js';
+import { SCHEMA_DIR, SHARED_SCHEMA_DIR, schemaValidator } from './schema-validate.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { docBlock, docBlockContaining } from './docs.js';
 
 const gitlab = schemaValidator('gitlab-ci.json');
@@ -207,4 +209,14 @@ test('any valid packages.yml gives a valid pipeline whose jobs hand `aiop build`
     }),
     { numRuns: 25 },
   );
+});
+
+test('the committed schema copies are the shared ones (where the shared folder is beside the clone)', (t) => {
+  if (!existsSync(SHARED_SCHEMA_DIR)) {
+    t.skip(`no ${SHARED_SCHEMA_DIR} here: nothing to compare the copies with`);
+    return;
+  }
+  for (const file of ['gitlab-ci.json', 'github-workflow.json']) {
+    assert.equal(readFileSync(join(SCHEMA_DIR, file), 'utf8'), readFileSync(join(SHARED_SCHEMA_DIR, file), 'utf8'), `${file} drifted`);
+  }
 });
