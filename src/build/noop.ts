@@ -78,10 +78,105 @@ function relativeTo(prefix: string, path: string): string {
  * not racy): absolute path to stat, undefined for a path recorded as absent and still absent.
  * Their content is what that build saw, so the full path need not stat or hash them again.
  */
-export type Unchanged = ReadonlyMap<string, StatTriple | undefined>;
+export interface KnownStats {
+  has(path: string): boolean;
+  /** The stat, undefined for a path known to be absent. */
+  get(path: string): StatTriple | undefined;
+}
+
+/** The files a failed no-op check found unchanged (a {@link StaleRecord}). */
+export type Unchanged = KnownStats;
+
+/**
+ * A record that no longer holds, with what changed since it was written. It is also the
+ * view of the files that did not change ({@link KnownStats}, by absolute path): their
+ * content is what the recorded build saw, so a build need not stat or hash them again.
+ */
+export class StaleRecord implements KnownStats {
+  readonly writtenAt: number;
+  readonly context: Record<string, unknown>;
+  /** The recorded build's output events. */
+  readonly outputs: AiopEvent[];
+  /** Indexes of the recorded paths whose stat differs now (or is too close to the record's time to trust). */
+  readonly changedAt: readonly number[];
+  readonly #prefix: string;
+  readonly #paths: readonly string[];
+  readonly #pathText: Buffer;
+  readonly #numbers: Float64Array;
+  readonly #same: Uint8Array;
+  #index: Map<string, number> | undefined;
+  #lookups = 0;
+
+  constructor(header: Header, prefix: string, paths: string[], pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[]) {
+    this.writtenAt = header.writtenAt;
+    this.context = header.context;
+    this.outputs = header.outputs.map((event) =>
+      event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event,
+    );
+    this.#prefix = prefix;
+    this.#paths = paths;
+    this.#pathText = pathText;
+    this.#numbers = numbers;
+    this.#same = same;
+    this.changedAt = changedAt;
+  }
+
+  /** How many paths the record has. */
+  get count(): number {
+    return this.#paths.length;
+  }
+
+  /** The recorded path at an index, absolute. */
+  path(i: number): string {
+    return absolute(this.#prefix, this.#paths[i]!);
+  }
+
+  /** The changed paths, absolute. */
+  get changed(): string[] {
+    return this.changedAt.map((i) => this.path(i));
+  }
+
+  /** The index of a recorded path (absolute), or -1. */
+  indexOf(path: string): number {
+    const rel = relativeTo(this.#prefix, path);
+    // A few lookups (the incremental path) scan; many (a full build) pay for a map once.
+    if (this.#index === undefined && ++this.#lookups <= 64) return this.#paths.indexOf(rel);
+    this.#index ??= new Map(this.#paths.map((p, i) => [p, i]));
+    return this.#index.get(rel) ?? -1;
+  }
+
+  has(path: string): boolean {
+    const i = this.indexOf(path);
+    return i >= 0 && this.#same[i] === 1;
+  }
+
+  get(path: string): StatTriple | undefined {
+    const i = this.indexOf(path);
+    if (i < 0 || this.#same[i] !== 1) return undefined;
+    const n = this.#numbers;
+    return n[i * FIELDS] === -1 ? undefined : { size: n[i * FIELDS]!, mtimeMs: n[i * FIELDS + 1]!, ino: n[i * FIELDS + 2]! };
+  }
+
+  /**
+   * Writes the record again for the same paths after a build that may have changed those
+   * at `restat` (and the changed ones): every other stamp is the one the check just saw.
+   */
+  async rewrite(root: string, key: string, outputs: AiopEvent[], context: Record<string, unknown>, restat: Iterable<number>): Promise<void> {
+    const numbers = new Float64Array(this.#numbers);
+    const stat = statter(join(root, '.aiop', 'inventory_config.yml'));
+    const again = new Set([...this.changedAt, ...restat]);
+    for (const i of again) {
+      const s = stat(this.path(i));
+      numbers[i * FIELDS] = s ? s.size : -1;
+      numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
+      numbers[i * FIELDS + 2] = s ? s.ino : 0;
+    }
+    await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs, context);
+  }
+}
 
 /** What {@link checkNoop} found. */
-export type NoopCheck = { record: NoopRecord } | { record: undefined; unchanged?: Unchanged };
+export type NoopCheck = { record: NoopRecord } | { record: undefined; stale?: StaleRecord };
 
 /**
  * Compares every stamp of the record with the file system. When all match, the record
@@ -91,6 +186,7 @@ export function checkNoop(root: string, key: string): NoopCheck {
   const file = recordPath(root, key);
   let header: Header;
   let paths: string[];
+  let pathText: Buffer;
   let numbers: Float64Array;
   try {
     const buffer = readFileSync(file);
@@ -99,7 +195,8 @@ export function checkNoop(root: string, key: string): NoopCheck {
     header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
     const pathsStart = headerEnd + 1;
     const numbersStart = align8(pathsStart + header.pathBytes);
-    paths = header.count === 0 ? [] : buffer.toString('utf8', pathsStart, pathsStart + header.pathBytes).split('\n');
+    pathText = buffer.subarray(pathsStart, pathsStart + header.pathBytes);
+    paths = header.count === 0 ? [] : pathText.toString('utf8').split('\n');
     const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
     // A Float64Array needs 8-byte alignment; a copy costs less than parsing text would.
     numbers =
@@ -116,27 +213,21 @@ export function checkNoop(root: string, key: string): NoopCheck {
   // Relative paths as they are when the root is the working folder (it is for `aiop build`):
   // no string to build, and fewer folders for the kernel to walk.
   const base = root === process.cwd() ? '' : prefix;
-  const recorded = (i: number): StatTriple | undefined =>
-    numbers[i * FIELDS] === -1 ? undefined : { size: numbers[i * FIELDS]!, mtimeMs: numbers[i * FIELDS + 1]!, ino: numbers[i * FIELDS + 2]! };
-  let unchanged: Map<string, StatTriple | undefined> | undefined;
+  const same = new Uint8Array(paths.length);
+  const changedAt: number[] = [];
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
     // String concatenation, not path.join: this loop runs for every file of a large build.
     const s = stat(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
     const size = numbers[i * FIELDS]!;
-    const same =
+    const unchanged =
       s === undefined
         ? size === -1
         : size !== -1 && s.size === size && s.mtimeMs === numbers[i * FIELDS + 1] && s.ino === numbers[i * FIELDS + 2] && s.mtimeMs < limit;
-    if (same && unchanged === undefined) continue;
-    if (unchanged === undefined) {
-      // The first difference: from here on, remember what did not change (all before it did not).
-      unchanged = new Map();
-      for (let j = 0; j < i; j++) unchanged.set(absolute(prefix, paths[j]!), recorded(j));
-    }
-    if (same) unchanged.set(absolute(prefix, path), s);
+    if (unchanged) same[i] = 1;
+    else changedAt.push(i);
   }
-  if (unchanged !== undefined) return { record: undefined, unchanged };
+  if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, prefix, paths, pathText, numbers, same, changedAt) };
   const outputs = header.outputs.map((event) =>
     event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event,
   );
@@ -161,12 +252,11 @@ export async function writeNoop(
   paths: string[],
   outputs: AiopEvent[],
   context: Record<string, unknown>,
-  known?: ReadonlyMap<string, StatTriple | undefined>,
+  known?: KnownStats,
 ): Promise<void> {
   // A newline in a name would split the list: such a build simply gets no fast path.
   if (paths.some((path) => path.includes('\n'))) return dropNoop(root, key);
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  const file = recordPath(root, key);
   const stat = statter(join(root, '.aiop', 'inventory_config.yml'));
   const numbers = new Float64Array(paths.length * FIELDS);
   paths.forEach((path, i) => {
@@ -176,18 +266,58 @@ export async function writeNoop(
     numbers[i * FIELDS + 2] = s ? s.ino : 0;
   });
   const pathText = Buffer.from(paths.map((path) => relativeTo(prefix, path)).join('\n'), 'utf8');
+  await writeRecord(root, key, prefix, pathText, numbers, outputs, context);
+}
+
+async function writeRecord(
+  root: string,
+  key: string,
+  prefix: string,
+  pathText: Buffer,
+  numbers: Float64Array,
+  outputs: AiopEvent[],
+  context: Record<string, unknown>,
+): Promise<void> {
+  const file = recordPath(root, key);
   const compactOutputs = outputs.map((event) =>
     event.type === 'output' ? { ...event, files: event.files.map((f) => relativeTo(prefix, f)) } : event,
   );
-  const header: Header = { writtenAt: Date.now(), count: paths.length, pathBytes: pathText.length, context, outputs: compactOutputs };
+  const header: Header = { writtenAt: Date.now(), count: numbers.length / FIELDS, pathBytes: pathText.length, context, outputs: compactOutputs };
   const head = Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8');
   const pad = Buffer.alloc(align8(head.length + pathText.length) - head.length - pathText.length);
-  await writeFileAtomic(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer)]));
+  await writeFileAtomic(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength)]));
   // Records of the first format (JSON) are never read again.
   for (const name of readdirSync(dirname(file))) if (name.endsWith('.json')) rmSync(join(dirname(file), name), { force: true });
 }
 
-/** Forgets a record (before a build that may change things). */
+/** Forgets a record and its delta record (before a build that may change things). */
 export function dropNoop(root: string, key: string): void {
   rmSync(recordPath(root, key), { force: true });
+  rmSync(deltaPath(root, key), { force: true });
+}
+
+/** Where the delta record of a key lives (src/build/delta.ts), beside the no-op record. */
+export function deltaPath(root: string, key: string): string {
+  return join(root, '.aiop', 'state', 'noop', `${key}.delta`);
+}
+
+/**
+ * The stats of a failed no-op check that a new record may reuse after a build: those of
+ * the files the build did not write. The package folder, its folders (their entries may
+ * have changed), what the targets that ran made and the outputs are stat-ed again. A file
+ * changed by some command's side effect keeps its old stat, which only means the next build
+ * takes the full path once: never the wrong answer.
+ */
+export function statsToReuse(
+  unchanged: Unchanged | undefined,
+  written: { packageDir: string; ran: Iterable<string>; folders: Iterable<string>; files: Iterable<string> },
+): KnownStats | undefined {
+  if (unchanged === undefined) return undefined;
+  // A view, not a copy: the map holds every file of a large build.
+  const stale = new Set<string>([written.packageDir]);
+  const prefix = `${written.packageDir}/`;
+  for (const key of written.ran) stale.add(prefix + key);
+  for (const folder of written.folders) stale.add(prefix + folder);
+  for (const file of written.files) stale.add(file);
+  return { has: (path) => !stale.has(path) && unchanged.has(path), get: (path) => unchanged.get(path) };
 }

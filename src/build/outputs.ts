@@ -4,9 +4,10 @@
  * with an `output` event, which the machine-readable reporter turns into artifact lines.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic.js';
-import { join, relative, sep } from 'node:path';
+import { join, relative } from 'node:path';
+import { listTree } from './list-tree.js';
 import { log } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { writeManifest } from '../pack/manifest.js';
@@ -21,34 +22,6 @@ export interface OutputStepsResult {
   entries: string[];
   /** The folders among them. */
   folders: string[];
-}
-
-/** Every file and every folder under a folder, package-relative, each list sorted bytewise. */
-export async function listTree(dir: string): Promise<{ files: string[]; folders: string[]; all: string[] }> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const prefix = dir.length + 1;
-  const files: string[] = [];
-  const folders: string[] = [];
-  const all: string[] = [];
-  for (const e of entries) {
-    // String slicing, not path.relative: this runs for every file of large packages.
-    const parent = e.parentPath ?? (e as unknown as { path: string }).path;
-    const rel = parent.length < prefix ? e.name : `${parent.slice(prefix)}/${e.name}`;
-    const path = sep === '/' ? rel : rel.split(sep).join('/');
-    all.push(path);
-    (e.isDirectory() ? folders : files).push(path);
-  }
-  return { files: sortBytewise(files), folders, all: sortBytewise(all) };
-}
-
-function sortBytewise(list: string[]): string[] {
-  // UTF-16 order equals bytewise UTF-8 order except for astral characters; compare bytes only then.
-  return list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).sort(byteOrderIfAstral);
-}
-
-function byteOrderIfAstral(a: string, b: string): number {
-  if (!/[\uD800-\uDFFF]/.test(a + b)) return 0;
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** What the zip and .deb are made of: every entry's path, size, mode and mtime, and the pack settings. */

@@ -40,7 +40,7 @@ export interface PackageBuildContext {
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   /** Stats taken earlier in this run by the no-op check (files whose stat had not changed). */
-  seen?: ReadonlyMap<string, SeenStat | undefined>;
+  seen?: { get(path: string): SeenStat | undefined };
 }
 
 export interface PackageBuildResult {

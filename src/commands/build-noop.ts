@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { checkNoop, hasWord, noopKey, type Unchanged } from '../build/noop.js';
 import type { BuildOptions } from '../build/options.js';
 import { VERSION } from '../core/version.js';
+import { recordLastBuild } from '../build/last-build.js';
 import type { UserConfig } from '../playbook/schema.js';
 
 /** What a full build stores in its no-op record for this fast path. */
@@ -22,6 +23,22 @@ export interface NoopContext {
   targets: number;
   /** The package's lock file: while it exists another build may be writing. */
   lockFile: string;
+  /**
+   * How the record's paths are laid out: the inputs (up to the package folder), then its
+   * entries, then the outputs; and which entries are folders (package-relative).
+   */
+  layout: { inputs: number; entries: number; folders: string[] };
+  /** The id of the delta record written with this one, when the next build may use it. */
+  delta?: string;
+}
+
+/** The recorded build's options with the report-only switches of the command typed now. */
+export function reportOptions(argv: string[], context: NoopContext): BuildOptions {
+  return {
+    ...context.options,
+    hideProgress: hasWord(argv, '-hp', '--hide_progress'),
+    machineReadable: hasWord(argv, '--machine-readable'),
+  };
 }
 
 /** The answer, or, when the full build must run, the files known not to have changed. */
@@ -35,18 +52,26 @@ export type NoopReplay = { status: number } | { status: undefined; unchanged?: U
 export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.ProcessEnv }): Promise<NoopReplay> {
   // The record lives in the playbook root, and builds only run from there: elsewhere there is none.
   const root = resolve(io.cwd);
-  const check = checkNoop(root, noopKey(argv, root, io.env, VERSION));
-  if (check.record === undefined) return check.unchanged ? { status: undefined, unchanged: check.unchanged } : { status: undefined };
+  const key = noopKey(argv, root, io.env, VERSION);
+  const check = checkNoop(root, key);
+  if (check.record === undefined) {
+    if (!check.stale) return { status: undefined };
+    // Only some files changed: the incremental fast path may build from the delta record.
+    if ((check.stale.context as unknown as NoopContext).delta !== undefined) {
+      const { replayDelta } = await import('./build-delta.js');
+      const status = await replayDelta(argv, io, root, key, check.stale);
+      if (status !== undefined) return { status };
+    }
+    return { status: undefined, unchanged: check.stale };
+  }
   const record = check.record;
   const context = record.context as unknown as NoopContext;
   // While another build of this package writes, its folder may be half-updated: no fast answer then.
   if (existsSync(context.lockFile)) return { status: undefined };
-  const options: BuildOptions = {
-    ...context.options,
-    hideProgress: hasWord(argv, '-hp', '--hide_progress'),
-    machineReadable: hasWord(argv, '--machine-readable'),
-  };
+  const options = reportOptions(argv, context);
   const { machineReadableFailures, startReporting } = await import('./reporting.js');
+  // The same command as recorded, but `build_again` replays the last one typed.
+  await recordLastBuild(root, argv);
   machineReadableFailures('aiop', options.machineReadable);
   const pkg = context.pkg;
   const { stream, reporters } = await startReporting({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });

@@ -3,7 +3,7 @@
  * current folder, recording the command line for `aiop build_again`.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
+import { recordLastBuild } from '../build/last-build.js';
 import { VERSION } from '../core/version.js';
 import { AiopError, UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../build/compat.js';
@@ -14,16 +14,16 @@ import { packageStateDir, readBuildRecord } from '../build/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
-import { noopKey, writeNoop, dropNoop, type Unchanged } from '../build/noop.js';
-import type { PackageBuildResult } from '../build/package.js';
+import { noopKey, writeNoop, dropNoop, statsToReuse, type Unchanged } from '../build/noop.js';
+import type { PackageBuildPlan } from '../build/package.js';
+import { writeDelta } from '../build/delta.js';
 import type { NoopContext } from './build-noop.js';
 import type { AiopEvent } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
 import { machineReadableFailures, startReporting } from './reporting.js';
 import { onInterrupt } from './interrupt.js';
 
-/** Where the last `aiop build` command line is recorded. */
-export const LAST_BUILD = join('.aiop', 'state', 'last-build.json');
+export { LAST_BUILD, recordableArgv } from '../build/last-build.js';
 
 export interface BuildCommandIo {
   cwd: string;
@@ -33,14 +33,6 @@ export interface BuildCommandIo {
   stdout: NodeJS.WritableStream;
   /** Files the no-op check found unchanged (src/commands/build-noop.ts), with their stats. */
   unchanged?: Unchanged;
-}
-
-/**
- * The command line as recorded for `build_again`: `user:password@` in URLs is never written
- * to disk (a replay takes credentials from AIOP_UPLOAD_USER/PASSWORD or AIOP_UPLOAD_TOKEN).
- */
-export function recordableArgv(argv: string[]): string[] {
-  return argv.map((arg) => arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1'));
 }
 
 /** Checks option combinations that need no playbook (exit 2 before anything runs). */
@@ -82,19 +74,13 @@ function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): s
 }
 
 /**
- * The stats of the no-op check that the next record can reuse: those of files this build
- * did not write. What a target made, folders (their entries may have changed) and the
- * outputs are stat-ed again. A file changed by some command's side effect keeps its old
- * stat, which only means the next build takes the full path once: never the wrong answer.
+ * Whether the next build may run from a delta record of this one (src/build/delta.ts): it
+ * ran in the package folder itself (so the recorded commands name the right folder) and its
+ * only outputs are the folder and its manifest, which a changed file inside does not change.
  */
-function stillValid(unchanged: Unchanged | undefined, result: PackageBuildResult): Unchanged | undefined {
-  if (unchanged === undefined) return undefined;
-  const valid = new Map(unchanged);
-  valid.delete(result.packageDir);
-  for (const key of result.engine.ran) valid.delete(join(result.packageDir, key));
-  for (const folder of result.outputs.folders) valid.delete(join(result.packageDir, folder));
-  for (const file of result.outputs.files) valid.delete(file.path);
-  return valid;
+function deltaAllowed(plan: PackageBuildPlan): boolean {
+  const { options } = plan;
+  return plan.dest.inPlace && !options.zipPack && plan.deb === undefined && options.upload.length === 0 && !options.gotoPack;
 }
 
 /**
@@ -138,9 +124,7 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
   }
   plan.ctx.emit = stream.emit;
   await ensureAiopGitignore(root);
-  const recorded = recordableArgv(io.argv);
-  const stripped = recorded.some((arg, i) => arg !== io.argv[i]);
-  await writeFileAtomic(join(root, LAST_BUILD), `${JSON.stringify({ argv: recorded, ...(stripped ? { credentialsRemoved: true } : {}) }, null, 2)}\n`);
+  await recordLastBuild(root, io.argv);
   const outputs: AiopEvent[] = [];
   stream.subscribe((event) => {
     if (event.type === 'output') outputs.push(event);
@@ -151,16 +135,9 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
     const result = await runPackageBuild(plan);
     stream.emit({ type: 'package-done', pkg: target.id, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
     if (key !== undefined) {
-      const produced = result.outputs.entries;
-      const paths = [
-        join(root, '.aiop', 'inventory_config.yml'),
-        ...playbook.recipe.files,
-        userConfigFile ?? userConfigPath(io.env),
-        ...result.sources,
-        result.packageDir,
-        ...produced.map((p) => join(result.packageDir, p)),
-        ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path),
-      ];
+      const inputs = [join(root, '.aiop', 'inventory_config.yml'), ...playbook.recipe.files, userConfigFile ?? userConfigPath(io.env), ...result.sources, result.packageDir];
+      const entries = result.outputs.entries.map((p) => join(result.packageDir, p));
+      const paths = [...inputs, ...entries, ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path)];
       const context: NoopContext = {
         pkg: target.id,
         options,
@@ -168,8 +145,22 @@ export async function buildCommand(options: BuildOptions, io: BuildCommandIo): P
         compat: Object.fromEntries(target.values),
         targets: result.engine.ran.length + result.engine.upToDate.length,
         lockFile: lockPath(packageStateDir(root, target.id)),
+        layout: { inputs: inputs.length, entries: entries.length, folders: result.outputs.folders },
       };
-      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>, stillValid(io.unchanged, result));
+      const { signatures, saved } = result.engine;
+      if (deltaAllowed(plan) && signatures && saved) {
+        const delta = await writeDelta(root, key, {
+          graph: plan.graph,
+          planned: plan.planned,
+          signatures,
+          saved,
+          scope: plan.scope.layers,
+          pkgDir: result.packageDir,
+          statePath: join(plan.stateDir, 'signatures.json'),
+        });
+        if (delta !== undefined) context.delta = delta;
+      }
+      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>, statsToReuse(io.unchanged, { packageDir: result.packageDir, ran: result.engine.ran, folders: result.outputs.folders, files: result.outputs.files.map((f) => f.path) }));
     }
     await reporters.close();
     return 0;

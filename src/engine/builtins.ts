@@ -62,7 +62,19 @@ async function copyOne(from: string, to: string): Promise<void> {
     await rm(to, { force: true });
     await cp(from, to, { verbatimSymlinks: true });
   } else {
-    // Remove first so that a hard link or read-only file at the destination is replaced, not written through.
+    // A plain file of its own is written in place, as cp does: its folder keeps its time, so
+    // an incremental build need not list that folder again. A hard link, a read-only file or
+    // anything else is removed first, so it is replaced, not written through.
+    const existing = await lstat(to).catch(() => undefined);
+    const inPlace = existing !== undefined && existing.isFile() && existing.nlink === 1 && (existing.mode & 0o200) !== 0 && existing.ino !== info.ino;
+    if (inPlace) {
+      try {
+        await copyFile(from, to, constants.COPYFILE_FICLONE);
+        return;
+      } catch {
+        // Not ours to write after all: replaced below.
+      }
+    }
     await rm(to, { force: true });
     await copyFile(from, to, constants.COPYFILE_FICLONE);
   }

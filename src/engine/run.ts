@@ -13,7 +13,8 @@ import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { runShell } from './shell.js';
-import { loadState, saveState, seenMatches, sha256, stampFile, type EngineState, type SeenStat, type TargetRecord } from './state.js';
+import { seenMatches, sha256, stampFile, type FileStamp, type SeenStat, type TargetRecord } from './state.js';
+import { StateFile, type SavedState, type StateStore } from './state-file.js';
 import { expand, type Scope } from './variables.js';
 
 /** The A-A-P style options of a run. */
@@ -50,7 +51,15 @@ export interface EngineOptions extends RunFlags {
   /** Commands already expanded by {@link planCommands} (so a caller that checked them first does not expand twice). */
   planned?: Map<Node, Planned>;
   /** Stats taken earlier in this run (absolute path to stat), so unchanged files are not stat-ed twice. */
-  seen?: ReadonlyMap<string, SeenStat | undefined>;
+  seen?: { get(path: string): SeenStat | undefined };
+  /** The recorded state, when the caller has read it already (or reads it its own way). */
+  state?: StateStore;
+  /**
+   * Check only these targets: every other one is known to be up to date (its sources and
+   * output were seen unchanged since the recorded state) and dependents see its recorded
+   * signature. The caller guarantees each of them has a record in the state.
+   */
+  only?: ReadonlySet<Node>;
 }
 
 export interface EngineResult {
@@ -59,6 +68,10 @@ export interface EngineResult {
   failed: Array<{ target: string; message: string }>;
   /** Not made because a dependency failed, or because the run stopped. */
   notBuilt: string[];
+  /** The signature each target this run looked at left for its dependents, by key (when none failed). */
+  signatures?: Map<string, string>;
+  /** The state as saved (not in a dry run). */
+  saved?: SavedState;
 }
 
 interface Outcome {
@@ -80,8 +93,12 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const { graph, emit, pkg } = options;
   const at = pkg === undefined ? {} : { pkg };
   const debug = options.debug ?? new Set();
-  const state = loadState(options.statePath);
-  const next: EngineState = { version: 1, targets: { ...state.targets }, files: {} };
+  const state = options.state ?? StateFile.load(options.statePath);
+  const only = options.only;
+  // What this run records: new target records, and the stamps of the files it used (a full
+  // run keeps only those; a partial one keeps every other stamp too). Every other target
+  // keeps its record, except the failed ones, which are forgotten when the state is saved.
+  const next = { targets: {} as Record<string, TargetRecord>, files: {} as Record<string, FileStamp> };
   const planned = options.planned ?? planCommands(options);
   const result: EngineResult = { ran: [], upToDate: [], failed: [], notBuilt: [] };
   const outcomes = new Map<Node, Outcome>();
@@ -103,10 +120,23 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   let stopping = false;
   let runCount = 0;
 
-  emit({ type: 'targets-planned', ...at, total: graph.order.length });
+  // Targets outside `only` are settled before anything runs, and counted as up to date.
+  let settled = 0;
+  if (only) {
+    for (const node of graph.order) {
+      if (only.has(node)) continue;
+      outcomes.set(node, { ok: true, sig: state.signature(node.key)!, forcedChange: false });
+      // A pure grouping is never reported, here as in a full run.
+      if (!(node.virtual && (planned.get(node)?.commands ?? node.def.commands).length === 0)) {
+        settled++;
+        result.upToDate.push(node.key);
+      }
+    }
+  }
+  emit({ type: 'targets-planned', ...at, total: graph.order.length, ...(only ? { upToDate: settled } : {}) });
 
   const stampSource = async (path: string): Promise<string> => {
-    const stamp = await stampFile(path, next.files[path] ?? state.files[path], options.seen?.get(path));
+    const stamp = await stampFile(path, next.files[path] ?? state.file(path), options.seen?.get(path));
     // A dry run makes nothing, so a source that an earlier step would have made may be missing.
     if (!stamp && options.dryRun) return 'missing';
     if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
@@ -115,8 +145,10 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   };
 
   const knownHash = (path: string): string | undefined => {
-    const known = next.files[path] ?? state.files[path];
-    if (!seenMatches(known, options.seen?.get(path))) return undefined;
+    const seen = options.seen?.get(path);
+    if (seen === undefined) return undefined;
+    const known = next.files[path] ?? state.file(path);
+    if (!seenMatches(known, seen)) return undefined;
     next.files[path] = known;
     return known.hash;
   };
@@ -133,7 +165,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const src = sha256(node.sourceFiles.map((s, i) => `${s.name}\0${resolved[i]}`).join('\n'));
     const deps = sha256(node.deps.map((d) => `${d.key}\0${outcomes.get(d)!.sig}`).join('\n'));
     const cmd = sha256(plan.cmdSig);
-    const record = state.targets[node.key];
+    const record = state.target(node.key);
     const forcedChange =
       node.sourceFiles.some((s) => changed.has(s.path)) || depOutcomes.some((o) => o.forcedChange);
 
@@ -196,8 +228,6 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       if (++runCount === COMPACT_AFTER) compactHeapOnce();
       // Announced only once a job slot is free, so start times (--profile) are real.
       announce();
-      // Forget the old record first: an interrupted or failed run must never look fresh.
-      delete next.targets[node.key];
       const started = Date.now();
       try {
         if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
@@ -233,12 +263,13 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   // starting all 10,000 ready targets at once kept 10,000 pending promises (with their
   // signatures and closures) alive for the whole build, and the heap grew with them.
   const inFlightMax = Math.max(64, options.jobs * 8);
+  const todo = only ? graph.order.filter((node) => only.has(node)) : graph.order;
   await new Promise<void>((resolve, reject) => {
     const waiting = new Map<Node, number>();
     const ready: Node[] = [];
     let readAt = 0;
     let inFlight = 0;
-    let open = graph.order.length;
+    let open = todo.length;
     if (open === 0) return resolve();
     const pump = (): void => {
       while (inFlight < inFlightMax && readAt < ready.length) start(ready[readAt++]!);
@@ -262,14 +293,21 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         else pump();
       }, reject);
     };
-    for (const node of graph.order) waiting.set(node, node.deps.length);
-    for (const node of graph.order) if (node.deps.length === 0) ready.push(node);
+    const pending = (node: Node): number => (only ? node.deps.filter((d) => only.has(d)).length : node.deps.length);
+    for (const node of todo) waiting.set(node, pending(node));
+    for (const node of todo) if (waiting.get(node) === 0) ready.push(node);
     pump();
   });
 
   if (!options.dryRun) {
-    await saveState(options.statePath, next);
+    const targets = new Map<string, TargetRecord | null>(Object.entries(next.targets));
+    // A target that failed or was interrupted loses its old record: it must never look fresh.
+    for (const failed of result.failed) targets.set(failed.target, null);
+    result.saved = await state.save({ targets, files: new Map(Object.entries(next.files)) }, only !== undefined);
     if (debug.has('sign')) emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `signatures written to ${options.statePath}` });
+  }
+  if (result.failed.length === 0 && result.notBuilt.length === 0) {
+    result.signatures = new Map(todo.map((node) => [node.key, outcomes.get(node)!.sig]));
   }
   return result;
 }

@@ -1,12 +1,11 @@
 /**
  * What the engine remembers between runs: per target the signatures of its commands,
  * sources and dependencies and a stamp of its output; per source file a stamp, so that a
- * file whose size, mtime and inode did not change is not hashed again. One JSON file per
- * package (or per `aap` output folder), written atomically; deleting it rebuilds everything.
+ * file whose size, mtime and inode did not change is not hashed again. How it is kept on
+ * disk: src/engine/state-file.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import { writeFileAtomic } from '../core/atomic.js';
 
 /** Content hash plus the stat fields that let us skip re-hashing. */
 export interface FileStamp {
@@ -29,30 +28,6 @@ export interface TargetRecord {
   out?: FileStamp;
   /** What dependents see: the output's hash, or for a virtual target the hash of its inputs. */
   sig: string;
-}
-
-export interface EngineState {
-  version: 1;
-  targets: Record<string, TargetRecord>;
-  files: Record<string, FileStamp>;
-}
-
-const EMPTY = (): EngineState => ({ version: 1, targets: {}, files: {} });
-
-/** Reads the state file; a missing or unreadable one means "nothing built yet". */
-export function loadState(file: string): EngineState {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as EngineState;
-    if (parsed && parsed.version === 1 && typeof parsed.targets === 'object' && typeof parsed.files === 'object') return parsed;
-  } catch {
-    // Missing or corrupt: start over, which is always safe.
-  }
-  return EMPTY();
-}
-
-/** Writes the state file atomically. */
-export async function saveState(file: string, state: EngineState): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(state));
 }
 
 /** sha256 hex of a string. */

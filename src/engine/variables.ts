@@ -23,6 +23,11 @@ export class Scope {
     return new Scope([layer, ...this.#layers]);
   }
 
+  /** The layers, weakest first (to record a scope and make it again with `new Scope(layers)`). */
+  get layers(): ReadonlyArray<Readonly<Record<string, string>>> {
+    return this.#layers;
+  }
+
   get(name: string): string | undefined {
     for (let i = this.#layers.length - 1; i >= 0; i--) {
       const value = this.#layers[i]![name];

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { aap, tempDir } from '../util/run.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
+import { StateFile } from '../../src/engine/state-file.js';
 
 test('-h and -V print and exit 0 without reading the recipe', async (t) => {
   const pb = await aapPlaybook(t, { recipe: 'targets: [this is: not a recipe\n' });
@@ -42,8 +43,8 @@ test('no target builds the default into .build/aap; the state file is keyed by P
   assert.equal(await readFile(join(pb.root, '.build/aap/c.txt'), 'utf8'), 'alpha\nbeta\n');
   const key = createHash('sha256').update(join(pb.root, '.build/aap')).digest('hex').slice(0, 16);
   assert.deepEqual(await readdir(join(pb.root, '.aiop/state/aap')), [`${key}.json`]);
-  const state = JSON.parse(await readFile(join(pb.root, '.aiop/state/aap', `${key}.json`), 'utf8')) as { targets: object };
-  assert.deepEqual(Object.keys(state.targets).sort(), ['a.txt', 'all', 'b.txt', 'c.txt']);
+  const state = StateFile.load(join(pb.root, '.aiop/state/aap', `${key}.json`));
+  assert.deepEqual(state.targetKeys().sort(), ['a.txt', 'all', 'b.txt', 'c.txt']);
 
   const again = await pb.run([]);
   expectStatus(again, 0);

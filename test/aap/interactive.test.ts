@@ -8,6 +8,7 @@ import { startNginx } from '../util/nginx.js';
 import { AAP } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
 import { aapPlaybook } from './helpers.js';
+import { StateFile } from '../../src/engine/state-file.js';
 
 /** Runs a shell command line under a pseudo-terminal (util-linux `script`), feeding `input`. */
 function underTerminal(line: string, cwd: string, env: Record<string, string | undefined>, input: string): Promise<{ code: number | null; output: string }> {
@@ -68,7 +69,6 @@ test('SIGINT ends the running command and exits 130; the interrupted target is n
   const state = join(pb.root, '.aiop/state/aap');
   const files = existsSync(state) ? await readdir(state) : [];
   for (const file of files) {
-    const recorded = JSON.parse(await readFile(join(state, file), 'utf8')) as { targets: Record<string, unknown> };
-    assert.equal(recorded.targets['slow.txt'], undefined);
+    assert.equal(StateFile.load(join(state, file)).target('slow.txt'), undefined);
   }
 });

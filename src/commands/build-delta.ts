@@ -1,0 +1,222 @@
+/**
+ * `aiop build` when the no-op check failed only because some sources or outputs of the
+ * recipe changed: the incremental fast path. The build runs from the delta record of the
+ * last identical build (src/build/delta.ts) and looks only at the targets that use a changed
+ * file and their dependents; every other target was seen unchanged by the check's stats, so
+ * the engine takes its recorded signature as it is. The events, the log file, the build
+ * record, the signatures and the next no-op record are those a full build would leave.
+ *
+ * Whenever anything else could have changed (the recipe, the configuration, a folder, a
+ * file that is neither a source nor an output, a lock, an unfinished build) the answer is
+ * undefined and the full path runs, which is always correct on its own.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { readDelta, type DeltaGraph } from '../build/delta.js';
+import { readBuildRecord, writeBuildRecord, type BuildRecord } from '../build/destination.js';
+import { recordLastBuild } from '../build/last-build.js';
+import { listTree } from '../build/list-tree.js';
+import { checkFolders, type FolderStats } from '../build/package-folders.js';
+import { acquirePackageLock, type PackageLock } from '../build/lock.js';
+import { statsToReuse, writeNoop, type StaleRecord } from '../build/noop.js';
+import { AiopError } from '../core/errors.js';
+import type { AiopEvent } from '../core/events.js';
+import type { Node } from '../engine/graph.js';
+import { journalPath, StateFile, type StateStore } from '../engine/state-file.js';
+import { StateSearch } from '../engine/state-search.js';
+import { runEngine, type Planned } from '../engine/run.js';
+import { Scope } from '../engine/variables.js';
+import { reportOptions, type NoopContext } from './build-noop.js';
+import { onInterrupt } from './interrupt.js';
+import { machineReadableFailures, startReporting } from './reporting.js';
+
+/**
+ * Builds `aiop build ARGV` from the delta record when the no-op check found only changed
+ * sources or outputs. Returns the exit status, or undefined when the full path must decide.
+ * Failures of the build itself are thrown as AiopError, as the full path throws them.
+ */
+export async function replayDelta(
+  argv: string[],
+  io: { env: NodeJS.ProcessEnv },
+  root: string,
+  key: string,
+  stale: StaleRecord,
+): Promise<number | undefined> {
+  const context = stale.context as unknown as NoopContext;
+  const layout = context.layout as Partial<NoopContext['layout']> | undefined;
+  // A record written without these (by an earlier aiop) only ever takes the full path.
+  if (typeof context.delta !== 'string' || !Array.isArray(layout?.folders) || stale.changedAt.length === 0) return undefined;
+  const stateDir = join(context.lockFile, '..');
+  // Not waiting: while another build writes, the full path waits and says so.
+  let lock: PackageLock;
+  try {
+    lock = await acquirePackageLock(stateDir, { waitMs: 0 });
+  } catch (error) {
+    if (error instanceof AiopError) return undefined;
+    throw error;
+  }
+  try {
+    // Read under the lock: a build that ran since the check wrote another record (another id) or none.
+    const delta = readDelta(root, key, context.delta);
+    if (!delta) return undefined;
+    const { graph, header } = delta;
+    const { affected: only, others } = delta.affected(stale.changed);
+    const { inputs, entries, folders } = context.layout;
+    // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
+    const watched = new Set([header.pkgDir, ...folders.map((folder) => `${header.pkgDir}/${folder}`)]);
+    if (!others.every((path) => watched.has(path))) return undefined;
+    const folderStats = checkFolders(stale, header.pkgDir, folders, inputs, inputs + entries);
+    if (!folderStats) return undefined;
+    // A source that is gone may resolve elsewhere now (or nowhere): the full path says which.
+    for (const node of only) if (node.sourceFiles.some((file) => !existsSync(file.path))) return undefined;
+    const planned = delta.plan(only);
+    // `:fetch` needs the download settings of a full build.
+    if ([...planned.values()].some((plan) => plan.commands.some((command) => /^:fetch(\s|$)/.test(command)))) return undefined;
+    const record = await readBuildRecord(stateDir);
+    if (!record || record.unfinished !== false || record.destination !== header.pkgDir) return undefined;
+    const state = openState(delta, only.size);
+    if (!state) return undefined;
+    return await build({ argv, io, root, key, stale, context, stateDir, record, run: { delta, planned, only, state, folderStats } });
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * The engine state, if the delta record's signatures belong to it: searched for the few
+ * records a small change needs, read whole for a large one.
+ */
+function openState(delta: DeltaGraph, looking: number): StateStore | undefined {
+  const path = delta.header.statePath;
+  if (looking <= 32) {
+    const state = StateSearch.open(path, (key) => delta.signature(key));
+    return state && delta.belongsTo(state.current) ? state : undefined;
+  }
+  const state = StateFile.load(path);
+  let journalBytes = 0;
+  try {
+    journalBytes = statSync(journalPath(path)).size;
+  } catch {
+    // No journal.
+  }
+  return state.id !== undefined && delta.belongsTo({ snapshot: state.id, journalBytes }) ? state : undefined;
+}
+
+/** Whether a listing of the package folder is the one recorded. */
+function sameEntries(stale: StaleRecord, layout: NoopContext['layout'], pkgDir: string, all: string[]): boolean {
+  return all.length === layout.entries && all.every((path, i) => stale.path(layout.inputs + i) === `${pkgDir}/${path}`);
+}
+
+/** Where some of a listing's paths are in it (a scan for a few, a map for many). */
+function positions(all: string[], wanted: Iterable<string>): number[] {
+  const list = [...wanted];
+  if (list.length <= 16) return list.map((path) => all.indexOf(path)).filter((i) => i >= 0);
+  const at = new Map(all.map((path, i) => [path, i]));
+  return list.flatMap((path) => (at.has(path) ? [at.get(path)!] : []));
+}
+
+/** What the engine gets: the recorded graph, the plans of the targets to look at, the state. */
+interface Run {
+  delta: DeltaGraph;
+  planned: Map<Node, Planned>;
+  only: ReadonlySet<Node>;
+  state: StateStore;
+  /** The package's folders before the build, to tell whether it added or removed entries. */
+  folderStats: FolderStats;
+}
+
+/** The reported build, once everything says the delta path applies. */
+async function build(input: {
+  argv: string[];
+  io: { env: NodeJS.ProcessEnv };
+  root: string;
+  key: string;
+  stale: StaleRecord;
+  context: NoopContext;
+  stateDir: string;
+  record: BuildRecord;
+  run: Run;
+}): Promise<number> {
+  const { argv, io, root, key, stale, context, stateDir, record, run } = input;
+  const pkg = context.pkg;
+  const pkgDir = run.delta.header.pkgDir;
+  const options = reportOptions(argv, context);
+  machineReadableFailures('aiop', options.machineReadable);
+  const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });
+  const controller = new AbortController();
+  const stopListening = onInterrupt(controller);
+  const started = Date.now();
+  const packageDone = (ok: boolean, error?: string): void =>
+    stream.emit({ type: 'package-done', pkg, ok, ...(error ? { error } : {}), durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+  try {
+    await recordLastBuild(root, argv);
+    stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
+    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: `${stale.changedAt.length} recorded file(s) changed since the last identical build; looking at ${run.only.size} of ${run.delta.graph.order.length} targets (incremental fast path)` });
+    stream.emit({ type: 'phase', phase: 'recipe', pkg });
+    // As in a full build: a build killed from here on leaves the folder marked unfinished.
+    await writeBuildRecord(stateDir, { ...record, unfinished: true });
+    const engine = await runEngine({
+      graph: run.delta.graph,
+      scope: new Scope(run.delta.header.scope),
+      playbookRoot: run.delta.header.playbookRoot,
+      pkgDir,
+      statePath: run.delta.header.statePath,
+      jobs: context.options.jobs ?? context.userConfig.jobs ?? cpus().length,
+      emit: stream.emit,
+      pkg,
+      planned: run.planned,
+      seen: stale,
+      state: run.state,
+      only: run.only,
+      signal: controller.signal,
+      env: io.env,
+    });
+    if (controller.signal.aborted) throw new AiopError('interrupted', `build of ${pkg} interrupted`);
+    if (engine.failed.length > 0) {
+      const first = engine.failed[0]!;
+      throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
+    }
+    // The recorded signatures follow the state this build saved.
+    if (engine.signatures && engine.saved) run.delta.commit(engine.signatures, engine.saved);
+    await writeBuildRecord(stateDir, { ...record, unfinished: false });
+    const { inputs, entries } = context.layout;
+    const after = Array.from({ length: stale.count - inputs - entries }, (_, i) => inputs + entries + i);
+    let outputs = stale.outputs;
+    if (run.folderStats.unchanged()) {
+      // No entry added or removed: the recorded listing holds, and only what ran is stat-ed again.
+      for (const event of outputs) stream.emit(event);
+      const made = engine.ran.map((key) => stale.indexOf(`${pkgDir}/${key}`)).filter((i) => i >= 0);
+      await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [...made, ...after]);
+    } else {
+      const tree = await listTree(pkgDir);
+      outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
+      for (const event of outputs) stream.emit(event);
+      if (sameEntries(stale, context.layout, pkgDir, tree.all)) {
+        const written = positions(tree.all, [...tree.folders, ...engine.ran]).map((i) => inputs + i);
+        await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [inputs - 1, ...written, ...after]);
+      } else {
+        const paths = [
+          ...Array.from({ length: inputs }, (_, i) => stale.path(i)),
+          ...tree.all.map((p) => `${pkgDir}/${p}`),
+          ...after.map((i) => stale.path(i)),
+        ];
+        const next: NoopContext = { ...context, layout: { inputs, entries: tree.all.length, folders: tree.folders } };
+        const known = statsToReuse(stale, { packageDir: pkgDir, ran: engine.ran, folders: tree.folders, files: after.map((i) => stale.path(i)) });
+        await writeNoop(root, key, paths, outputs, next as unknown as Record<string, unknown>, known);
+      }
+    }
+    stream.emit({ type: 'phase', phase: 'done', pkg });
+    packageDone(true);
+    await reporters.close();
+    return 0;
+  } catch (error) {
+    if (error instanceof AiopError) {
+      packageDone(false, error.message);
+      await fail(error, pkg, pkg);
+    } else await reporters.close();
+    throw error;
+  } finally {
+    stopListening();
+  }
+}

@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { aiop, isolatedEnv, tempDir } from '../util/run.js';
+import { readLines, writePlaybook } from '../util/playbook.js';
+
+const RECIPE = `default: all
+targets:
+  all: { virtual: true, depends: [a.txt, b.txt, c.txt] }
+  a.txt: { sources: [src/a.in], commands: ["echo a >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+  b.txt: { sources: [src/b.in], commands: ["echo b >> $PLAYBOOK/runs.log", "if grep -q fail $source; then exit 3; fi; cat $source > $target"] }
+  c.txt: { sources: [a.txt], commands: ["echo c >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+`;
+
+const PKG = '.build/demo-1.0.0-linux-debian12-amd64';
+
+interface Built {
+  code: number | null;
+  ran: string[];
+  path: 'no-op' | 'incremental' | 'full';
+  stderr: string;
+}
+
+async function setup(t: { after(fn: () => Promise<void>): void }): Promise<{ root: string; build(args?: string[]): Promise<Built>; run(args: string[]): ReturnType<typeof aiop> }> {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await writePlaybook(join(dir, 'pb'), { recipe: RECIPE, files: { 'src/a.in': 'a1\n', 'src/b.in': 'b1\n' } });
+  const env = isolatedEnv(dir);
+  const build = async (args: string[] = []): Promise<Built> => {
+    await rm(join(root, 'runs.log'), { force: true });
+    const result = await aiop(['build', 'linux', 'debian12', 'amd64', '-v', ...args], { cwd: root, env });
+    const path = result.stderr.includes('no-op fast path') ? 'no-op' : result.stderr.includes('incremental fast path') ? 'incremental' : 'full';
+    return { code: result.code, ran: (await readLines(join(root, 'runs.log'))).sort(), path, stderr: result.stderr };
+  };
+  // The first build goes to a temporary folder; the second, in place, leaves the delta record.
+  // Files changed within a second before a record is written are never trusted by it
+  // (timestamp granularity), and an untrusted recipe means the full path: so wait first.
+  assert.equal((await build()).code, 0);
+  await sleep(1100);
+  const second = await build();
+  assert.equal(second.code, 0, second.stderr);
+  return { root, build, run: (args) => aiop(args, { cwd: root, env }) };
+}
+
+/** Forgets the fast paths' records, so the next build is a full check of everything. */
+async function forgetFastPaths(root: string): Promise<void> {
+  await rm(join(root, '.aiop/state/noop'), { recursive: true, force: true });
+}
+
+test('a changed source is built from the delta record: only it and its dependents run, and a full check agrees', async (t) => {
+  const { root, build } = await setup(t);
+  await writeFile(join(root, 'src/a.in'), 'a2\n');
+  const changed = await build();
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.deepEqual({ path: changed.path, ran: changed.ran }, { path: 'incremental', ran: ['a', 'c'] });
+  assert.match(changed.stderr, /2 targets made, 1 up to date/);
+  assert.equal(await readFile(join(root, PKG, 'a.txt'), 'utf8'), 'a2\n');
+  assert.equal(await readFile(join(root, PKG, 'c.txt'), 'utf8'), 'a2\n');
+
+  // A shell command's target, through the same path.
+  await writeFile(join(root, 'src/b.in'), 'b2\n');
+  assert.deepEqual(await build().then((b) => [b.path, b.ran]), ['incremental', ['b']]);
+  assert.equal(await readFile(join(root, PKG, 'b.txt'), 'utf8'), 'b2\n');
+
+  // Touched, not changed: looked at, hashed, and nothing runs.
+  await appendFile(join(root, 'src/a.in'), '');
+  const { utimes } = await import('node:fs/promises');
+  await utimes(join(root, 'src/a.in'), new Date(), new Date(Date.now() + 5000));
+  assert.deepEqual(await build().then((b) => [b.path, b.ran]), ['incremental', []]);
+
+  // What the incremental builds recorded is what a full check expects: it runs nothing.
+  await forgetFastPaths(root);
+  const full = await build();
+  assert.deepEqual({ path: full.path, ran: full.ran }, { path: 'full', ran: [] });
+});
+
+test('the incremental path leaves to the full path what it cannot tell: the recipe, new files in the package, a damaged journal', async (t) => {
+  const { root, build } = await setup(t);
+
+  // A file added to the package folder: the listing (and so the outputs) changed.
+  await writeFile(join(root, PKG, 'stray.txt'), 'x\n');
+  await writeFile(join(root, 'src/a.in'), 'a2\n');
+  const added = await build();
+  assert.deepEqual({ code: added.code, path: added.path, ran: added.ran }, { code: 0, path: 'full', ran: ['a', 'c'] });
+
+  // The recipe changed.
+  await build();
+  await writeFile(join(root, '.aiop/recipe.yml'), RECIPE.replace('"echo b >> $PLAYBOOK/runs.log"', '"echo b >> $PLAYBOOK/runs.log; true"'));
+  assert.deepEqual(await build().then((b) => [b.path, b.ran]), ['full', ['b']]);
+
+  // The state's journal no longer what the delta record was written for: not trusted.
+  await sleep(1100);
+  await build();
+  await writeFile(join(root, 'src/a.in'), 'a3\n');
+  assert.deepEqual(await build().then((b) => [b.path, b.ran]), ['incremental', ['a', 'c']]);
+  const state = join(root, '.aiop/state/packages/demo-1.0.0-linux-debian12-amd64');
+  assert.ok((await readdir(state)).includes('signatures.json.journal'), 'the incremental build appended to the journal');
+  await appendFile(join(state, 'signatures.json.journal'), '{"cut short');
+  await writeFile(join(root, 'src/a.in'), 'a4\n');
+  const damaged = await build();
+  assert.deepEqual({ code: damaged.code, path: damaged.path, ran: damaged.ran }, { code: 0, path: 'full', ran: ['a', 'c'] });
+  assert.equal(await readFile(join(root, PKG, 'c.txt'), 'utf8'), 'a4\n');
+});
+
+test('a failure on the incremental path fails the build as the full path does; the fixed source is built next time', async (t) => {
+  const { root, build } = await setup(t);
+  await writeFile(join(root, 'src/b.in'), 'please fail\n');
+  const failed = await build();
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.equal(failed.path, 'incremental');
+  assert.match(failed.stderr, /target "b\.txt": command exited with status 3/);
+
+  await writeFile(join(root, 'src/b.in'), 'b2\n');
+  const fixed = await build();
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.deepEqual(fixed.ran, ['b']);
+  assert.equal(await readFile(join(root, PKG, 'b.txt'), 'utf8'), 'b2\n');
+  await forgetFastPaths(root);
+  assert.deepEqual((await build()).ran, [], 'the state after the failure and the fix is complete');
+});
+
+test('build_again replays the build typed last, also when it was answered by a fast path', async (t) => {
+  const { root, build, run } = await setup(t);
+  assert.equal((await run(['build', 'linux', 'debian12', 'arm64'])).code, 0);
+  // The amd64 build again: answered by a fast path, and recorded as the last build.
+  const again = await build();
+  assert.equal(again.code, 0, again.stderr);
+  assert.notEqual(again.path, 'full');
+  const last = JSON.parse(await readFile(join(root, '.aiop/state/last-build.json'), 'utf8')) as { argv: string[] };
+  assert.deepEqual(last.argv, ['linux', 'debian12', 'amd64', '-v']);
+});
