@@ -75,6 +75,9 @@ export async function replayDelta(
     if ([...planned.values()].some((plan) => plan.commands.some((command) => /^:fetch(\s|$)/.test(command)))) return undefined;
     const record = await readBuildRecord(stateDir);
     if (!record || record.unfinished !== false || record.destination !== header.pkgDir) return undefined;
+    // A placed artifact that changed is placed again by the full path, not built on.
+    const placed = (record.artifacts ?? []).flatMap((artifact) => artifact.files.map((file) => `${header.pkgDir}/${file.path}`));
+    if (stale.changed.some((path) => placed.some((artifact) => path === artifact || path.startsWith(`${artifact}/`)))) return undefined;
     const state = openState(delta, only.size);
     if (!state) return undefined;
     return await build({ argv, io, root, key, stale, context, stateDir, record, run: { delta, planned, only, state, folderStats } });

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aiop, isolatedEnv, tempDir } from '../util/run.js';
-import { readLines, writePlaybook } from '../util/playbook.js';
+import { readLines, SIMPLE_INVENTORY, writePlaybook } from '../util/playbook.js';
 
 const RECIPE = `default: all
 targets:
@@ -130,4 +131,35 @@ test('build_again replays the build typed last, also when it was answered by a f
   assert.notEqual(again.path, 'full');
   const last = JSON.parse(await readFile(join(root, '.aiop/state/last-build.json'), 'utf8')) as { argv: string[] };
   assert.deepEqual(last.argv, ['linux', 'debian12', 'amd64', '-v']);
+});
+
+test('a placed artifact that changed is placed again by the full path, not built on', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const tool = join(dir, 'tool.txt');
+  await writeFile(tool, 'tool 1.0\n');
+  const sha = createHash('sha256').update('tool 1.0\n').digest('hex');
+  const inventory = `${SIMPLE_INVENTORY}    artifacts:
+      - { name: tool, url: "file://${tool}", sha256: ${sha}, dest: share/tool.txt }
+`;
+  const recipe = `default: all
+targets:
+  all: { virtual: true, depends: [doc/tool.txt] }
+  doc/tool.txt: { sources: [share/tool.txt], commands: [":copy $source $target"] }
+`;
+  const root = await writePlaybook(join(dir, 'pb'), { inventory, recipe, files: {} });
+  const env = isolatedEnv(dir);
+  const build = async (): Promise<string> => {
+    const result = await aiop(['build', 'linux', 'debian12', 'amd64', '-v'], { cwd: root, env });
+    assert.equal(result.code, 0, result.stderr);
+    return result.stderr;
+  };
+  await build();
+  await sleep(1100);
+  await build();
+  await writeFile(join(root, PKG, 'share/tool.txt'), 'tampered\n');
+  const stderr = await build();
+  assert.doesNotMatch(stderr, /incremental fast path/);
+  assert.equal(await readFile(join(root, PKG, 'share/tool.txt'), 'utf8'), 'tool 1.0\n', 'placed again');
+  assert.equal(await readFile(join(root, PKG, 'doc/tool.txt'), 'utf8'), 'tool 1.0\n');
 });
