@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recipeScenarios } from './recipe.js';
@@ -194,6 +194,8 @@ interface RunRecord {
   options: Options;
   rows: Row[];
   notes: string[];
+  /** What the run changed in its environment, and why (rendered under the machine line). */
+  environment?: string;
 }
 
 /** BENCHMARKS.md from one run, with bench/analysis.md (the profiles behind unmet floors) appended. */
@@ -205,7 +207,7 @@ function render(run: RunRecord): string {
   return `# Benchmarks
 
 Written by \`npm run bench${run.args ? ` -- ${run.args}` : ''}\` (bench/run.ts) on ${run.date}, in ${run.minutes} minutes.
-Machine: ${run.machine}. Load average when the run started: ${run.load}.
+Machine: ${run.machine}. Load average when the run started: ${run.load}.${run.environment ? `\n${run.environment}` : ''}
 Inputs are generated (seeded, no network: servers listen on 127.0.0.1 only); sizes: ${options.targets} recipe targets,
 a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download, a ${options.placeMib} MiB artifact to place,
 ${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
@@ -220,6 +222,28 @@ ${missed.length === 0 ? 'Every floor is met in this run.' : `Floors not met in t
 
 ${notes.map((n) => `- ${n}`).join('\n')}
 ${analysis}`;
+}
+
+/**
+ * NODE_EXTRA_CA_CERTS makes every Node process read and parse that bundle when it starts,
+ * before any of its code runs. No scenario uses TLS, so the run goes without it (every
+ * command, ours and the peers'), and the report says what it would have cost.
+ */
+function withoutExtraCaCerts(): string | undefined {
+  const bundle = process.env['NODE_EXTRA_CA_CERTS'];
+  if (bundle === undefined) return undefined;
+  const times = hyperfine(
+    tmpdir(),
+    [
+      { name: 'with', command: `env NODE_EXTRA_CA_CERTS=${bundle} node -e 0` },
+      { name: 'without', command: 'env -u NODE_EXTRA_CA_CERTS node -e 0' },
+    ],
+    10,
+    2,
+  );
+  delete process.env['NODE_EXTRA_CA_CERTS'];
+  const ms = (name: string): string => `${Math.round(times.get(name)!)} ms`;
+  return `This machine's environment sets NODE_EXTRA_CA_CERTS (${bundle}), which makes every Node.js process parse that bundle at start-up (\`node -e 0\`: ${ms('with')} with it, ${ms('without')} without, measured before the run). No scenario uses TLS, so every command ran without it.`;
 }
 
 /** Waits (up to `maxMinutes`) for the 1-minute load average to fall below `limit`; other work skews every number. */
@@ -248,6 +272,7 @@ async function mainBench(): Promise<void> {
     return;
   }
   if (waitLoad !== undefined) await waitForQuiet(waitLoad, 5);
+  const environment = withoutExtraCaCerts();
   const rows: Row[] = [];
   const notes: string[] = [];
   const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...artifactScenarios, ...buildAllScenarios];
@@ -269,6 +294,7 @@ async function mainBench(): Promise<void> {
     options,
     rows,
     notes,
+    ...(environment ? { environment } : {}),
   };
   writeFileSync(record, `${JSON.stringify(run, null, 2)}\n`);
   const text = render(run);

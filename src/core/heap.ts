@@ -6,12 +6,16 @@
  * at stake). A collection of such a heap costs tens of milliseconds: callers use it only after
  * work that took far longer.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { createRequire } from 'node:module';
 
 /** Runs a full, compacting garbage collection now. */
 export function compactHeap(): void {
   try {
+    // Required here, not imported: `v8` brings perf_hooks with it, start-up time that a small
+    // build (and the incremental fast path, which imports the engine) never needs.
+    const require = createRequire(import.meta.url);
+    const { setFlagsFromString } = require('node:v8') as typeof import('node:v8');
+    const { runInNewContext } = require('node:vm') as typeof import('node:vm');
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
   } catch {

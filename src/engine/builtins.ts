@@ -3,9 +3,6 @@
  * every system and are logged like shell commands.
  */
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { tempPathFor } from '../core/atomic.js';
 import { chmod, copyFile, cp, lstat, mkdir, readFile, rename, rm, stat, symlink, utimes, writeFile, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -92,6 +89,8 @@ async function gzipFile(from: string, to: string): Promise<void> {
   const mode = (await stat(from).catch(() => fail('gzip', `no such file: ${from}`))).mode & 0o777;
   await mkdir(dirname(to), { recursive: true });
   const temp = tempPathFor(to);
+  // Loaded here: zlib and streams cost start-up time that builds without `:gzip` never need.
+  const [{ pipeline }, { Transform }, { createGzip }] = await Promise.all([import('node:stream/promises'), import('node:stream'), import('node:zlib')]);
   let first = true;
   const unixHeader = new Transform({
     transform(chunk: Buffer, _encoding, done) {

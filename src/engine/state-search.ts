@@ -5,7 +5,7 @@
  * tens), and the signatures of every other target come from the caller, which keeps them
  * where they are cheap to read (src/build/delta.ts). Changes go to the journal.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { FileStamp, TargetRecord } from './state.js';
 import { appendJournal, journalPath, MAGIC, readJournal, StateFile, type SavedState, type StateChanges, type StateStore } from './state-file.js';
 
@@ -14,15 +14,15 @@ export class StateSearch implements StateStore {
   /** The state as it is on disk now. */
   readonly current: SavedState;
   readonly #path: string;
-  readonly #bytes: Buffer;
+  /** The snapshot's bytes, read on the first record the journal does not hold. */
+  #bytes: Buffer | undefined;
   readonly #signature: (key: string) => string | undefined;
   /** Entries the journal changed (null: removed), and entries found so far. */
   readonly #targets = new Map<string, TargetRecord | null>();
   readonly #files = new Map<string, FileStamp | null>();
 
-  private constructor(path: string, bytes: Buffer, id: string, journalBytes: number, signature: (key: string) => string | undefined) {
+  private constructor(path: string, id: string, journalBytes: number, signature: (key: string) => string | undefined) {
     this.#path = path;
-    this.#bytes = bytes;
     this.id = id;
     this.current = { snapshot: id, journalBytes };
     this.#signature = signature;
@@ -33,14 +33,22 @@ export class StateSearch implements StateStore {
    * otherwise (then the full reading, {@link StateFile}, decides).
    */
   static open(path: string, signature: (key: string) => string | undefined): StateSearch | undefined {
-    let bytes: Buffer;
+    // The first line names the snapshot; the rest is read only if the journal does not answer.
+    const first = Buffer.alloc(64);
+    let length: number;
     try {
-      bytes = readFileSync(path);
+      const fd = openSync(path, 'r');
+      try {
+        length = readSync(fd, first, 0, first.length, 0);
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       return undefined;
     }
-    const headEnd = bytes.indexOf(10);
-    const head = bytes.toString('utf8', 0, headEnd < 0 ? bytes.length : headEnd).split('\t');
+    const headEnd = first.subarray(0, length).indexOf(10);
+    if (headEnd < 0) return undefined;
+    const head = first.toString('utf8', 0, headEnd).split('\t');
     if (head[0] !== MAGIC || head.length !== 2) return undefined;
     const id = head[1]!;
     const journal = readJournal(path, id);
@@ -51,7 +59,7 @@ export class StateSearch implements StateStore {
     } catch {
       // No journal.
     }
-    const state = new StateSearch(path, bytes, id, journalBytes, signature);
+    const state = new StateSearch(path, id, journalBytes, signature);
     for (const line of journal.lines) {
       for (const [key, record] of Object.entries(line.targets)) state.#targets.set(key, record);
       for (const [file, stamp] of Object.entries(line.files)) state.#files.set(file, stamp);
@@ -62,7 +70,9 @@ export class StateSearch implements StateStore {
   /** The JSON after `KIND TAB [SIG TAB] NAME TAB` on the line that names `name`, or undefined. */
   #find(kind: 't' | 'f', name: string): string | undefined {
     const needle = Buffer.from(`\t${JSON.stringify(name)}\t`);
-    const bytes = this.#bytes;
+    const bytes = (this.#bytes ??= readFileSync(this.#path));
+    // Written by another build since it was opened: the caller holds the lock, so this is a bug.
+    if (!bytes.subarray(0, MAGIC.length + 1 + this.id.length).equals(Buffer.from(`${MAGIC}\t${this.id}`))) throw new Error(`${this.#path} changed while it was read`);
     for (let found = bytes.indexOf(needle); found >= 0; found = bytes.indexOf(needle, found + 1)) {
       const lineStart = bytes.lastIndexOf(10, found) + 1;
       if (bytes[lineStart] !== kind.charCodeAt(0) || bytes[lineStart + 1] !== 9) continue;
