@@ -216,6 +216,7 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
   });
   const position = new Map(order.map((node, i) => [node, i]));
   let byKey: Map<string, number> | undefined;
+  let signatures: string | undefined;
   const details = new Map<Node, Details>();
   /** Reads a target's line whole: its lists, output and commands. */
   const read = (i: number): Node => {
@@ -259,8 +260,12 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
     belongsTo: (saved) => recordedGen === gen(saved),
     signature(key) {
       byKey ??= new Map(keys.map((k, i) => [k, i]));
+      // One string for all of them: the engine asks for every target's signature once.
+      signatures ??= buffer.toString('latin1', at.signatures, at.offsets);
       const i = byKey.get(key);
-      return i === undefined ? undefined : buffer.toString('latin1', at.signatures + i * SIG_BYTES, at.signatures + (i + 1) * SIG_BYTES).trimEnd();
+      if (i === undefined) return undefined;
+      const sig = signatures.slice(i * SIG_BYTES, (i + 1) * SIG_BYTES);
+      return sig.charCodeAt(SIG_BYTES - 1) === 32 ? sig.trimEnd() : sig;
     },
     affected(changed) {
       const paths = [...changed];

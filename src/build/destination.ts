@@ -5,9 +5,10 @@
  * empty is refused unless `--force`.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
+import { writeFileAtomicSync } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import { pidAlive } from './lock.js';
 
@@ -27,14 +28,16 @@ export function packageStateDir(root: string, id: string): string {
 
 export async function readBuildRecord(stateDir: string): Promise<BuildRecord | undefined> {
   try {
-    return JSON.parse(await readFile(join(stateDir, 'build.json'), 'utf8')) as BuildRecord;
+    // A few hundred bytes: a synchronous read costs less than a round trip through the thread pool.
+    return JSON.parse(readFileSync(join(stateDir, 'build.json'), 'utf8')) as BuildRecord;
   } catch {
     return undefined;
   }
 }
 
-export function writeBuildRecord(stateDir: string, record: BuildRecord): Promise<void> {
-  return writeFileAtomic(join(stateDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+export async function writeBuildRecord(stateDir: string, record: BuildRecord): Promise<void> {
+  // Small, and written twice by every build: synchronously, without thread-pool round trips.
+  writeFileAtomicSync(join(stateDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 export interface Destination {

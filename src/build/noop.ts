@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
+import { writeFileAtomicSync } from '../core/atomic.js';
 import type { AiopEvent } from '../core/events.js';
 import { statter, type StatTriple } from '../core/fast-stat.js';
 
@@ -100,6 +100,8 @@ export class StaleRecord implements KnownStats {
   /** Indexes of the recorded paths whose stat differs now (or is too close to the record's time to trust). */
   readonly changedAt: readonly number[];
   readonly #prefix: string;
+  /** The outputs as recorded (paths relative to the root), written again as they are when unchanged. */
+  readonly #compactOutputs: AiopEvent[];
   readonly #paths: readonly string[];
   readonly #pathText: Buffer;
   readonly #numbers: Float64Array;
@@ -110,6 +112,7 @@ export class StaleRecord implements KnownStats {
   constructor(header: Header, prefix: string, paths: string[], pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[]) {
     this.writtenAt = header.writtenAt;
     this.context = header.context;
+    this.#compactOutputs = header.outputs;
     this.outputs = header.outputs.map((event) =>
       event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event,
     );
@@ -171,7 +174,7 @@ export class StaleRecord implements KnownStats {
       numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
       numbers[i * FIELDS + 2] = s ? s.ino : 0;
     }
-    await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs, context);
+    await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs === this.outputs ? { compact: this.#compactOutputs } : outputs, context);
   }
 }
 
@@ -275,17 +278,17 @@ async function writeRecord(
   prefix: string,
   pathText: Buffer,
   numbers: Float64Array,
-  outputs: AiopEvent[],
+  outputs: AiopEvent[] | { compact: AiopEvent[] },
   context: Record<string, unknown>,
 ): Promise<void> {
   const file = recordPath(root, key);
-  const compactOutputs = outputs.map((event) =>
-    event.type === 'output' ? { ...event, files: event.files.map((f) => relativeTo(prefix, f)) } : event,
-  );
+  const compactOutputs = Array.isArray(outputs)
+    ? outputs.map((event) => (event.type === 'output' ? { ...event, files: event.files.map((f) => relativeTo(prefix, f)) } : event))
+    : outputs.compact;
   const header: Header = { writtenAt: Date.now(), count: numbers.length / FIELDS, pathBytes: pathText.length, context, outputs: compactOutputs };
   const head = Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8');
   const pad = Buffer.alloc(align8(head.length + pathText.length) - head.length - pathText.length);
-  await writeFileAtomic(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength)]));
+  writeFileAtomicSync(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength)]));
   // Records of the first format (JSON) are never read again.
   for (const name of readdirSync(dirname(file))) if (name.endsWith('.json')) rmSync(join(dirname(file), name), { force: true });
 }

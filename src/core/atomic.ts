@@ -1,4 +1,5 @@
 /** Writes that a crash can never leave half-done: a unique temp file beside the target, then rename. */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,22 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * {@link writeFileAtomic} without the thread pool, for small records written at the end of a
+ * short command, where each asynchronous step costs more than the write itself.
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
     throw error;
   }
 }

@@ -64,6 +64,7 @@ export interface EngineOptions extends RunFlags {
 
 export interface EngineResult {
   ran: string[];
+  /** Targets found up to date (with `only`: those it looked at; the others are counted in `targets-planned`). */
   upToDate: string[];
   failed: Array<{ target: string; message: string }>;
   /** Not made because a dependency failed, or because the run stopped. */
@@ -120,19 +121,16 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   let stopping = false;
   let runCount = 0;
 
-  // Targets outside `only` are settled before anything runs, and counted as up to date.
+  // Targets outside `only` are up to date as recorded: counted here (a pure grouping is never
+  // reported, as in a full run), their outcome read only when a dependent asks for it, and not
+  // listed in the result one by one (on the incremental path that is nearly every target).
   let settled = 0;
   if (only) {
     for (const node of graph.order) {
-      if (only.has(node)) continue;
-      outcomes.set(node, { ok: true, sig: state.signature(node.key)!, forcedChange: false });
-      // A pure grouping is never reported, here as in a full run.
-      if (!(node.virtual && (planned.get(node)?.commands ?? node.def.commands).length === 0)) {
-        settled++;
-        result.upToDate.push(node.key);
-      }
+      if (!only.has(node) && !(node.virtual && (planned.get(node)?.commands ?? node.def.commands).length === 0)) settled++;
     }
   }
+  const outcomeOf = (node: Node): Outcome => outcomes.get(node) ?? { ok: true, sig: state.signature(node.key)!, forcedChange: false };
   emit({ type: 'targets-planned', ...at, total: graph.order.length, ...(only ? { upToDate: settled } : {}) });
 
   const stampSource = async (path: string): Promise<string> => {
@@ -155,7 +153,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
   const make = async (node: Node): Promise<Outcome> => {
     if (stopping || options.signal?.aborted) return notBuilt(node);
-    const depOutcomes = node.deps.map((d) => outcomes.get(d)!);
+    const depOutcomes = node.deps.map(outcomeOf);
     if (depOutcomes.some((o) => !o.ok)) return notBuilt(node);
     const plan = planned.get(node)!;
     // Hashes known without waiting (the no-op check saw the file unchanged) skip the promise
@@ -163,7 +161,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const hashes = node.sourceFiles.map((s) => knownHash(s.path) ?? stampSource(s.path));
     const resolved = hashes.every((h) => typeof h === 'string') ? (hashes as string[]) : await Promise.all(hashes);
     const src = sha256(node.sourceFiles.map((s, i) => `${s.name}\0${resolved[i]}`).join('\n'));
-    const deps = sha256(node.deps.map((d) => `${d.key}\0${outcomes.get(d)!.sig}`).join('\n'));
+    const deps = sha256(node.deps.map((d, i) => `${d.key}\0${depOutcomes[i]!.sig}`).join('\n'));
     const cmd = sha256(plan.cmdSig);
     const record = state.target(node.key);
     const forcedChange =
