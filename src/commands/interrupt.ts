@@ -2,7 +2,6 @@
  * SIGINT and SIGTERM: abort the work (which ends every running command's process group and
  * removes temporary folders), then exit 130. A second signal exits at once.
  */
-import { killAllCommands } from '../engine/shell.js';
 import { EXIT } from '../core/errors.js';
 
 /** Aborts `controller` on SIGINT/SIGTERM; returns a function that stops listening. */
@@ -12,7 +11,8 @@ export function onInterrupt(controller: AbortController, graceMs = 1500): () => 
     count++;
     if (count > 1) process.exit(EXIT.interrupted);
     controller.abort();
-    void killAllCommands(graceMs);
+    // Imported now: a build that never ran a shell command has not loaded child_process at all.
+    void import('../engine/shell.js').then(({ killAllCommands }) => killAllCommands(graceMs));
     // Whatever happens, do not outlive the user's patience: cleanup has this long.
     setTimeout(() => process.exit(EXIT.interrupted), graceMs + 400).unref();
   };
