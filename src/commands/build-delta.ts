@@ -60,7 +60,7 @@ export async function replayDelta(
     // Read under the lock: a build that ran since the check wrote another record (another id) or none.
     const delta = readDelta(root, key, context.delta);
     if (!delta) return undefined;
-    const { graph, header } = delta;
+    const { header } = delta;
     const { affected: only, others } = delta.affected(stale.changed);
     const { inputs, entries, folders } = context.layout;
     // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
