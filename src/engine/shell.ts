@@ -356,9 +356,9 @@ function dropIdle(launcher: Launcher): void {
  * The launcher's loop (bash, for `set -m`: each background job gets its own process group
  * without an extra `setsid` exec, and with job control on, its SIGINT is not ignored).
  * It first reads the path of its stop file, then per command a flag and nonce line and the
- * command up to a NUL, runs it, then writes the nonce on stdout and stderr (so Node knows
- * where the command's output ends, even output without a final newline) and `nonce status`
- * on fd 3. Node may queue a second command while one runs, so the launcher never waits for
+ * command up to a NUL, runs it, then writes the nonce on stderr and `nonce status` on stdout
+ * (so Node knows where the command's output ends, even output without a final newline, with
+ * one write per stream: each one costs a wake-up of Node's event loop). Node may queue a second command while one runs, so the launcher never waits for
  * Node between two commands; a queued command is therefore checked before it starts: after
  * a failed command (until Node sends a `+` command, which it does only once it has seen
  * every earlier result) or while the stop file exists, it is not run and its status is
@@ -379,12 +379,12 @@ function launcherScript(shlvl: string): string {
     '  if (( __aiop_h )) || [[ -e $__aiop_x ]]; then',
     '    __aiop_s=skip',
     '  else',
-    '    /bin/sh -c "$__aiop_c" </dev/null 2>&4 3>&- 4>&- &',
+    '    /bin/sh -c "$__aiop_c" </dev/null 2>&4 4>&- &',
     '    wait "$!"',
     '    __aiop_s=$?',
     '    (( __aiop_s )) && __aiop_h=1',
     '  fi',
-    "  printf '%s\\n' \"$__aiop_n\"; printf '%s\\n' \"$__aiop_n\" >&4; printf '%s %s\\n' \"$__aiop_n\" \"$__aiop_s\" >&3",
+    "  printf '%s\\n' \"$__aiop_n\" >&4; printf '%s %s\\n' \"$__aiop_n\" \"$__aiop_s\"",
     'done',
   ].join('\n');
 }
@@ -394,7 +394,7 @@ interface Job {
   onOutput: ShellOptions['onOutput'];
   resolve: (result: ShellResult) => void;
   reject: (error: Error) => void;
-  /** End markers seen on stdout and stderr. */
+  /** End markers seen on stdout (with the status) and stderr. */
   outDone: boolean;
   errDone: boolean;
   /** The status line: a number, or `skip` when the launcher did not run it. */
@@ -417,13 +417,15 @@ class Launcher {
   readonly jobs: Job[] = [];
   private out = '';
   private err = '';
-  private control = '';
   private dead = false;
   /** A command failed: the launcher skips queued ones until Node sends a `+` command. */
   private halted = false;
   /** The stop file exists (queued commands are being cancelled). */
   private stopMarked = false;
   private readonly stopPath: string;
+  /** Starts every end marker; commands never see it. */
+  private readonly secret = `\u0001aiop-${randomBytes(12).toString('hex')}-`;
+  private sent = 0;
   /** Device and inode of the folder it runs commands in. */
   readonly folder: string | undefined;
 
@@ -431,12 +433,11 @@ class Launcher {
     this.folder = folderId(cwd);
     this.stopPath = join(tmpdir(), `aiop-stop-${process.pid}-${++launcherCount}-${randomBytes(6).toString('hex')}`);
     // Its own session: a terminal's Ctrl-C reaches aiop, which then ends commands itself.
-    this.child = spawn(bash, ['--norc', '--noprofile', '-c', launcherScript(env.SHLVL!)], { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
-    this.streams = [this.child.stdout!, this.child.stderr!, this.child.stdio[3] as Readable];
+    this.child = spawn(bash, ['--norc', '--noprofile', '-c', launcherScript(env.SHLVL!)], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.streams = [this.child.stdout!, this.child.stderr!];
     for (const s of this.streams) s.setEncoding('utf8');
     this.child.stdout!.on('data', (chunk: string) => (this.out = this.lines(this.out + chunk, 'stdout')));
     this.child.stderr!.on('data', (chunk: string) => (this.err = this.lines(this.err + chunk, 'stderr')));
-    this.streams[2]!.on('data', (chunk: string) => this.onControl(chunk));
     this.child.stdin!.on('error', () => {
       // A launcher that died is reported by 'close' below.
     });
@@ -464,7 +465,7 @@ class Launcher {
 
   run(command: string, options: ShellOptions, onStart?: () => void): Promise<ShellResult> {
     return new Promise((resolve, reject) => {
-      const job: Job = { nonce: `\u0001aiop-${randomBytes(12).toString('hex')}`, onOutput: options.onOutput, resolve, reject, outDone: false, errDone: false };
+      const job: Job = { nonce: `${this.secret}${++this.sent}.`, onOutput: options.onOutput, resolve, reject, outDone: false, errDone: false };
       if (onStart) job.onStart = onStart;
       // With nothing outstanding Node has seen every earlier result: the launcher may run it whatever came before.
       const fresh = this.jobs.length === 0;
@@ -556,10 +557,17 @@ class Launcher {
       text = text.slice(nl + 1);
       // The output belongs to the oldest command whose end marker this stream has not shown yet.
       const job = this.jobs.find((j) => !j[done]);
-      if (job && line.endsWith(job.nonce)) {
+      const at = job ? line.lastIndexOf(job.nonce) : -1;
+      // stderr's marker is the nonce alone, stdout's the nonce and the status.
+      const status = at < 0 ? undefined : line.slice(at + job!.nonce.length);
+      if (job && status !== undefined && (stream === 'stderr' ? status === '' : /^ (\d+|skip)$/.test(status))) {
         // The command's last line may lack its newline: it then shares the marker's line.
-        if (line.length > job.nonce.length) job.onOutput(stream, line.slice(0, -job.nonce.length));
+        if (at > 0) job.onOutput(stream, line.slice(0, at));
         job[done] = true;
+        if (stream === 'stdout') {
+          job.status = status.slice(1);
+          if (job.status !== '0' && job.status !== 'skip') this.halted = true;
+        }
         this.settle();
       } else if (job) {
         job.onOutput(stream, line);
@@ -569,22 +577,7 @@ class Launcher {
     return text;
   }
 
-  private onControl(chunk: string): void {
-    this.control += chunk;
-    let nl: number;
-    while ((nl = this.control.indexOf('\n')) >= 0) {
-      const line = this.control.slice(0, nl);
-      this.control = this.control.slice(nl + 1);
-      const job = this.jobs.find((j) => j.status === undefined);
-      if (job && line.startsWith(`${job.nonce} `)) {
-        job.status = line.slice(job.nonce.length + 1);
-        if (job.status !== '0' && job.status !== 'skip') this.halted = true;
-        this.settle();
-      }
-    }
-  }
-
-  /** Finishes the oldest commands whose three end markers (stdout, stderr, status) have all come. */
+  /** Finishes the oldest commands whose two end markers (stdout with the status, stderr) have both come. */
   private settle(): void {
     while (this.jobs.length > 0) {
       const job = this.jobs[0]!;
