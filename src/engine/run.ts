@@ -202,15 +202,17 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         started = Date.now();
         announce();
       };
+      // The target keeps its job slot from its first command to its last (see CommandSlots).
+      const owner = {};
       // Forget the old record first: an interrupted or failed run must never look fresh.
       delete next.targets[node.key];
       try {
         if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
         if (plan.commands.length === 0) onStart();
         // Once the target has started, its later commands run even when the build is stopping (as before).
-        const hooks: CommandHooks = { onStart, shouldStart: () => started > 0 || !(stopping || options.signal?.aborted) };
-        for (const command of plan.commands) {
-          if (!(await runCommand(node, command, options, hooks))) return notBuilt(node);
+        const hooks: CommandHooks = { owner, onStart, shouldStart: () => started > 0 || !(stopping || options.signal?.aborted) };
+        for (const [i, command] of plan.commands.entries()) {
+          if (!(await runCommand(node, command, options, hooks, i === plan.commands.length - 1))) return notBuilt(node);
         }
         let newRecord: TargetRecord;
         if (node.outPath !== undefined) {
@@ -235,6 +237,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
           slotsFor(options).cancelQueued();
         }
         return { ok: false, sig: '', forcedChange: false };
+      } finally {
+        slotsFor(options).release(owner);
       }
     });
   };
@@ -346,6 +350,8 @@ function slotsFor(options: EngineOptions): CommandSlots {
 
 /** How a target's job body follows its commands. */
 interface CommandHooks {
+  /** The target, for its job slot. */
+  owner: object;
   /** Called as a command starts. */
   onStart: () => void;
   /** Whether a command that has not started yet may still start. */
@@ -353,7 +359,7 @@ interface CommandHooks {
 }
 
 /** Runs one command of a target; false when it was cancelled before it started (the build is stopping). */
-async function runCommand(node: Node, command: string, options: EngineOptions, hooks: CommandHooks): Promise<boolean> {
+async function runCommand(node: Node, command: string, options: EngineOptions, hooks: CommandHooks, last: boolean): Promise<boolean> {
   const at = options.pkg === undefined ? {} : { pkg: options.pkg };
   const builtin = command.startsWith(':');
   const slots = slotsFor(options);
@@ -388,7 +394,7 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
           shell: nested,
           ...(options.fetch ? { fetch: options.fetch } : {}),
         });
-      }).catch((error: unknown) => {
+      }, hooks.owner, last).catch((error: unknown) => {
         if (error instanceof AiopError && !error.message.startsWith('target "')) {
           throw new AiopError(error.reason, `target "${node.key}": ${error.message}`);
         }
@@ -407,6 +413,8 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
           onOutput,
           onStart,
           shouldStart: hooks.shouldStart,
+          owner: hooks.owner,
+          last,
         });
         if (!outcome.skipped) {
           check(command, outcome);

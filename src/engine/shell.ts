@@ -143,63 +143,92 @@ export interface SlotRunOptions extends ShellOptions {
   onStart?: () => void;
   /** Checked just before the command is handed out: false cancels it (the result says `skipped`). */
   shouldStart?: () => boolean;
+  /**
+   * The target the command belongs to (any object): a target keeps its slot from its first
+   * command to its last, so `-j 1` still runs one target at a time. Without it the command
+   * is a target of its own.
+   */
+  owner?: object;
+  /** Whether this is its owner's last command (default true): only behind such a command may another target's command be queued. */
+  last?: boolean;
 }
 
 interface Slot {
   launcher: Launcher | undefined;
   /** Commands handed to this slot and not finished: the running one and at most one queued. */
   outstanding: number;
+  /** Per outstanding command, oldest first: whether it is its owner's last. */
+  lasts: boolean[];
   /** Taken whole by {@link CommandSlots.exclusive}. */
   held: boolean;
+  /** The targets using this slot: the running one, and the one queued behind its last command. */
+  owners: Set<object>;
 }
 
 /**
- * A build's job slots: never more than `size` commands running at once, one per slot. While
- * a slot's shell command runs, one more may be queued in the same launcher, which then goes
- * on to it without waiting for Node (the round trip through Node's event loop left each
- * slot idle for a while after every command). A caller only gets that when it calls `run`
- * more than `size` times at once; a queued command is cancelled (it comes back `skipped`)
- * when the command before it in the same launcher fails, or by {@link cancelQueued}.
+ * A build's job slots: never more than `size` commands (and targets) running at once, one
+ * per slot. While a target's last shell command runs, the next target's first one may be
+ * queued in the same launcher, which then goes on to it without waiting for Node (the
+ * round trip through Node's event loop left the slot idle after every command, longer the
+ * busier the machine). A caller only gets that when it calls `run` for more targets than
+ * `size` at once; a queued command is cancelled (it comes back `skipped`) when the command
+ * before it in the same launcher fails, or by {@link cancelQueued}.
  */
 export class CommandSlots {
   private readonly slots: Slot[];
   private waiters: Array<() => void> = [];
 
   constructor(readonly size: number) {
-    this.slots = Array.from({ length: Math.max(1, size) }, () => ({ launcher: undefined, outstanding: 0, held: false }));
+    this.slots = Array.from({ length: Math.max(1, size) }, () => ({ launcher: undefined, outstanding: 0, lasts: [], held: false, owners: new Set<object>() }));
   }
 
-  /** Runs `command` in a free slot, or queued behind a running command, or once a slot frees up. */
+  /** Runs `command` in its target's slot, or a free one, or queued behind another target's last command, or once a slot frees up. */
   async run(command: string, options: SlotRunOptions): Promise<ShellResult> {
     const bash = launcherSupport();
     const key = bash !== undefined && !command.includes('\0') ? envKey(options.cwd, options.env) : undefined;
+    // A command without an owner is a target of its own, whose slot is let go even after a failure.
+    const owner = options.owner ?? {};
+    const last = options.owner === undefined || (options.last ?? true);
+    const auto = options.owner === undefined;
     for (;;) {
       if (options.signal?.aborted) return { code: null, signal: 'SIGTERM' };
       if (options.shouldStart && !options.shouldStart()) return { code: null, signal: null, skipped: true };
-      const free = this.slots.find((s) => s.outstanding === 0 && !s.held);
-      if (free && key === undefined) {
-        return this.hold(free, () => {
+      const slot = this.claim(owner);
+      if (slot && key === undefined) {
+        return this.hold(slot, owner, last, auto, () => {
           options.onStart?.();
           return spawnShell(command, options);
         });
       }
-      if (free) return this.track(free, takeLauncher(key!, options, bash!), command, options);
+      if (slot) return this.track(slot, takeLauncher(key!, options, bash!), owner, last, auto, command, options);
       const behind =
-        key === undefined
+        key === undefined || this.slots.some((s) => s.owners.has(owner))
           ? undefined
-          : this.slots.find((s) => !s.held && s.outstanding === 1 && s.launcher?.key === key && s.launcher.canQueue() && sameFolder(s.launcher.folder, options.cwd));
-      if (behind) return this.track(behind, behind.launcher!, command, options);
+          : this.slots.find(
+              (s) => !s.held && s.outstanding === 1 && s.lasts[0] && s.owners.size === 1 && s.launcher?.key === key && s.launcher.canQueue() && sameFolder(s.launcher.folder, options.cwd),
+            );
+      if (behind) {
+        behind.owners.add(owner);
+        return this.track(behind, behind.launcher!, owner, last, auto, command, options);
+      }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  /** Runs `work` (a built-in command) alone in a free slot. */
-  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` (a built-in command) alone in its target's slot or a free one. */
+  async exclusive<T>(work: () => Promise<T>, owner?: object, last = true): Promise<T> {
+    const auto = owner === undefined;
+    owner ??= {};
     for (;;) {
-      const free = this.slots.find((s) => s.outstanding === 0 && !s.held);
-      if (free) return this.hold(free, work);
+      const slot = this.claim(owner);
+      if (slot) return this.hold(slot, owner, last, auto, work);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** The target is done (or stopped) with its slot. */
+  release(owner: object): void {
+    for (const slot of this.slots) if (slot.owners.delete(owner)) this.wake();
   }
 
   /** Queued commands that have not started never will: they come back `skipped`. Running ones go on. */
@@ -207,24 +236,45 @@ export class CommandSlots {
     for (const slot of this.slots) slot.launcher?.cancelQueued();
   }
 
-  private track(slot: Slot, launcher: Launcher, command: string, options: SlotRunOptions): Promise<ShellResult> {
+  /** The owner's own slot once it is idle, else a free slot (then owned), else nothing yet. */
+  private claim(owner: object): Slot | undefined {
+    const mine = this.slots.find((s) => s.owners.has(owner));
+    if (mine) return mine.outstanding === 0 && !mine.held ? mine : undefined;
+    const free = this.slots.find((s) => s.owners.size === 0 && s.outstanding === 0 && !s.held);
+    free?.owners.add(owner);
+    return free;
+  }
+
+  private track(slot: Slot, launcher: Launcher, owner: object, last: boolean, auto: boolean, command: string, options: SlotRunOptions): Promise<ShellResult> {
     slot.launcher = launcher;
     slot.outstanding++;
+    slot.lasts.push(last);
     const ran = launcher.run(command, options, options.onStart);
-    const done = (): void => {
+    // After a failure the owner keeps its slot until it lets go (release): nothing else may
+    // start in it before the engine has seen the failure and decided whether to stop.
+    const done = (ok: boolean): void => {
+      slot.lasts.shift();
       if (--slot.outstanding === 0) slot.launcher = undefined;
+      if (last && (ok || auto)) slot.owners.delete(owner);
       this.wake();
     };
-    ran.then(done, done);
+    ran.then(
+      (result) => done(result.code === 0),
+      () => done(false),
+    );
     return ran;
   }
 
-  private async hold<T>(slot: Slot, work: () => Promise<T>): Promise<T> {
+  private async hold<T>(slot: Slot, owner: object, last: boolean, auto: boolean, work: () => Promise<T>): Promise<T> {
     slot.held = true;
+    let ok = false;
     try {
-      return await work();
+      const result = await work();
+      ok = !(typeof result === 'object' && result !== null && 'code' in result && result.code !== 0);
+      return result;
     } finally {
       slot.held = false;
+      if (last && (ok || auto)) slot.owners.delete(owner);
       this.wake();
     }
   }

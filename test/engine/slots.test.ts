@@ -144,3 +144,25 @@ test('a build with -j 2 never runs more than two commands at once (start and end
   assert.equal(log.split('\n').filter((l) => l.startsWith('+ ')).length, 8);
   assert.equal(maxOverlap(log), 2);
 });
+
+test('a target keeps its slot from its first command to its last: with one slot, targets never interleave', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const slots = new CommandSlots(1);
+  // Three targets of three commands each, all asking at once.
+  const target = async (name: string): Promise<void> => {
+    const owner = {};
+    for (let i = 0; i < 3; i++) {
+      const ran = await run(slots, `echo ${name}${i} >> log`, dir, { owner, last: i === 2 });
+      assert.equal(ran.code, 0);
+    }
+    slots.release(owner);
+  };
+  await Promise.all(['a', 'b', 'c'].map(target));
+  const lines = (await readFile(join(dir, 'log'), 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 9);
+  for (let k = 0; k < 9; k += 3) {
+    const name = lines[k]!.slice(0, 1);
+    assert.deepEqual(lines.slice(k, k + 3), [`${name}0`, `${name}1`, `${name}2`], lines.join(' '));
+  }
+});
