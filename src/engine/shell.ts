@@ -458,6 +458,9 @@ interface Job {
 }
 
 let launcherCount = 0;
+/** Stop files that exist now, removed at the latest when aiop exits. */
+const stopFiles = new Set<string>();
+let exitHook = false;
 
 /** One long-lived bash that runs commands one at a time for Node, with at most one more queued. */
 class Launcher {
@@ -582,6 +585,13 @@ class Launcher {
     try {
       writeFileSync(this.stopPath, '');
       this.stopMarked = true;
+      stopFiles.add(this.stopPath);
+      if (stopFiles.size === 1 && !exitHook) {
+        exitHook = true;
+        process.once('exit', () => {
+          for (const path of stopFiles) rmSync(path, { force: true });
+        });
+      }
     } catch {
       // No temp folder to write in: queued commands then run; the engine still drops their targets' results.
     }
@@ -590,6 +600,7 @@ class Launcher {
   private unmarkStop(): void {
     if (!this.stopMarked) return;
     this.stopMarked = false;
+    stopFiles.delete(this.stopPath);
     rmSync(this.stopPath, { force: true });
   }
 
@@ -652,6 +663,8 @@ class Launcher {
   }
 
   private idleNow(): void {
+    // Nothing is queued any more: the stop file has done its work.
+    this.unmarkStop();
     busy.delete(this);
     this.ref(false);
   }

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandSlots, type ShellResult, type SlotRunOptions } from '../../src/engine/shell.js';
 import { aiop, isolatedEnv, tempDir } from '../util/run.js';
@@ -87,6 +89,8 @@ test('cancelQueued: the running command finishes, the queued one never starts, l
   const later = await run(slots, 'touch later-ran', dir);
   assert.equal(later.code, 0);
   assert.equal(existsSync(join(dir, 'later-ran')), true);
+  // The stop file is gone once nothing is queued.
+  assert.deepEqual(readdirSync(tmpdir()).filter((name) => name.startsWith(`aiop-stop-${process.pid}-`)), []);
 });
 
 test('an abort ends the running command and the queued one never starts', async (t) => {
@@ -101,6 +105,7 @@ test('an abort ends the running command and the queued one never starts', async 
   assert.equal((await first).signal, 'SIGTERM');
   assert.equal((await queued).signal, 'SIGTERM');
   assert.equal(existsSync(join(dir, 'queued-ran')), false);
+  assert.deepEqual(readdirSync(tmpdir()).filter((name) => name.startsWith(`aiop-stop-${process.pid}-`)), []);
 });
 
 test('shouldStart false: a command waiting for a slot is never handed out', async (t) => {
