@@ -12,7 +12,7 @@ import { AiopError } from '../core/errors.js';
 import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
-import { runShell } from './shell.js';
+import { CommandSlots, runShell, type ShellResult } from './shell.js';
 import { seenMatches, sha256, stampFile, type FileStamp, type SeenStat, type TargetRecord } from './state.js';
 import { StateFile, type SavedState, type StateStore } from './state-file.js';
 import { expand, type Scope } from './variables.js';
@@ -104,7 +104,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const result: EngineResult = { ran: [], upToDate: [], failed: [], notBuilt: [] };
   const outcomes = new Map<Node, Outcome>();
   const changed = new Set(options.changed ?? []);
-  const limit = pLimit(Math.max(1, options.jobs));
+  // Twice the jobs: a target may wait with its first command queued in a launcher behind
+  // another's last one; CommandSlots keeps running commands (and targets) to `jobs`.
+  const limit = pLimit(Math.max(1, options.jobs) * 2);
   // Folders this run made or found: each costs one mkdir, not one per target (a round trip
   // through the thread pool, which kept a job slot idle while the CPUs were busy).
   const folders = new Map<string, Promise<unknown>>();
@@ -224,12 +226,24 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
       if (++runCount === COMPACT_AFTER) compactHeapOnce();
-      // Announced only once a job slot is free, so start times (--profile) are real.
-      announce();
-      const started = Date.now();
+      // Announced when its first command starts, so start times (--profile) are real: a
+      // command queued in a launcher starts only as the one before it ends.
+      let started = 0;
+      const onStart = (): void => {
+        if (started) return;
+        started = Date.now();
+        announce();
+      };
+      // The target keeps its job slot from its first command to its last (see CommandSlots).
+      const owner = {};
       try {
         if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
-        for (const command of plan.commands) await runCommand(node, command, options);
+        if (plan.commands.length === 0) onStart();
+        // Once the target has started, its later commands run even when the build is stopping (as before).
+        const hooks: CommandHooks = { owner, onStart, shouldStart: () => started > 0 || !(stopping || options.signal?.aborted) };
+        for (const [i, command] of plan.commands.entries()) {
+          if (!(await runCommand(node, command, options, hooks, i === plan.commands.length - 1))) return notBuilt(node);
+        }
         let newRecord: TargetRecord;
         if (node.outPath !== undefined) {
           const stamp = await stampFile(node.outPath, undefined);
@@ -244,10 +258,17 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         return { ok: true, sig: newRecord.sig, forcedChange };
       } catch (error) {
         if (!(error instanceof AiopError)) throw error;
+        onStart();
         result.failed.push({ target: node.key, message: error.message });
         emit({ type: 'target-fail', ...at, target: node.key, error: error.message });
-        if (!options.keepGoing) stopping = true;
+        if (!options.keepGoing) {
+          stopping = true;
+          // Commands queued in launchers behind running ones must not start now.
+          slotsFor(options).cancelQueued();
+        }
         return { ok: false, sig: '', forcedChange: false };
+      } finally {
+        slotsFor(options).release(owner);
       }
     });
   };
@@ -356,34 +377,62 @@ function commandEnv(options: EngineOptions): NodeJS.ProcessEnv {
   return env;
 }
 
-async function runCommand(node: Node, command: string, options: EngineOptions): Promise<void> {
+const slotsByRun = new WeakMap<EngineOptions, CommandSlots>();
+
+/** The run's job slots for commands (see {@link CommandSlots}), made once per run. */
+function slotsFor(options: EngineOptions): CommandSlots {
+  let slots = slotsByRun.get(options);
+  if (!slots) slotsByRun.set(options, (slots = new CommandSlots(Math.max(1, options.jobs))));
+  return slots;
+}
+
+/** How a target's job body follows its commands. */
+interface CommandHooks {
+  /** The target, for its job slot. */
+  owner: object;
+  /** Called as a command starts. */
+  onStart: () => void;
+  /** Whether a command that has not started yet may still start. */
+  shouldStart: () => boolean;
+}
+
+/** Runs one command of a target; false when it was cancelled before it started (the build is stopping). */
+async function runCommand(node: Node, command: string, options: EngineOptions, hooks: CommandHooks, last: boolean): Promise<boolean> {
   const at = options.pkg === undefined ? {} : { pkg: options.pkg };
   const builtin = command.startsWith(':');
-  options.emit({ type: 'command', ...at, target: node.key, command, builtin });
-  const started = Date.now();
-  const shell = async (line: string): Promise<void> => {
-    const outcome = await runShell(line, {
-      cwd: options.playbookRoot,
-      env: commandEnv(options),
-      ...(options.signal ? { signal: options.signal } : {}),
-      onOutput: (stream, text) => options.emit({ type: 'command-output', ...at, target: node.key, stream, text }),
-    });
+  const slots = slotsFor(options);
+  let started = 0;
+  const onStart = (): void => {
+    if (started) return;
+    hooks.onStart();
+    options.emit({ type: 'command', ...at, target: node.key, command, builtin });
+    started = Date.now();
+  };
+  const onOutput = (stream: 'stdout' | 'stderr', text: string): void => options.emit({ type: 'command-output', ...at, target: node.key, stream, text });
+  const check = (line: string, outcome: ShellResult): void => {
     if (outcome.code !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.code}`;
       throw new AiopError('command', `target "${node.key}": command ${how}: ${line}`);
     }
   };
+  // A shell command of a built-in runs in the slot the built-in holds.
+  const nested = async (line: string): Promise<void> => {
+    check(line, await runShell(line, { cwd: options.playbookRoot, env: commandEnv(options), ...(options.signal ? { signal: options.signal } : {}), onOutput }));
+  };
   let ok = false;
   try {
     if (builtin) {
       const scope = targetScope(node, options.scope);
-      await runBuiltin(command.slice(1), {
-        cwd: options.playbookRoot,
-        expandTemplate: (text) => expand(text, scope, `template of target "${node.key}"`),
-        print: (text) => options.emit({ type: 'log', level: 'INFO', source: 'recipe', ...at, message: text }),
-        shell,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-      }).catch((error: unknown) => {
+      await slots.exclusive(async () => {
+        onStart();
+        await runBuiltin(command.slice(1), {
+          cwd: options.playbookRoot,
+          expandTemplate: (text) => expand(text, scope, `template of target "${node.key}"`),
+          print: (text) => options.emit({ type: 'log', level: 'INFO', source: 'recipe', ...at, message: text }),
+          shell: nested,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        });
+      }, hooks.owner, last).catch((error: unknown) => {
         if (error instanceof AiopError && !error.message.startsWith('target "')) {
           throw new AiopError(error.reason, `target "${node.key}": ${error.message}`);
         }
@@ -394,10 +443,30 @@ async function runCommand(node: Node, command: string, options: EngineOptions): 
         throw error;
       });
     } else {
-      await shell(command);
+      for (;;) {
+        const outcome = await slots.run(command, {
+          cwd: options.playbookRoot,
+          env: commandEnv(options),
+          ...(options.signal ? { signal: options.signal } : {}),
+          onOutput,
+          onStart,
+          shouldStart: hooks.shouldStart,
+          owner: hooks.owner,
+          last,
+        });
+        if (!outcome.skipped) {
+          check(command, outcome);
+          break;
+        }
+        // Queued behind a command that failed, or cancelled: once that failure has been handled
+        // (its promise callbacks have all run by the next turn), run it again unless the build stops.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!hooks.shouldStart()) return false;
+      }
     }
     ok = true;
   } finally {
-    options.emit({ type: 'command-end', ...at, target: node.key, command, durationMs: Date.now() - started, ok });
+    if (started) options.emit({ type: 'command-end', ...at, target: node.key, command, durationMs: Date.now() - started, ok });
   }
+  return true;
 }

@@ -13,11 +13,23 @@
  * used (not Linux, no bash, no /proc child lists, an environment that changes how bash
  * starts, a NUL in the command) the command is spawned directly, in a new session.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+
+/**
+ * `child_process` (with net, dgram and perf_hooks behind it) is required on the first
+ * command, not imported: a build whose commands are all built-ins never needs it, and the
+ * incremental fast path loads this module for its slots.
+ */
+function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
+  const { spawn: start } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  return start(...args);
+}
 
 /** Directly spawned commands still running. */
 const live = new Set<ChildProcess>();
@@ -79,6 +91,8 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 export interface ShellResult {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The command never started: it was queued and then cancelled ({@link CommandSlots}). */
+  skipped?: boolean;
 }
 
 export interface ShellOptions {
@@ -132,6 +146,155 @@ export function spawnShell(command: string, options: ShellOptions): Promise<Shel
       resolve({ code, signal });
     });
   });
+}
+
+/** Options of a command run through {@link CommandSlots}. */
+export interface SlotRunOptions extends ShellOptions {
+  /** Called when the command starts; a queued command starts as the one before it in its launcher ends. */
+  onStart?: () => void;
+  /** Checked just before the command is handed out: false cancels it (the result says `skipped`). */
+  shouldStart?: () => boolean;
+  /**
+   * The target the command belongs to (any object): a target keeps its slot from its first
+   * command to its last, so `-j 1` still runs one target at a time. Without it the command
+   * is a target of its own.
+   */
+  owner?: object;
+  /** Whether this is its owner's last command (default true): only behind such a command may another target's command be queued. */
+  last?: boolean;
+}
+
+interface Slot {
+  launcher: Launcher | undefined;
+  /** Commands handed to this slot and not finished: the running one and at most one queued. */
+  outstanding: number;
+  /** Per outstanding command, oldest first: whether it is its owner's last. */
+  lasts: boolean[];
+  /** Taken whole by {@link CommandSlots.exclusive}. */
+  held: boolean;
+  /** The targets using this slot: the running one, and the one queued behind its last command. */
+  owners: Set<object>;
+}
+
+/**
+ * A build's job slots: never more than `size` commands (and targets) running at once, one
+ * per slot. While a target's last shell command runs, the next target's first one may be
+ * queued in the same launcher, which then goes on to it without waiting for Node (the
+ * round trip through Node's event loop left the slot idle after every command, longer the
+ * busier the machine). A caller only gets that when it calls `run` for more targets than
+ * `size` at once; a queued command is cancelled (it comes back `skipped`) when the command
+ * before it in the same launcher fails, or by {@link cancelQueued}.
+ */
+export class CommandSlots {
+  private readonly slots: Slot[];
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly size: number) {
+    this.slots = Array.from({ length: Math.max(1, size) }, () => ({ launcher: undefined, outstanding: 0, lasts: [], held: false, owners: new Set<object>() }));
+  }
+
+  /** Runs `command` in its target's slot, or a free one, or queued behind another target's last command, or once a slot frees up. */
+  async run(command: string, options: SlotRunOptions): Promise<ShellResult> {
+    const bash = launcherSupport();
+    const key = bash !== undefined && !command.includes('\0') ? envKey(options.cwd, options.env) : undefined;
+    // A command without an owner is a target of its own, whose slot is let go even after a failure.
+    const owner = options.owner ?? {};
+    const last = options.owner === undefined || (options.last ?? true);
+    const auto = options.owner === undefined;
+    for (;;) {
+      if (options.signal?.aborted) return { code: null, signal: 'SIGTERM' };
+      if (options.shouldStart && !options.shouldStart()) return { code: null, signal: null, skipped: true };
+      const slot = this.claim(owner);
+      if (slot && key === undefined) {
+        return this.hold(slot, owner, last, auto, () => {
+          options.onStart?.();
+          return spawnShell(command, options);
+        });
+      }
+      if (slot) return this.track(slot, takeLauncher(key!, options, bash!), owner, last, auto, command, options);
+      const behind =
+        key === undefined || this.slots.some((s) => s.owners.has(owner))
+          ? undefined
+          : this.slots.find(
+              (s) => !s.held && s.outstanding === 1 && s.lasts[0] && s.owners.size === 1 && s.launcher?.key === key && s.launcher.canQueue() && sameFolder(s.launcher.folder, options.cwd),
+            );
+      if (behind) {
+        behind.owners.add(owner);
+        return this.track(behind, behind.launcher!, owner, last, auto, command, options);
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Runs `work` (a built-in command) alone in its target's slot or a free one. */
+  async exclusive<T>(work: () => Promise<T>, owner?: object, last = true): Promise<T> {
+    const auto = owner === undefined;
+    owner ??= {};
+    for (;;) {
+      const slot = this.claim(owner);
+      if (slot) return this.hold(slot, owner, last, auto, work);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** The target is done (or stopped) with its slot. */
+  release(owner: object): void {
+    for (const slot of this.slots) if (slot.owners.delete(owner)) this.wake();
+  }
+
+  /** Queued commands that have not started never will: they come back `skipped`. Running ones go on. */
+  cancelQueued(): void {
+    for (const slot of this.slots) slot.launcher?.cancelQueued();
+  }
+
+  /** The owner's own slot once it is idle, else a free slot (then owned), else nothing yet. */
+  private claim(owner: object): Slot | undefined {
+    const mine = this.slots.find((s) => s.owners.has(owner));
+    if (mine) return mine.outstanding === 0 && !mine.held ? mine : undefined;
+    const free = this.slots.find((s) => s.owners.size === 0 && s.outstanding === 0 && !s.held);
+    free?.owners.add(owner);
+    return free;
+  }
+
+  private track(slot: Slot, launcher: Launcher, owner: object, last: boolean, auto: boolean, command: string, options: SlotRunOptions): Promise<ShellResult> {
+    slot.launcher = launcher;
+    slot.outstanding++;
+    slot.lasts.push(last);
+    const ran = launcher.run(command, options, options.onStart);
+    // After a failure the owner keeps its slot until it lets go (release): nothing else may
+    // start in it before the engine has seen the failure and decided whether to stop.
+    const done = (ok: boolean): void => {
+      slot.lasts.shift();
+      if (--slot.outstanding === 0) slot.launcher = undefined;
+      if (last && (ok || auto)) slot.owners.delete(owner);
+      this.wake();
+    };
+    ran.then(
+      (result) => done(result.code === 0),
+      () => done(false),
+    );
+    return ran;
+  }
+
+  private async hold<T>(slot: Slot, owner: object, last: boolean, auto: boolean, work: () => Promise<T>): Promise<T> {
+    slot.held = true;
+    let ok = false;
+    try {
+      const result = await work();
+      ok = !(typeof result === 'object' && result !== null && 'code' in result && result.code !== 0);
+      return result;
+    } finally {
+      slot.held = false;
+      if (last && (ok || auto)) slot.owners.delete(owner);
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
 }
 
 /** Cuts a stream of text into lines; the last one may lack its newline. */
@@ -253,11 +416,15 @@ function dropIdle(launcher: Launcher): void {
 /**
  * The launcher's loop (bash, for `set -m`: each background job gets its own process group
  * without an extra `setsid` exec, and with job control on, its SIGINT is not ignored).
- * Per command it reads a nonce line and the command up to a NUL, runs it, then writes the
- * nonce on stdout and stderr (so Node knows where the command's output ends, even output
- * without a final newline) and `nonce status` on fd 3. Its own messages (job notices) go
- * to /dev/null; fd 4 is the commands' stderr. Its variables start with `__aiop_` and are
- * not exported, so commands never see them.
+ * It first reads the path of its stop file, then per command a flag and nonce line and the
+ * command up to a NUL, runs it, then writes the nonce on stderr and `nonce status` on stdout
+ * (so Node knows where the command's output ends, even output without a final newline, with
+ * one write per stream: each one costs a wake-up of Node's event loop). Node may queue a second command while one runs, so the launcher never waits for
+ * Node between two commands; a queued command is therefore checked before it starts: after
+ * a failed command (until Node sends a `+` command, which it does only once it has seen
+ * every earlier result) or while the stop file exists, it is not run and its status is
+ * `skip`. Its own messages (job notices) go to /dev/null; fd 4 is the commands' stderr. Its
+ * variables start with `__aiop_` and are not exported, so commands never see them.
  */
 function launcherScript(shlvl: string): string {
   return [
@@ -265,11 +432,20 @@ function launcherScript(shlvl: string): string {
     'exec 4>&2 2>/dev/null',
     // bash counts itself in SHLVL and its job counts one down: the commands see the level aiop was given.
     `SHLVL=${Number(shlvl) + 1}`,
+    '__aiop_h=0',
+    'IFS= read -r __aiop_x || exit 0',
     "while IFS= read -r __aiop_n && IFS= read -r -d '' __aiop_c; do",
-    '  /bin/sh -c "$__aiop_c" </dev/null 2>&4 3>&- 4>&- &',
-    '  wait "$!"',
-    '  __aiop_s=$?',
-    "  printf '%s\\n' \"$__aiop_n\"; printf '%s\\n' \"$__aiop_n\" >&4; printf '%s %s\\n' \"$__aiop_n\" \"$__aiop_s\" >&3",
+    '  [[ ${__aiop_n:0:1} == + ]] && __aiop_h=0',
+    '  __aiop_n=${__aiop_n:1}',
+    '  if (( __aiop_h )) || [[ -e $__aiop_x ]]; then',
+    '    __aiop_s=skip',
+    '  else',
+    '    /bin/sh -c "$__aiop_c" </dev/null 2>&4 4>&- &',
+    '    wait "$!"',
+    '    __aiop_s=$?',
+    '    (( __aiop_s )) && __aiop_h=1',
+    '  fi',
+    "  printf '%s\\n' \"$__aiop_n\" >&4; printf '%s %s\\n' \"$__aiop_n\" \"$__aiop_s\"",
     'done',
   ].join('\n');
 }
@@ -279,56 +455,92 @@ interface Job {
   onOutput: ShellOptions['onOutput'];
   resolve: (result: ShellResult) => void;
   reject: (error: Error) => void;
-  seen: number;
-  status?: number;
-  /** The signal aiop sent, if it ended the command. */
+  /** End markers seen on stdout (with the status) and stderr. */
+  outDone: boolean;
+  errDone: boolean;
+  /** The status line: a number, or `skip` when the launcher did not run it. */
+  status?: string;
+  /** The signal aiop sent, if it ended (or cancelled) the command. */
   killedBy?: NodeJS.Signals;
   retry?: NodeJS.Timeout;
+  started?: boolean;
+  /** Called when the command is believed to start (at once, or when the one before it ends). */
+  onStart?: () => void;
 }
 
-/** One long-lived `/bin/sh` that runs commands one at a time for Node. */
+let launcherCount = 0;
+/** Stop files that exist now, removed at the latest when aiop exits. */
+const stopFiles = new Set<string>();
+let exitHook = false;
+
+/** One long-lived bash that runs commands one at a time for Node, with at most one more queued. */
 class Launcher {
   private readonly child: ChildProcess;
   private readonly streams: Readable[];
-  private job: Job | undefined;
+  /** Commands sent and not yet finished, oldest (the running one) first. */
+  readonly jobs: Job[] = [];
   private out = '';
   private err = '';
-  private control = '';
   private dead = false;
+  /** A command failed: the launcher skips queued ones until Node sends a `+` command. */
+  private halted = false;
+  /** The stop file exists (queued commands are being cancelled). */
+  private stopMarked = false;
+  private readonly stopPath: string;
+  /** Starts every end marker; commands never see it. */
+  private readonly secret = `\u0001aiop-${randomBytes(12).toString('hex')}-`;
+  private sent = 0;
   /** Device and inode of the folder it runs commands in. */
   readonly folder: string | undefined;
 
   constructor(readonly key: string, cwd: string, env: NodeJS.ProcessEnv, bash: string) {
     this.folder = folderId(cwd);
+    this.stopPath = join(tmpdir(), `aiop-stop-${process.pid}-${++launcherCount}-${randomBytes(6).toString('hex')}`);
     // Its own session: a terminal's Ctrl-C reaches aiop, which then ends commands itself.
-    this.child = spawn(bash, ['--norc', '--noprofile', '-c', launcherScript(env.SHLVL!)], { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
-    this.streams = [this.child.stdout!, this.child.stderr!, this.child.stdio[3] as Readable];
+    this.child = spawn(bash, ['--norc', '--noprofile', '-c', launcherScript(env.SHLVL!)], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.streams = [this.child.stdout!, this.child.stderr!];
     for (const s of this.streams) s.setEncoding('utf8');
     this.child.stdout!.on('data', (chunk: string) => (this.out = this.lines(this.out + chunk, 'stdout')));
     this.child.stderr!.on('data', (chunk: string) => (this.err = this.lines(this.err + chunk, 'stderr')));
-    this.streams[2]!.on('data', (chunk: string) => this.onControl(chunk));
     this.child.stdin!.on('error', () => {
       // A launcher that died is reported by 'close' below.
     });
     this.child.on('error', (error) => this.fail(error));
     this.child.on('close', (code, signal) => {
       this.dead = true;
+      this.unmarkStop();
       dropIdle(this);
-      const job = this.job;
-      if (!job) return;
-      this.finish();
-      if (job.killedBy) job.resolve({ code: null, signal: job.killedBy });
-      else job.reject(new Error(`the shell launcher ended unexpectedly (${signal ?? `status ${code}`})`));
+      const jobs = this.jobs.splice(0);
+      if (jobs.length === 0) return;
+      this.idleNow();
+      for (const job of jobs) {
+        if (job.retry) clearTimeout(job.retry);
+        if (job.killedBy) job.resolve({ code: null, signal: job.killedBy });
+        else job.reject(new Error(`the shell launcher ended unexpectedly (${signal ?? `status ${code}`})`));
+      }
     });
+    this.child.stdin!.write(`${this.stopPath}\n`);
   }
 
-  run(command: string, options: ShellOptions): Promise<ShellResult> {
+  /** Whether another command may be queued behind the running one. */
+  canQueue(): boolean {
+    return !this.dead && !this.halted && !this.stopMarked && this.jobs.length === 1;
+  }
+
+  run(command: string, options: ShellOptions, onStart?: () => void): Promise<ShellResult> {
     return new Promise((resolve, reject) => {
-      const job: Job = { nonce: `\u0001aiop-${randomBytes(12).toString('hex')}`, onOutput: options.onOutput, resolve, reject, seen: 0 };
-      this.job = job;
+      const job: Job = { nonce: `${this.secret}${++this.sent}.`, onOutput: options.onOutput, resolve, reject, outDone: false, errDone: false };
+      if (onStart) job.onStart = onStart;
+      // With nothing outstanding Node has seen every earlier result: the launcher may run it whatever came before.
+      const fresh = this.jobs.length === 0;
+      if (fresh) {
+        this.halted = false;
+        this.unmarkStop();
+      }
+      this.jobs.push(job);
       busy.add(this);
       this.ref(true);
-      const onAbort = (): void => this.abort('SIGTERM');
+      const onAbort = (): void => this.abortJob(job, 'SIGTERM');
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const release = (): void => options.signal?.removeEventListener('abort', onAbort);
       job.resolve = (result) => {
@@ -339,15 +551,29 @@ class Launcher {
         release();
         reject(error);
       };
-      this.child.stdin!.write(`${job.nonce}\n${command}\0`);
+      this.child.stdin!.write(`${fresh ? '+' : '-'}${job.nonce}\n${command}\0`);
+      if (fresh) startJob(job);
     });
   }
 
-  /** Ends the running command's process group; retried until the launcher has started it. */
+  /** Ends every command of this launcher: the running one's process group, and the queued ones never start. */
   abort(signal: NodeJS.Signals): void {
-    const job = this.job;
-    if (!job) return;
+    for (const job of [...this.jobs].reverse()) this.abortJob(job, signal);
+  }
+
+  /** Makes queued commands skip (they come back with `skipped`); the running one goes on. */
+  cancelQueued(): void {
+    if (this.jobs.length > 1) this.markStop();
+  }
+
+  private abortJob(job: Job, signal: NodeJS.Signals): void {
+    const at = this.jobs.indexOf(job);
+    if (at < 0) return;
     job.killedBy = signal;
+    if (at > 0) {
+      this.markStop();
+      return;
+    }
     const pid = this.child.pid!;
     let kids = '';
     try {
@@ -360,26 +586,61 @@ class Launcher {
       // The command is not forked yet (or has just ended): look again shortly.
       job.retry = setTimeout(() => {
         job.retry = undefined;
-        if (this.job === job) this.abort(signal);
+        if (this.jobs[0] === job) this.abortJob(job, signal);
       }, 10);
     }
   }
 
+  private markStop(): void {
+    if (this.stopMarked || this.dead) return;
+    try {
+      writeFileSync(this.stopPath, '');
+      this.stopMarked = true;
+      stopFiles.add(this.stopPath);
+      if (stopFiles.size === 1 && !exitHook) {
+        exitHook = true;
+        process.once('exit', () => {
+          for (const path of stopFiles) rmSync(path, { force: true });
+        });
+      }
+    } catch {
+      // No temp folder to write in: queued commands then run; the engine still drops their targets' results.
+    }
+  }
+
+  private unmarkStop(): void {
+    if (!this.stopMarked) return;
+    this.stopMarked = false;
+    stopFiles.delete(this.stopPath);
+    rmSync(this.stopPath, { force: true });
+  }
+
   close(): void {
+    this.unmarkStop();
     this.child.stdin!.end();
     this.ref(false);
   }
 
   private lines(text: string, stream: 'stdout' | 'stderr'): string {
-    const job = this.job;
+    const done = stream === 'stdout' ? 'outDone' : 'errDone';
     let nl: number;
     while ((nl = text.indexOf('\n')) >= 0) {
       const line = text.slice(0, nl);
       text = text.slice(nl + 1);
-      if (job && line.endsWith(job.nonce)) {
+      // The output belongs to the oldest command whose end marker this stream has not shown yet.
+      const job = this.jobs.find((j) => !j[done]);
+      const at = job ? line.lastIndexOf(job.nonce) : -1;
+      // stderr's marker is the nonce alone, stdout's the nonce and the status.
+      const status = at < 0 ? undefined : line.slice(at + job!.nonce.length);
+      if (job && status !== undefined && (stream === 'stderr' ? status === '' : /^ (\d+|skip)$/.test(status))) {
         // The command's last line may lack its newline: it then shares the marker's line.
-        if (line.length > job.nonce.length) job.onOutput(stream, line.slice(0, -job.nonce.length));
-        this.step();
+        if (at > 0) job.onOutput(stream, line.slice(0, at));
+        job[done] = true;
+        if (stream === 'stdout') {
+          job.status = status.slice(1);
+          if (job.status !== '0' && job.status !== 'skip') this.halted = true;
+        }
+        this.settle();
       } else if (job) {
         job.onOutput(stream, line);
       }
@@ -388,47 +649,48 @@ class Launcher {
     return text;
   }
 
-  private onControl(chunk: string): void {
-    this.control += chunk;
-    let nl: number;
-    while ((nl = this.control.indexOf('\n')) >= 0) {
-      const line = this.control.slice(0, nl);
-      this.control = this.control.slice(nl + 1);
-      const job = this.job;
-      if (job && line.startsWith(`${job.nonce} `)) {
-        job.status = Number(line.slice(job.nonce.length + 1));
-        this.step();
+  /** Finishes the oldest commands whose two end markers (stdout with the status, stderr) have both come. */
+  private settle(): void {
+    while (this.jobs.length > 0) {
+      const job = this.jobs[0]!;
+      if (!job.outDone || !job.errDone || job.status === undefined) return;
+      this.jobs.shift();
+      if (job.retry) clearTimeout(job.retry);
+      const next = this.jobs[0];
+      if (this.jobs.length === 0) this.idleNow();
+      if (job.status !== 'skip') startJob(job);
+      if (job.status === 'skip') {
+        job.resolve(job.killedBy ? { code: null, signal: job.killedBy } : { code: null, signal: null, skipped: true });
+      } else {
+        const status = Number(job.status);
+        // /bin/sh reports a command it saw killed as 128 + the signal number.
+        const signal = job.killedBy && status > 128 ? signalName(status - 128) : undefined;
+        job.resolve(signal ? { code: null, signal } : { code: status, signal: null });
       }
+      // The launcher went on to the queued command as soon as this one ended, unless it will skip it.
+      if (next && !this.halted && !this.stopMarked) startJob(next);
+      if (this.jobs.length === 0 && !this.dead) returnLauncher(this);
     }
   }
 
-  /** Counts the three end markers (stdout, stderr, status); the command is done after all three. */
-  private step(): void {
-    const job = this.job!;
-    if (++job.seen < 3) return;
-    this.finish();
-    const status = job.status!;
-    // /bin/sh reports a command it saw killed as 128 + the signal number.
-    const signal = job.killedBy && status > 128 ? signalName(status - 128) : undefined;
-    job.resolve(signal ? { code: null, signal } : { code: status, signal: null });
-    if (!this.dead) returnLauncher(this);
-  }
-
-  private finish(): void {
-    const job = this.job!;
-    if (job.retry) clearTimeout(job.retry);
-    this.job = undefined;
+  private idleNow(): void {
+    // Nothing is queued any more: the stop file has done its work.
+    this.unmarkStop();
     busy.delete(this);
     this.ref(false);
   }
 
   private fail(error: Error): void {
     this.dead = true;
+    this.unmarkStop();
     dropIdle(this);
-    const job = this.job;
-    if (!job) return;
-    this.finish();
-    job.reject(error);
+    const jobs = this.jobs.splice(0);
+    if (jobs.length === 0) return;
+    this.idleNow();
+    for (const job of jobs) {
+      if (job.retry) clearTimeout(job.retry);
+      job.reject(error);
+    }
   }
 
   /** An idle launcher must not keep Node running; it ends when its stdin closes with Node. */
@@ -436,6 +698,12 @@ class Launcher {
     const handles = [this.child, this.child.stdin!, ...this.streams] as Array<{ ref?: () => void; unref?: () => void }>;
     for (const h of handles) (on ? h.ref : h.unref)?.call(h);
   }
+}
+
+function startJob(job: Job): void {
+  if (job.started) return;
+  job.started = true;
+  job.onStart?.();
 }
 
 function signalName(number: number): NodeJS.Signals | undefined {
