@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -162,4 +163,47 @@ targets:
   assert.doesNotMatch(stderr, /incremental fast path/);
   assert.equal(await readFile(join(root, PKG, 'share/tool.txt'), 'utf8'), 'tool 1.0\n', 'placed again');
   assert.equal(await readFile(join(root, PKG, 'doc/tool.txt'), 'utf8'), 'tool 1.0\n');
+});
+
+test('property: whatever sources and outputs are edited, touched or deleted between builds, the package is what a clean build makes', async (t) => {
+  const { root, build } = await setup(t);
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('edit' as const), file: fc.constantFrom('a', 'b'), text: fc.stringMatching(/^[a-z ]{0,12}$/) }),
+    fc.record({ kind: fc.constant('touch' as const), file: fc.constantFrom('a', 'b') }),
+    fc.record({ kind: fc.constant('delete-output' as const), file: fc.constantFrom('a.txt', 'b.txt', 'c.txt') }),
+    fc.record({ kind: fc.constant('edit-output' as const), file: fc.constantFrom('a.txt', 'b.txt', 'c.txt'), text: fc.stringMatching(/^[a-z]{1,6}$/) }),
+  );
+  const sources: Record<string, string> = { a: 'a1\n', b: 'b1\n' };
+  const taken = { 'no-op': 0, incremental: 0, full: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 3 }), async (ops) => {
+      for (const o of ops) {
+        if (o.kind === 'edit') {
+          sources[o.file] = `${o.text}\n`;
+          await writeFile(join(root, `src/${o.file}.in`), sources[o.file]!);
+        } else if (o.kind === 'touch') {
+          const { utimes } = await import('node:fs/promises');
+          const when = new Date(Date.now() + 2000);
+          await utimes(join(root, `src/${o.file}.in`), when, when);
+        } else if (o.kind === 'delete-output') {
+          await rm(join(root, PKG, o.file), { force: true });
+        } else {
+          await writeFile(join(root, PKG, o.file), o.text);
+        }
+      }
+      const built = await build();
+      assert.equal(built.code, 0, built.stderr);
+      taken[built.path]++;
+      assert.equal(await readFile(join(root, PKG, 'a.txt'), 'utf8'), sources['a']);
+      assert.equal(await readFile(join(root, PKG, 'b.txt'), 'utf8'), sources['b']);
+      assert.equal(await readFile(join(root, PKG, 'c.txt'), 'utf8'), sources['a']);
+    }),
+    // Seeded: the point is the comparison with a clean build on both paths, not new cases each run.
+    { numRuns: 8, seed: 42 },
+  );
+  t.diagnostic(`paths taken: ${JSON.stringify(taken)}`);
+  assert.ok(taken.incremental > 0 && taken.full > 0, `both paths were exercised: ${JSON.stringify(taken)}`);
+  // And the state those builds left is the one a full check expects.
+  await forgetFastPaths(root);
+  assert.deepEqual((await build()).ran, []);
 });
