@@ -27,7 +27,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Graph, Node } from '../engine/graph.js';
 import type { Planned } from '../engine/run.js';
-import type { SavedState } from '../engine/state-file.js';
+import { jsonString, type SavedState } from '../engine/state-file.js';
 import { deltaPath } from './noop.js';
 
 const MAGIC = 'aiop-delta 3\n';
@@ -168,11 +168,6 @@ export async function writeDelta(
   const head = Buffer.from(`${MAGIC}${gen(input.saved)}${JSON.stringify(header)}\n`);
   await writeFileAtomic(deltaPath(root, key), Buffer.concat([head, parts.keys, parts.kinds, parts.signatures, parts.offsets, parts.targets, parts.files]));
   return header.id;
-}
-
-/** A JSON string as written by JSON.stringify; most need no unescaping. */
-function jsonString(text: string): string {
-  return text.includes('\\') ? (JSON.parse(text) as string) : text.slice(1, -1);
 }
 
 function indexes(csv: string): number[] {

@@ -106,19 +106,6 @@ function openState(delta: DeltaGraph, looking: number): StateStore | undefined {
   return state.id !== undefined && delta.belongsTo({ snapshot: state.id, journalBytes }) ? state : undefined;
 }
 
-/** Whether a listing of the package folder is the one recorded. */
-function sameEntries(stale: StaleRecord, layout: NoopContext['layout'], pkgDir: string, all: string[]): boolean {
-  return all.length === layout.entries && all.every((path, i) => stale.path(layout.inputs + i) === `${pkgDir}/${path}`);
-}
-
-/** Where some of a listing's paths are in it (a scan for a few, a map for many). */
-function positions(all: string[], wanted: Iterable<string>): number[] {
-  const list = [...wanted];
-  if (list.length <= 16) return list.map((path) => all.indexOf(path)).filter((i) => i >= 0);
-  const at = new Map(all.map((path, i) => [path, i]));
-  return list.flatMap((path) => (at.has(path) ? [at.get(path)!] : []));
-}
-
 /** What the engine gets: the recorded graph, the plans of the targets to look at, the state. */
 interface Run {
   delta: DeltaGraph;
@@ -195,19 +182,15 @@ async function build(input: {
       const tree = await listTree(pkgDir);
       outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
       for (const event of outputs) stream.emit(event);
-      if (sameEntries(stale, context.layout, pkgDir, tree.all)) {
-        const written = positions(tree.all, [...tree.folders, ...engine.ran]).map((i) => inputs + i);
-        await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [inputs - 1, ...written, ...after]);
-      } else {
-        const paths = [
-          ...Array.from({ length: inputs }, (_, i) => stale.path(i)),
-          ...tree.all.map((p) => `${pkgDir}/${p}`),
-          ...after.map((i) => stale.path(i)),
-        ];
-        const next: NoopContext = { ...context, layout: { inputs, entries: tree.all.length, folders: tree.folders } };
-        const known = statsToReuse(stale, { packageDir: pkgDir, ran: engine.ran, folders: tree.folders, files: after.map((i) => stale.path(i)) });
-        await writeNoop(root, key, paths, outputs, next as unknown as Record<string, unknown>, known);
-      }
+      // A command added, removed or replaced entries: the record is written anew from the listing.
+      const paths = [
+        ...Array.from({ length: inputs }, (_, i) => stale.path(i)),
+        ...tree.all.map((p) => `${pkgDir}/${p}`),
+        ...after.map((i) => stale.path(i)),
+      ];
+      const next: NoopContext = { ...context, layout: { inputs, entries: tree.all.length, folders: tree.folders } };
+      const known = statsToReuse(stale, { packageDir: pkgDir, ran: engine.ran, folders: tree.folders, files: after.map((i) => stale.path(i)) });
+      await writeNoop(root, key, paths, outputs, next as unknown as Record<string, unknown>, known);
     }
     stream.emit({ type: 'phase', phase: 'done', pkg });
     packageDone(true);

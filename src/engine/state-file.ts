@@ -114,7 +114,7 @@ export function appendJournal(file: string, snapshot: string, changes: StateChan
 }
 
 /** Keys and paths are JSON strings; most need no unescaping. */
-function jsonString(text: string): string {
+export function jsonString(text: string): string {
   return text.includes('\\') ? (JSON.parse(text) as string) : text.slice(1, -1);
 }
 
