@@ -505,20 +505,13 @@ class Launcher {
     this.child.stdin!.on('error', () => {
       // A launcher that died is reported by 'close' below.
     });
-    this.child.on('error', (error) => this.fail(error));
-    this.child.on('close', (code, signal) => {
-      this.dead = true;
-      this.unmarkStop();
-      dropIdle(this);
-      const jobs = this.jobs.splice(0);
-      if (jobs.length === 0) return;
-      this.idleNow();
-      for (const job of jobs) {
-        if (job.retry) clearTimeout(job.retry);
+    this.child.on('error', (error) => this.end((job) => job.reject(error)));
+    this.child.on('close', (code, signal) =>
+      this.end((job) => {
         if (job.killedBy) job.resolve({ code: null, signal: job.killedBy });
         else job.reject(new Error(`the shell launcher ended unexpectedly (${signal ?? `status ${code}`})`));
-      }
-    });
+      }),
+    );
     this.child.stdin!.write(`${this.stopPath}\n`);
   }
 
@@ -680,7 +673,8 @@ class Launcher {
     this.ref(false);
   }
 
-  private fail(error: Error): void {
+  /** The launcher is gone (or could not start): each command it held is settled by `settle`. */
+  private end(settle: (job: Job) => void): void {
     this.dead = true;
     this.unmarkStop();
     dropIdle(this);
@@ -689,7 +683,7 @@ class Launcher {
     this.idleNow();
     for (const job of jobs) {
       if (job.retry) clearTimeout(job.retry);
-      job.reject(error);
+      settle(job);
     }
   }
 
