@@ -8,8 +8,7 @@
  * the lock file and its owner.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
@@ -69,9 +68,13 @@ function parseOwner(text: string): Owner | undefined {
   return match ? { pid: Number(match[1]), nonce: match[2]! } : undefined;
 }
 
-async function readOwner(file: string): Promise<{ owner?: Owner; ageMs: number } | undefined> {
+// The file operations here are synchronous: each is one or two system calls on a small
+// file, cheaper than a round trip through the thread pool (the incremental path takes the
+// lock on every run).
+function readOwner(file: string): { owner?: Owner; ageMs: number } | undefined {
   try {
-    const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+    const text = readFileSync(file, 'utf8');
+    const info = statSync(file);
     const owner = parseOwner(text);
     return { ...(owner ? { owner } : {}), ageMs: Date.now() - info.mtimeMs };
   } catch (error) {
@@ -80,13 +83,13 @@ async function readOwner(file: string): Promise<{ owner?: Owner; ageMs: number }
   }
 }
 
-async function tryCreate(file: string, owner: Owner): Promise<boolean> {
+function tryCreate(file: string, owner: Owner): boolean {
   try {
-    const handle = await open(file, 'wx');
+    const fd = openSync(file, 'wx');
     try {
-      await handle.writeFile(`${owner.pid} ${owner.nonce}\n`);
+      writeSync(fd, `${owner.pid} ${owner.nonce}\n`);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     return true;
   } catch (error) {
@@ -100,18 +103,27 @@ async function tryCreate(file: string, owner: Owner): Promise<boolean> {
  * find the same stale lock, only one removes it; if what was moved turns out to be a live
  * lock taken meanwhile, it is put back (link fails rather than overwrite a newer one).
  */
-async function removeStale(file: string, seen: Owner | undefined): Promise<void> {
+function removeStale(file: string, seen: Owner | undefined): void {
   const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await rename(file, aside);
+    renameSync(file, aside);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  const moved = parseOwner(await readFile(aside, 'utf8').catch(() => ''));
+  const moved = parseOwner(quietly(() => readFileSync(aside, 'utf8')) ?? '');
   const same = seen === undefined ? moved === undefined || !pidAlive(moved.pid) : moved?.nonce === seen.nonce;
-  if (!same) await link(aside, file).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
+  if (!same) quietly(() => linkSync(aside, file));
+  quietly(() => unlinkSync(aside));
+}
+
+/** The value of `f`, or undefined when it throws (for clean-ups whose failure changes nothing). */
+function quietly<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A lock file with no readable owner is being written right now, unless it is this old. */
@@ -127,10 +139,10 @@ export function acquirePackageLock(stateDir: string, options: LockOptions = {}):
 
 /** Removes a lock file whose owner is gone (a killed build's); leaves a live one. */
 export async function removeLockIfStale(file: string): Promise<void> {
-  const current = await readOwner(file).catch(() => undefined);
+  const current = quietly(() => readOwner(file));
   if (current === undefined) return;
   const stale = current.owner ? current.owner.pid !== process.pid && !pidAlive(current.owner.pid) : current.ageMs > UNREADABLE_STALE_MS;
-  if (stale) await removeStale(file, current.owner);
+  if (stale) removeStale(file, current.owner);
 }
 
 /**
@@ -142,17 +154,17 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
   const waitMs = options.waitMs ?? lockWaitFromEnv();
   const pollMs = options.pollMs ?? 200;
   const me: Owner = { pid: process.pid, nonce: randomBytes(8).toString('hex') };
-  await mkdir(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true });
   const started = Date.now();
   let announced = false;
   for (;;) {
-    if (await tryCreate(file, me)) break;
-    const current = await readOwner(file);
+    if (tryCreate(file, me)) break;
+    const current = readOwner(file);
     if (current === undefined) continue; // released between our two looks
     const stale = current.owner ? !pidAlive(current.owner.pid) : current.ageMs > UNREADABLE_STALE_MS;
     if (stale) {
       if (options.emit) log(options.emit, 'INFO', 'lock', `taking over a stale lock ${file} (its build, pid ${current.owner?.pid ?? '?'}, is gone)`, options.pkg);
-      await removeStale(file, current.owner);
+      removeStale(file, current.owner);
       continue;
     }
     const holder = current.owner ? `pid ${current.owner.pid}` : 'another process';
@@ -173,8 +185,8 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
   return {
     file,
     async release() {
-      const current = await readOwner(file).catch(() => undefined);
-      if (current?.owner?.nonce === me.nonce) await rm(file, { force: true });
+      const current = quietly(() => readOwner(file));
+      if (current?.owner?.nonce === me.nonce) rmSync(file, { force: true });
     },
   };
 }
