@@ -140,7 +140,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
 
   const logFile =
     settings.logDir !== undefined && levels.file !== 'DISABLED'
-      ? await LogFile.open(settings.logDir, settings.logName, settings.logKeep)
+      ? LogFile.open(settings.logDir, settings.logName, settings.logKeep)
       : undefined;
   const box = wantsProgress(settings) ? new ProgressBox(stderr, settings.program) : undefined;
   const color = stderr.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
@@ -212,7 +212,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
         started.add(event.pkg);
         if (perPackage && !packageLogs.has(event.pkg)) {
           try {
-            packageLogs.set(event.pkg, LogFile.openSync(settings.logDir!, event.pkg, settings.logKeep));
+            packageLogs.set(event.pkg, LogFile.open(settings.logDir!, event.pkg, settings.logKeep));
           } catch (error) {
             stderr.write(`${settings.program}: cannot open a log file for ${event.pkg}: ${clean(String(error))}\n`);
           }

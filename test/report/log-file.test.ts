@@ -4,18 +4,31 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventStream } from '../../src/core/events.js';
 import { attachReporters } from '../../src/report/index.js';
-import { LogFile, fileTimestamp, logFilePattern, rotateLogs } from '../../src/report/log-file.js';
+import fc from 'fast-check';
+import { LogFile, fileTimestamp, isoTimestamp, logFilePattern, rotateLogs } from '../../src/report/log-file.js';
 import { tempDir } from '../util/run.js';
 import { Collector, failedBuild, successfulBuild } from './helpers.js';
 
 describe('log files', () => {
+  it('writes the same UTC timestamps as toISOString, for any date', () => {
+    // Every valid date (years -271821 to 275760), so the forms with a sign and six digits are covered too.
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+        const date = new Date(ms);
+        assert.equal(isoTimestamp(date), date.toISOString());
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(isoTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))), '2026-01-02T03:04:05.006Z');
+  });
+
   it('names files <logName>-<UTC timestamp>.log and never reuses one', async (t) => {
     const tmp = await tempDir();
     t.after(tmp.cleanup);
     const now = new Date(Date.UTC(2026, 10, 22, 3, 4, 5, 67));
     assert.equal(fileTimestamp(now), '20261122T030405067Z');
-    const a = await LogFile.open(tmp.dir, 'pkg', 10, now);
-    const b = await LogFile.open(tmp.dir, 'pkg', 10, now);
+    const a = LogFile.open(tmp.dir, 'pkg', 10, now);
+    const b = LogFile.open(tmp.dir, 'pkg', 10, now);
     assert.equal(a.path, join(tmp.dir, 'pkg-20261122T030405067Z.log'));
     assert.equal(b.path, join(tmp.dir, 'pkg-20261122T030405067Z-1.log'));
     a.write('INFO', 'test', 'one\ntwo', now);
@@ -62,7 +75,7 @@ describe('log files', () => {
     // A collision twin is younger than the file it collided with.
     await writeFile(join(tmp.dir, 'x-20250101T000000000Z.log'), '');
     await writeFile(join(tmp.dir, 'x-20250101T000000000Z-1.log'), '');
-    assert.deepEqual(await rotateLogs(tmp.dir, 'x', 1), [join(tmp.dir, 'x-20250101T000000000Z.log')]);
+    assert.deepEqual(rotateLogs(tmp.dir, 'x', 1), [join(tmp.dir, 'x-20250101T000000000Z.log')]);
   });
 
   it('holds no progress box and no ANSI codes even when the console is a terminal', async (t) => {
