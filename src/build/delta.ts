@@ -7,16 +7,17 @@
  * file (and what depends on them) are looked at. Every other target was seen unchanged by the
  * check's stats, and its signature is read from here, not from the engine's state.
  *
- * The format is made for that reading: nothing is parsed whole but the list of keys.
+ * The format is made for that reading: nothing is parsed whole, and a target is read (made
+ * an object) only when the build looks at it, so one change in a recipe of 10,000 targets
+ * reads a few lines, not 10,000.
  *
- *     aiop-delta 3
+ *     aiop-delta 4
  *     GEN                      the engine state these signatures belong to (fixed width)
  *     {header}                 JSON, with the byte length of each section below
- *     keys                     JSON array, in graph order
  *     kinds                    one character per target: 0 file, 1 virtual, 2 grouping
  *     signatures               64 bytes per target, space-padded, rewritten in place
- *     offsets                  JSON array: where each target's line starts in `targets`
- *     targets                  per target: deps TAB dependents TAB details (JSON), a line each
+ *     offsets                  uint32 LE per target and one more: where its line starts in `targets`
+ *     targets                  per target: key (JSON) TAB deps TAB dependents TAB details (JSON), a line each
  *     files                    per file a target reads or makes: NL path (JSON) TAB targets
  *
  * A build from this record appends its changes to the state's journal, then rewrites the
@@ -25,12 +26,12 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
-import type { Graph, Node } from '../engine/graph.js';
+import type { Graph, Node, TargetDef } from '../engine/graph.js';
 import type { Planned } from '../engine/run.js';
 import { jsonString, type SavedState } from '../engine/state-file.js';
 import { deltaPath } from './noop.js';
 
-const MAGIC = 'aiop-delta 3\n';
+const MAGIC = 'aiop-delta 4\n';
 /** Snapshot id (16 hex) or 16 dashes, a space, the journal's length in 12 digits, a newline. */
 const GEN_BYTES = 30;
 const SIG_BYTES = 64;
@@ -48,7 +49,7 @@ export interface DeltaHeader {
   statePath: string;
   count: number;
   /** Byte lengths of the sections, in order. */
-  sections: { keys: number; kinds: number; signatures: number; offsets: number; targets: number; files: number };
+  sections: { kinds: number; signatures: number; offsets: number; targets: number; files: number };
 }
 
 /** A target's details: output, source files (name, path), `$source` when it differs, commands, their signature text. */
@@ -81,6 +82,8 @@ export interface DeltaGraph {
    * tell whether they matter.
    */
   affected(changed: Iterable<string>): { affected: Set<Node>; others: string[] };
+  /** How many targets outside `affected` a build reports up to date (pure groupings never are). */
+  upToDate(affected: ReadonlySet<Node>): number;
   /** The expanded commands of targets returned by {@link affected}. */
   plan(nodes: Iterable<Node>): Map<Node, Planned>;
   /** Records new signatures of some targets, then the engine state they now belong to. */
@@ -117,7 +120,7 @@ export async function writeDelta(
   const signatures = Buffer.alloc(count * SIG_BYTES, ' ');
   let kinds = '';
   const lines: string[] = [];
-  const offsets: number[] = [];
+  const offsets = Buffer.alloc((count + 1) * 4);
   let offset = 0;
   for (let i = 0; i < count; i++) {
     const node = graph.order[i]!;
@@ -131,21 +134,22 @@ export async function writeDelta(
     const details: Details = [node.outPath ?? 0, files, sameAsFiles ? 0 : node.sourcePaths, plan.commands, plan.cmdSig];
     const deps = node.deps.map((d) => index.get(d)!).join(',');
     const dependents = node.dependents.filter((d) => index.has(d)).map((d) => index.get(d)!).join(',');
-    const line = `${deps}\t${dependents}\t${JSON.stringify(details)}\n`;
-    offsets.push(offset);
+    const line = `${JSON.stringify(node.key)}\t${deps}\t${dependents}\t${JSON.stringify(details)}\n`;
+    offsets.writeUInt32LE(offset, i * 4);
     offset += Buffer.byteLength(line);
+    // Offsets are 32 bits: a graph whose lines pass 4 GiB is not recorded.
+    if (offset > 0xffffffff) return undefined;
     lines.push(line);
     for (const file of node.sourceFiles) use(file.path, i);
     if (node.outPath !== undefined) use(node.outPath, i);
   }
-  offsets.push(offset);
+  offsets.writeUInt32LE(offset, count * 4);
   const fileLines = ['\n'];
   for (const [path, list] of users) fileLines.push(`${JSON.stringify(path)}\t${list.join(',')}\n`);
   const parts = {
-    keys: Buffer.from(JSON.stringify(graph.order.map((node) => node.key))),
     kinds: Buffer.from(kinds, 'latin1'),
     signatures,
-    offsets: Buffer.from(JSON.stringify(offsets)),
+    offsets,
     targets: Buffer.from(lines.join('')),
     files: Buffer.from(fileLines.join('')),
   };
@@ -157,7 +161,6 @@ export async function writeDelta(
     statePath: input.statePath,
     count,
     sections: {
-      keys: parts.keys.length,
       kinds: parts.kinds.length,
       signatures: parts.signatures.length,
       offsets: parts.offsets.length,
@@ -166,7 +169,7 @@ export async function writeDelta(
     },
   };
   const head = Buffer.from(`${MAGIC}${gen(input.saved)}${JSON.stringify(header)}\n`);
-  await writeFileAtomic(deltaPath(root, key), Buffer.concat([head, parts.keys, parts.kinds, parts.signatures, parts.offsets, parts.targets, parts.files]));
+  await writeFileAtomic(deltaPath(root, key), Buffer.concat([head, parts.kinds, parts.signatures, parts.offsets, parts.targets, parts.files]));
   return header.id;
 }
 
@@ -174,14 +177,75 @@ function indexes(csv: string): number[] {
   return csv === '' ? [] : csv.split(',').map(Number);
 }
 
+/** The lines of a record's `targets` section, read one at a time. */
+interface Lines {
+  count: number;
+  /** Field `n` of target `i`'s line: 0 key, 1 deps, 2 dependents, 3 details. */
+  field(i: number, n: 0 | 1 | 2 | 3): string;
+  /** The target object of an index: made on first use, the same object afterwards. */
+  node(i: number): RecordedNode;
+}
+
+/**
+ * A target as recorded. Its lists, output and commands are read from its line when the
+ * engine first asks for them; most targets of an incremental build are never asked.
+ */
+class RecordedNode implements Node {
+  readonly def: TargetDef;
+  readonly virtual: boolean;
+  #deps: Node[] | undefined;
+  #dependents: Node[] | undefined;
+  #details: Details | undefined;
+  #sourceFiles: Array<{ name: string; path: string }> | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly key: string,
+    kind: string,
+    private readonly lines: Lines,
+  ) {
+    this.virtual = kind !== FILE;
+    this.def = { name: key, virtual: this.virtual, sources: NONE, depends: NONE, commands: kind === VIRTUAL ? ['(recorded)'] : NONE };
+  }
+
+  get deps(): Node[] {
+    return (this.#deps ??= indexes(this.lines.field(this.index, 1)).map((d) => this.lines.node(d)));
+  }
+
+  get dependents(): Node[] {
+    return (this.#dependents ??= this.dependentIndexes().map((d) => this.lines.node(d)));
+  }
+
+  /** The dependents' indexes, without making their objects. */
+  dependentIndexes(): number[] {
+    return indexes(this.lines.field(this.index, 2));
+  }
+
+  get details(): Details {
+    return (this.#details ??= JSON.parse(this.lines.field(this.index, 3)) as Details);
+  }
+
+  get outPath(): string | undefined {
+    const out = this.details[0];
+    return out === 0 ? undefined : out;
+  }
+
+  get sourceFiles(): Array<{ name: string; path: string }> {
+    return (this.#sourceFiles ??= this.details[1].map(([name, path]) => ({ name, path })));
+  }
+
+  get sourcePaths(): string[] {
+    const paths = this.details[2];
+    return paths === 0 ? this.sourceFiles.map((file) => file.path) : paths;
+  }
+}
+
 /** Reads the delta record of a key, if it is there, whole, and the one with this id. Never throws. */
 export function readDelta(root: string, key: string, id: string): DeltaGraph | undefined {
   const file = deltaPath(root, key);
   let buffer: Buffer;
   let header: DeltaHeader;
-  let keys: string[];
-  let offsets: number[];
-  const at = { keys: 0, kinds: 0, signatures: 0, offsets: 0, targets: 0, files: 0, end: 0 };
+  const at = { kinds: 0, signatures: 0, offsets: 0, targets: 0, files: 0, end: 0 };
   try {
     buffer = readFileSync(file);
     if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
@@ -190,45 +254,49 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
     header = JSON.parse(buffer.toString('utf8', headerStart, headerEnd)) as DeltaHeader;
     if (header.id !== id) return undefined;
     let next = headerEnd + 1;
-    for (const name of ['keys', 'kinds', 'signatures', 'offsets', 'targets', 'files'] as const) {
+    for (const name of ['kinds', 'signatures', 'offsets', 'targets', 'files'] as const) {
       at[name] = next;
       next += header.sections[name];
     }
     at.end = next;
-    if (at.end !== buffer.length || header.sections.signatures !== header.count * SIG_BYTES) return undefined;
-    keys = JSON.parse(buffer.toString('utf8', at.keys, at.kinds)) as string[];
-    offsets = JSON.parse(buffer.toString('latin1', at.offsets, at.targets)) as number[];
-    if (keys.length !== header.count || offsets.length !== header.count + 1) return undefined;
+    const { count, sections } = header;
+    if (at.end !== buffer.length || sections.kinds !== count || sections.signatures !== count * SIG_BYTES || sections.offsets !== (count + 1) * 4) return undefined;
+    if (buffer.readUInt32LE(at.offsets + count * 4) !== sections.targets) return undefined;
   } catch {
     return undefined;
   }
+  const count = header.count;
   const recordedGen = buffer.toString('latin1', MAGIC.length, MAGIC.length + GEN_BYTES);
   const kinds = buffer.toString('latin1', at.kinds, at.signatures);
-  const order: Node[] = keys.map((key, i) => {
-    const virtual = kinds[i] !== FILE;
-    const commands = kinds[i] === VIRTUAL ? ['(recorded)'] : NONE;
-    return { key, def: { name: key, virtual, sources: NONE, depends: NONE, commands }, virtual, deps: NONE, sourceFiles: NONE, sourcePaths: NONE, dependents: NONE };
-  });
-  const position = new Map(order.map((node, i) => [node, i]));
-  let byKey: Map<string, number> | undefined;
-  let signatures: string | undefined;
-  const details = new Map<Node, Details>();
-  /** Reads a target's line whole: its lists, output and commands. */
-  const read = (i: number): Node => {
-    const node = order[i]!;
-    if (details.has(node)) return node;
-    const line = buffer.toString('utf8', at.targets + offsets[i]!, at.targets + offsets[i + 1]! - 1);
-    const first = line.indexOf('\t');
-    const second = line.indexOf('\t', first + 1);
-    const detail = JSON.parse(line.slice(second + 1)) as Details;
-    const [out, files, sourcePaths] = detail;
-    details.set(node, detail);
-    node.deps = indexes(line.slice(0, first)).map((d) => order[d]!);
-    node.dependents = indexes(line.slice(first + 1, second)).map((d) => order[d]!);
-    node.sourceFiles = files.map(([name, path]) => ({ name, path }));
-    node.sourcePaths = sourcePaths === 0 ? files.map(([, path]) => path) : sourcePaths;
-    if (out !== 0) node.outPath = out;
-    return node;
+  const made: Array<RecordedNode | undefined> = new Array<RecordedNode | undefined>(count);
+  /** Indexes of the keys seen so far; every key once something asks for one not seen. */
+  const indexOfKey = new Map<string, number>();
+  let allKeys = false;
+  const lineStart = (i: number): number => at.targets + buffer.readUInt32LE(at.offsets + i * 4);
+  const lines: Lines = {
+    count,
+    field(i, n) {
+      let start = lineStart(i);
+      for (let skip = 0; skip < n; skip++) start = buffer.indexOf(9, start) + 1;
+      const end = n === 3 ? lineStart(i + 1) - 1 : buffer.indexOf(9, start);
+      return buffer.toString('utf8', start, end);
+    },
+    node(i) {
+      let node = made[i];
+      if (!node) {
+        const key = jsonString(lines.field(i, 0));
+        made[i] = node = new RecordedNode(i, key, kinds[i]!, lines);
+        indexOfKey.set(key, i);
+      }
+      return node;
+    },
+  };
+  const indexOf = (key: string): number | undefined => {
+    if (!indexOfKey.has(key) && !allKeys) {
+      allKeys = true;
+      for (let i = 0; i < count; i++) if (!made[i]) indexOfKey.set(jsonString(lines.field(i, 0)), i);
+    }
+    return indexOfKey.get(key);
   };
   /** The targets that read or make a file: a search of the section for a few, a map for many. */
   let users: Map<string, string> | undefined;
@@ -247,24 +315,29 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
     const start = filesSection.indexOf(9, found + 1) + 1;
     return filesSection.toString('latin1', start, filesSection.indexOf(10, start));
   };
-  // The engine walks `order` only; nothing here looks targets up by name.
-  const graph: Graph = { nodes: new Map(), order, goals: [], missing: [] };
+  let order: Node[] | undefined;
+  // The engine's partial run never walks `order`; anything else that does gets every target.
+  const graph: Graph = {
+    nodes: new Map(),
+    get order(): Node[] {
+      return (order ??= Array.from({ length: count }, (_, i) => lines.node(i)));
+    },
+    goals: [],
+    missing: [],
+  };
   return {
     header,
     graph,
     belongsTo: (saved) => recordedGen === gen(saved),
     signature(key) {
-      byKey ??= new Map(keys.map((k, i) => [k, i]));
-      // One string for all of them: the engine asks for every target's signature once.
-      signatures ??= buffer.toString('latin1', at.signatures, at.offsets);
-      const i = byKey.get(key);
+      const i = indexOf(key);
       if (i === undefined) return undefined;
-      const sig = signatures.slice(i * SIG_BYTES, (i + 1) * SIG_BYTES);
+      const sig = buffer.toString('latin1', at.signatures + i * SIG_BYTES, at.signatures + (i + 1) * SIG_BYTES);
       return sig.charCodeAt(SIG_BYTES - 1) === 32 ? sig.trimEnd() : sig;
     },
     affected(changed) {
       const paths = [...changed];
-      const affected = new Set<Node>();
+      const seen = new Set<number>();
       const others: string[] = [];
       // A stack, not recursion: a chain of 10,000 targets is a valid recipe.
       const stack: number[] = [];
@@ -275,24 +348,29 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
       }
       while (stack.length > 0) {
         const i = stack.pop()!;
-        const node = read(i);
-        if (affected.has(node)) continue;
-        affected.add(node);
-        for (const dependent of node.dependents) stack.push(position.get(dependent)!);
+        if (seen.has(i)) continue;
+        seen.add(i);
+        stack.push(...lines.node(i).dependentIndexes());
       }
-      return { affected, others };
+      // In graph order, as the engine starts them.
+      return { affected: new Set([...seen].sort((a, b) => a - b).map((i) => lines.node(i))), others };
+    },
+    upToDate(affected) {
+      let reported = 0;
+      for (let i = 0; i < count; i++) if (kinds[i] !== GROUPING) reported++;
+      for (const node of affected) if (kinds[(node as RecordedNode).index] !== GROUPING) reported--;
+      return reported;
     },
     plan(nodes) {
       const planned = new Map<Node, Planned>();
       for (const node of nodes) {
-        const [, , , commands, cmdSig] = details.get(read(position.get(node)!))!;
+        const [, , , commands, cmdSig] = (node as RecordedNode).details;
         planned.set(node, { commands, cmdSig });
       }
       return planned;
     },
     commit(signatures, saved) {
-      byKey ??= new Map(keys.map((k, i) => [k, i]));
-      const writes = [...signatures].map(([key, sig]) => ({ i: byKey!.get(key), sig }));
+      const writes = [...signatures].map(([key, sig]) => ({ i: indexOf(key), sig }));
       // A signature this record cannot hold leaves it naming no state: it is not used again.
       const fits = writes.every(({ i, sig }) => i !== undefined && sig.length <= SIG_BYTES && /^[\x21-\x7e]+$/.test(sig));
       const fd = openSync(file, 'r+');

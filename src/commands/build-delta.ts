@@ -142,7 +142,7 @@ async function build(input: {
   try {
     await recordLastBuild(root, argv);
     stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
-    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: `${stale.changedAt.length} recorded file(s) changed since the last identical build; looking at ${run.only.size} of ${run.delta.graph.order.length} targets (incremental fast path)` });
+    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: `${stale.changedAt.length} recorded file(s) changed since the last identical build; looking at ${run.only.size} of ${run.delta.header.count} targets (incremental fast path)` });
     stream.emit({ type: 'phase', phase: 'recipe', pkg });
     // As in a full build: a build killed from here on leaves the folder marked unfinished.
     await writeBuildRecord(stateDir, { ...record, unfinished: true });
@@ -158,7 +158,7 @@ async function build(input: {
       planned: run.planned,
       seen: stale,
       state: run.state,
-      only: run.only,
+      only: { targets: run.only, total: run.delta.header.count, upToDate: run.delta.upToDate(run.only) },
       signal: controller.signal,
       env: io.env,
     });

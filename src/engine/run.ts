@@ -55,11 +55,21 @@ export interface EngineOptions extends RunFlags {
   /** The recorded state, when the caller has read it already (or reads it its own way). */
   state?: StateStore;
   /**
-   * Check only these targets: every other one is known to be up to date (its sources and
+   * Check only some targets: every other one is known to be up to date (its sources and
    * output were seen unchanged since the recorded state) and dependents see its recorded
    * signature. The caller guarantees each of them has a record in the state.
    */
-  only?: ReadonlySet<Node>;
+  only?: PartialRun;
+}
+
+/** The targets a partial run looks at, and what it reports of the others without looking. */
+export interface PartialRun {
+  /** In graph order. The graph's `order` is not walked: the others are never read. */
+  targets: ReadonlySet<Node>;
+  /** How many targets the graph has. */
+  total: number;
+  /** How many of the others are reported up to date (a pure grouping never is). */
+  upToDate: number;
 }
 
 export interface EngineResult {
@@ -95,7 +105,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const at = pkg === undefined ? {} : { pkg };
   const debug = options.debug ?? new Set();
   const state = options.state ?? StateFile.load(options.statePath);
-  const only = options.only;
+  const only = options.only?.targets;
   // What this run records: new target records, and the stamps of the files it used (a full
   // run keeps only those; a partial one keeps every other stamp too). Every other target
   // keeps its record, except the failed ones, which are forgotten when the state is saved.
@@ -114,28 +124,27 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const folders = new Map<string, Promise<unknown>>();
   const makeFolder = (dir: string): Promise<unknown> => {
     let made = folders.get(dir);
-    // A command may have removed a folder made earlier: one stat tells, without the thread pool.
-    if (!made || !existsSync(dir)) {
-      made = mkdir(dir, { recursive: true });
-      folders.set(dir, made);
-      made.catch(() => folders.delete(dir));
+    // One stat tells, without the thread pool, whether it is there (a command may also have
+    // removed a folder made earlier).
+    if (existsSync(dir)) {
+      if (!made) folders.set(dir, (made = Promise.resolve()));
+      return made;
     }
+    made = mkdir(dir, { recursive: true });
+    folders.set(dir, made);
+    made.catch(() => folders.delete(dir));
     return made;
   };
   let stopping = false;
   let runCount = 0;
 
-  // Targets outside `only` are up to date as recorded: counted here (a pure grouping is never
-  // reported, as in a full run), their outcome read only when a dependent asks for it, and not
-  // listed in the result one by one (on the incremental path that is nearly every target).
-  let settled = 0;
-  if (only) {
-    for (const node of graph.order) {
-      if (!only.has(node) && !(node.virtual && (planned.get(node)?.commands ?? node.def.commands).length === 0)) settled++;
-    }
-  }
+  // Targets outside `only` are up to date as recorded: counted by the caller, their outcome
+  // read only when a dependent asks for it, and not listed in the result one by one (on the
+  // incremental path that is nearly every target).
   const outcomeOf = (node: Node): Outcome => outcomes.get(node) ?? { ok: true, sig: state.signature(node.key)!, forcedChange: false };
-  emit({ type: 'targets-planned', ...at, total: graph.order.length, ...(only ? { upToDate: settled } : {}) });
+  emit({ type: 'targets-planned', ...at, ...(options.only ? { total: options.only.total, upToDate: options.only.upToDate } : { total: graph.order.length }) });
+  /** Targets of a partial run with a dependency that failed or was not built. */
+  const blocked = new Set<Node>();
 
   const stampSource = async (path: string): Promise<string> => {
     const stamp = await stampFile(path, next.files[path] ?? state.file(path), options.seen?.get(path));
@@ -157,9 +166,15 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
   const make = async (node: Node): Promise<Outcome> => {
     if (stopping || options.signal?.aborted) return notBuilt(node);
+    const plan = planned.get(node)!;
+    if (only && node.virtual && plan.commands.length === 0 && node.dependents.length === 0) {
+      // A grouping that nothing depends on (`all`): its signature is read by no one, so on a
+      // partial run it keeps its record instead of hashing the signatures of all its targets.
+      const recorded = state.signature(node.key);
+      if (recorded !== undefined) return blocked.has(node) ? notBuilt(node) : { ok: true, sig: recorded, forcedChange: false };
+    }
     const depOutcomes = node.deps.map(outcomeOf);
     if (depOutcomes.some((o) => !o.ok)) return notBuilt(node);
-    const plan = planned.get(node)!;
     // Hashes known without waiting (the no-op check saw the file unchanged) skip the promise
     // machinery: on a large incremental build that is nearly every source.
     const hashes = node.sourceFiles.map((s) => knownHash(s.path) ?? stampSource(s.path));
@@ -284,7 +299,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   // starting all 10,000 ready targets at once kept 10,000 pending promises (with their
   // signatures and closures) alive for the whole build, and the heap grew with them.
   const inFlightMax = Math.max(64, options.jobs * 8);
-  const todo = only ? graph.order.filter((node) => only.has(node)) : graph.order;
+  const todo = only ? [...only] : graph.order;
   await new Promise<void>((resolve, reject) => {
     const waiting = new Map<Node, number>();
     const ready: Node[] = [];
@@ -304,6 +319,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       make(node).then((outcome) => {
         inFlight--;
         outcomes.set(node, outcome);
+        if (only && !outcome.ok) for (const dependent of node.dependents) blocked.add(dependent);
         for (const dependent of node.dependents) {
           if (!waiting.has(dependent)) continue;
           const left = waiting.get(dependent)! - 1;
@@ -314,8 +330,12 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         else pump();
       }, reject);
     };
-    const pending = (node: Node): number => (only ? node.deps.filter((d) => only.has(d)).length : node.deps.length);
-    for (const node of todo) waiting.set(node, pending(node));
+    if (only) {
+      // Counted from the dependents' side, as they are counted down: a target's own list of
+      // dependencies may be every target of the recipe (`all`), which a partial run never reads.
+      for (const node of todo) waiting.set(node, 0);
+      for (const node of todo) for (const dependent of node.dependents) if (waiting.has(dependent)) waiting.set(dependent, waiting.get(dependent)! + 1);
+    } else for (const node of todo) waiting.set(node, node.deps.length);
     for (const node of todo) if (waiting.get(node) === 0) ready.push(node);
     pump();
   });
