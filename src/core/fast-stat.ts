@@ -87,6 +87,39 @@ export function statter(probe: string): (path: string) => StatTriple | undefined
   };
 }
 
+/**
+ * {@link statter} without an object per call, for loops over every file of a build: writes
+ * size, mtimeMs and ino to `into` from index `at` and returns true, or returns false for a
+ * path that does not exist or cannot be reached.
+ */
+export function statterInto(probe: string): (path: string, into: Float64Array, at: number) => boolean {
+  if (raw === undefined) raw = choose(probe);
+  const fast = raw;
+  if (fast !== null) {
+    return (path, into, at) => {
+      try {
+        const a = fast(path);
+        if (a === undefined) return false;
+        into[at] = a[SIZE]!;
+        into[at + 1] = a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6;
+        into[at + 2] = a[INO]!;
+        return true;
+      } catch {
+        return false;
+      }
+    };
+  }
+  const slow = statter(probe);
+  return (path, into, at) => {
+    const s = slow(path);
+    if (s === undefined) return false;
+    into[at] = s.size;
+    into[at + 1] = s.mtimeMs;
+    into[at + 2] = s.ino;
+    return true;
+  };
+}
+
 /** Whether {@link statter} took the fast way in this process (for tests and benchmarks). */
 export function fastStatInUse(): boolean {
   return raw !== undefined && raw !== null;
