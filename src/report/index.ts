@@ -9,7 +9,7 @@ import { describe, type Message } from './format.js';
 import { effectiveLevels, passes } from './levels.js';
 import { LogFile } from './log-file.js';
 import { ArtifactCollector, uiLine, unixNow, type UiKind } from './machine-readable.js';
-import { ProgressBox } from './progress.js';
+import type { ProgressBox } from './progress.js';
 import { redactor } from './redact.js';
 import { RunStats } from './summary.js';
 
@@ -142,7 +142,8 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     settings.logDir !== undefined && levels.file !== 'DISABLED'
       ? LogFile.open(settings.logDir, settings.logName, settings.logKeep)
       : undefined;
-  const box = wantsProgress(settings) ? new ProgressBox(stderr, settings.program) : undefined;
+  // Loaded only when shown: most runs in CI and scripts never draw it.
+  const box: ProgressBox | undefined = wantsProgress(settings) ? new (await import('./progress.js')).ProgressBox(stderr, settings.program) : undefined;
   const color = stderr.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
   const stats = new RunStats();
   const artifacts = new ArtifactCollector();
