@@ -25,10 +25,10 @@ interface Built {
   stderr: string;
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }): Promise<{ root: string; build(args?: string[]): Promise<Built>; run(args: string[]): ReturnType<typeof aiop> }> {
+async function setup(t: { after(fn: () => Promise<void>): void }, recipe = RECIPE): Promise<{ root: string; build(args?: string[]): Promise<Built>; run(args: string[]): ReturnType<typeof aiop> }> {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
-  const root = await writePlaybook(join(dir, 'pb'), { recipe: RECIPE, files: { 'src/a.in': 'a1\n', 'src/b.in': 'b1\n' } });
+  const root = await writePlaybook(join(dir, 'pb'), { recipe, files: { 'src/a.in': 'a1\n', 'src/b.in': 'b1\n' } });
   const env = isolatedEnv(dir);
   const build = async (args: string[] = []): Promise<Built> => {
     await rm(join(root, 'runs.log'), { force: true });
@@ -121,6 +121,31 @@ test('a failure on the incremental path fails the build as the full path does; t
   assert.equal(await readFile(join(root, PKG, 'b.txt'), 'utf8'), 'b2\n');
   await forgetFastPaths(root);
   assert.deepEqual((await build()).ran, [], 'the state after the failure and the fix is complete');
+});
+
+test('a grouping that a target depends on is looked at again on the incremental path; one nothing depends on keeps its record', async (t) => {
+  // `docs` groups a.txt; d.txt depends on the group, so a change of a.in reaches d.txt through it.
+  const recipe = `default: all
+targets:
+  all: { virtual: true, depends: [docs, b.txt, d.txt] }
+  docs: { virtual: true, depends: [a.txt] }
+  a.txt: { sources: [src/a.in], commands: ["echo a >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+  b.txt: { sources: [src/b.in], commands: ["echo b >> $PLAYBOOK/runs.log", ":copy $source $target"] }
+  d.txt: { depends: [docs], commands: ["echo d >> $PLAYBOOK/runs.log", "cat $PKGDIR/a.txt > $target"] }
+`;
+  const { root, build } = await setup(t, recipe);
+  await writeFile(join(root, 'src/a.in'), 'a2\n');
+  const changed = await build();
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.deepEqual({ path: changed.path, ran: changed.ran }, { path: 'incremental', ran: ['a', 'd'] });
+  assert.match(changed.stderr, /2 targets made, 1 up to date/);
+  assert.equal(await readFile(join(root, PKG, 'd.txt'), 'utf8'), 'a2\n');
+  await writeFile(join(root, 'src/b.in'), 'b2\n');
+  assert.deepEqual(await build().then((b) => [b.path, b.ran]), ['incremental', ['b']]);
+  // A full check agrees with what the incremental builds recorded: nothing runs.
+  await forgetFastPaths(root);
+  const full = await build();
+  assert.deepEqual({ path: full.path, ran: full.ran }, { path: 'full', ran: [] });
 });
 
 test('build_again replays the build typed last, also when it was answered by a fast path', async (t) => {
