@@ -114,23 +114,28 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const result: EngineResult = { ran: [], upToDate: [], failed: [], notBuilt: [] };
   const outcomes = new Map<Node, Outcome>();
   const changed = new Set(options.changed ?? []);
-  // One target per job slot. CommandSlots could take one more target's first command queued
-  // behind another's last (twice the jobs here), but a command skipped after a failure was then
-  // sometimes started again before the failure stopped the build (1 run in 15 of the -k test with
-  // -j 1 ran a target after the failed one): not allowed until that is fixed.
-  const limit = pLimit(Math.max(1, options.jobs));
+  // Twice the jobs: a target may wait with its first command queued in a launcher behind
+  // another's last one; CommandSlots keeps running commands (and targets) to `jobs`. Targets
+  // still claim job slots in the order they became ready (see makeFolder).
+  const limit = pLimit(Math.max(1, options.jobs) * 2);
   // Folders this run made or found: each costs one mkdir, not one per target (a round trip
   // through the thread pool, which kept a job slot idle while the CPUs were busy).
   const folders = new Map<string, Promise<unknown>>();
+  /** Folders whose mkdir is under way. */
+  const making = new Set<string>();
   const makeFolder = (dir: string): Promise<unknown> => {
     let made = folders.get(dir);
+    // Targets waiting for the same folder wait for the same mkdir, so they go on in the order
+    // they asked (a second mkdir could finish first and let a later target take a job slot first).
+    if (made && making.has(dir)) return made;
     // One stat tells, without the thread pool, whether it is there (a command may also have
     // removed a folder made earlier).
     if (existsSync(dir)) {
       if (!made) folders.set(dir, (made = Promise.resolve()));
       return made;
     }
-    made = mkdir(dir, { recursive: true });
+    making.add(dir);
+    made = mkdir(dir, { recursive: true }).finally(() => making.delete(dir));
     folders.set(dir, made);
     made.catch(() => folders.delete(dir));
     return made;
