@@ -414,6 +414,35 @@ function dropIdle(launcher: Launcher): void {
 }
 
 /**
+ * What /bin/sh runs itself or reads as syntax (dash's built-ins and reserved words, and
+ * bash's, which the launcher is): a command starting with one is never started directly.
+ */
+const SHELL_WORDS = new Set(
+  ('. : [ [[ ! { } alias bg break builtin caller case cd chdir command compgen complete continue declare do done echo elif else ' +
+    'enable esac eval exec exit export false fc fg fi for function getopts hash help history if in jobs kill let local logout ' +
+    'mapfile printf pushd popd pwd read readarray readonly return select set shift shopt source suspend test then time times ' +
+    'trap true type typeset ulimit umask unalias unset until wait while').split(' '),
+);
+
+/** Words with nothing for a shell to expand, quote or interpret; the first names a program on the PATH. */
+const PLAIN = /^[A-Za-z0-9_.,:+@%-]+(?: +[A-Za-z0-9_./,:+@%=-]+)*$/;
+
+/**
+ * Whether a launcher may start `command` itself: plain words, the first a program on the
+ * PATH. /bin/sh would only split it at the spaces and exec the program in its own place
+ * (dash does for a lone simple command), so the process that runs, its arguments, folder and
+ * streams are the same; what is saved is starting /bin/sh itself, 0.7 ms of CPU per command on a
+ * small machine. GNU make does the same for lines with no shell syntax. The launcher still
+ * hands the command to /bin/sh when the program is not found or is not a binary or a `#!`
+ * script (a script without `#!` is read by /bin/sh, not by bash).
+ */
+export function plainCommand(command: string): boolean {
+  if (!PLAIN.test(command)) return false;
+  const space = command.indexOf(' ');
+  return !SHELL_WORDS.has(space < 0 ? command : command.slice(0, space));
+}
+
+/**
  * The launcher's loop (bash, for `set -m`: each background job gets its own process group
  * without an extra `setsid` exec, and with job control on, its SIGINT is not ignored).
  * It first reads the path of its stop file, then per command a flag and nonce line and the
@@ -424,7 +453,10 @@ function dropIdle(launcher: Launcher): void {
  * a failed command (until Node sends a `+` command, which it does only once it has seen
  * every earlier result) or while the stop file exists, it is not run and its status is
  * `skip`. Its own messages (job notices) go to /dev/null; fd 4 is the commands' stderr. Its
- * variables start with `__aiop_` and are not exported, so commands never see them.
+ * variables and its function start with `__aiop_` and are not exported, so commands never see
+ * them. A command flagged `d` ({@link plainCommand}) is split at its spaces and its program
+ * started by the job itself when the PATH has it as a binary or a `#!` script; anything else
+ * goes to /bin/sh.
  */
 function launcherScript(shlvl: string): string {
   return [
@@ -433,14 +465,23 @@ function launcherScript(shlvl: string): string {
     // bash counts itself in SHLVL and its job counts one down: the commands see the level aiop was given.
     `SHLVL=${Number(shlvl) + 1}`,
     '__aiop_h=0',
+    '__aiop_direct() {',
+    '  set -f; local IFS=" " __aiop_m; local -a __aiop_w=($__aiop_c)',
+    '  hash -r; hash -- "${__aiop_w[0]}" 2>/dev/null && IFS= read -r -N 2 __aiop_m < "${BASH_CMDS[${__aiop_w[0]}]}" &&',
+    "    [[ $__aiop_m == '#!' || $__aiop_m == $'\\x7fE' ]] && exec -- \"${__aiop_w[@]}\"",
+    '  exec /bin/sh -c "$__aiop_c"',
+    '}',
     'IFS= read -r __aiop_x || exit 0',
     "while IFS= read -r __aiop_n && IFS= read -r -d '' __aiop_c; do",
     '  [[ ${__aiop_n:0:1} == + ]] && __aiop_h=0',
-    '  __aiop_n=${__aiop_n:1}',
+    '  __aiop_d=${__aiop_n:1:1}',
+    '  __aiop_n=${__aiop_n:2}',
     '  if (( __aiop_h )) || [[ -e $__aiop_x ]]; then',
     '    __aiop_s=skip',
     '  else',
-    '    /bin/sh -c "$__aiop_c" </dev/null 2>&4 4>&- &',
+    '    if [[ $__aiop_d == d ]]; then __aiop_direct </dev/null 2>&4 4>&- &',
+    '    else /bin/sh -c "$__aiop_c" </dev/null 2>&4 4>&- &',
+    '    fi',
     '    wait "$!"',
     '    __aiop_s=$?',
     '    (( __aiop_s )) && __aiop_h=1',
@@ -544,7 +585,7 @@ class Launcher {
         release();
         reject(error);
       };
-      this.child.stdin!.write(`${fresh ? '+' : '-'}${job.nonce}\n${command}\0`);
+      this.child.stdin!.write(`${fresh ? '+' : '-'}${plainCommand(command) ? 'd' : 's'}${job.nonce}\n${command}\0`);
       if (fresh) startJob(job);
     });
   }

@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { killAllCommands, runShell, spawnShell, type ShellOptions, type ShellResult } from '../../src/engine/shell.js';
+import { killAllCommands, plainCommand, runShell, spawnShell, type ShellOptions, type ShellResult } from '../../src/engine/shell.js';
 import { tempDir } from '../util/run.js';
 
 interface Ran extends ShellResult {
@@ -78,6 +78,32 @@ test('each command has its own process group, stdin from /dev/null, SIGINT not i
   assert.equal(stdin, '/dev/null');
   // Bit 2 is SIGINT, bit 3 SIGQUIT: an asynchronous list without job control would ignore both.
   assert.equal((BigInt(`0x${ignored!.split(':')[1]}`) & 0b110n), 0n);
+});
+
+test('plain words are started by the launcher itself with the result /bin/sh gives; everything else goes to /bin/sh', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  await mkdir(join(dir, 'bin'));
+  // Without `#!` a script is read by /bin/sh (dash: `echo -e` prints -e), never by the launcher's bash.
+  await writeFile(join(dir, 'bin/no-shebang'), 'echo -e no shebang\n', { mode: 0o755 });
+  await writeFile(join(dir, 'bin/with-shebang'), '#!/bin/sh\necho "with shebang $1"\n', { mode: 0o755 });
+  await writeFile(join(dir, 'bin/not-executable'), 'echo never\n', { mode: 0o644 });
+  await writeFile(join(dir, 'a.txt'), 'a\n');
+  const env = { ...ENV, PATH: `${join(dir, 'bin')}:${ENV.PATH}` };
+  const plain = ['cp a.txt b.txt', 'seq 3', 'expr 2 + 3', 'dd if=a.txt of=c.txt status=none', 'no-shebang', 'with-shebang x', 'not-executable', 'no-such-program x', 'cat missing.txt', 'ls -d .'];
+  const shell = ['echo -e x', 'true', 'FOO=1 printenv FOO', './bin/with-shebang', 'cp $HOME x', 'cat a.txt | wc -l', 'cp "a.txt" d.txt', 'ls a*', 'cd bin', 'exit 4', 'ls ~', 'seq 2 # comment', 'seq\t2'];
+  for (const command of plain) assert.equal(plainCommand(command), true, command);
+  for (const command of shell) assert.equal(plainCommand(command), false, command);
+  for (const command of [...plain, ...shell]) {
+    const viaLauncher = await run(command, { cwd: dir, env });
+    const viaSh = await run(command, { cwd: dir, env }, spawnShell);
+    assert.deepEqual(viaLauncher, viaSh, command);
+  }
+  assert.equal(await readFile(join(dir, 'c.txt'), 'utf8'), 'a\n');
+  // Started without /bin/sh: bash gives a program it starts through /bin/sh `_=/bin/sh`, one it starts itself none.
+  const underscore = async (command: string): Promise<string[]> => (await run(command, { cwd: dir, env })).stdout.filter((l) => l.startsWith('_='));
+  assert.deepEqual(await underscore('env'), []);
+  assert.deepEqual(await underscore('env | cat'), ['_=/bin/sh']);
 });
 
 test('two commands with the same folder and environment reuse one launcher', async () => {
