@@ -8,6 +8,9 @@
  * state as one JSON document was most of its time. A line is `t`, the target's signature,
  * its key and its record (JSON), or `f`, a file's path and its stamp (JSON), separated by
  * tabs (JSON never holds a raw tab). Lines a run did not change are written back verbatim.
+ * The target lines come first, then the file lines, each sorted by the name's JSON text, so
+ * a run that needs a few records finds them by a binary search of the file
+ * (src/engine/state-search.ts) instead of reading megabytes.
  *
  * A run that looked at a few targets only appends what it changed to a journal beside the
  * file instead of writing it all again: one JSON line per run, naming the snapshot it
@@ -19,7 +22,9 @@ import { writeFileAtomic } from '../core/atomic.js';
 import type { FileStamp, TargetRecord } from './state.js';
 
 /** The first word of a state file; a tab and the snapshot's id follow. */
-export const MAGIC = 'aiop-state 2';
+export const MAGIC = 'aiop-state 3';
+/** The same lines, not sorted: still read whole, written as the current format. */
+const UNSORTED = 'aiop-state 2';
 
 /** Past this size the journal is folded into a new snapshot. */
 const JOURNAL_MAX = 1024 * 1024;
@@ -154,7 +159,7 @@ export class StateFile implements StateStore {
     const lines = text.split('\n');
     const head = lines[0]!.split('\t');
     // Anything else (a damaged file, the JSON of earlier versions) starts over, which is always safe.
-    if (head[0] !== MAGIC || head.length !== 2) return new StateFile(path, undefined);
+    if ((head[0] !== MAGIC && head[0] !== UNSORTED) || head.length !== 2) return new StateFile(path, undefined);
     const state = new StateFile(path, head[1]);
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
@@ -236,13 +241,16 @@ export class StateFile implements StateStore {
       if (journalBytes !== undefined) return { snapshot: this.id, journalBytes };
     }
     const snapshot = randomBytes(8).toString('hex');
-    const out: string[] = [`${MAGIC}\t${snapshot}`];
+    // Lines by name: [name's JSON text, line], sorted before they are written.
+    const targets: Array<[string, string]> = [];
     const targetLine = (key: string, record: TargetRecord): string => `t\t${record.sig}\t${JSON.stringify(key)}\t${JSON.stringify(record)}`;
     for (const [key, entry] of this.#targets) {
       if (changes.targets.has(key)) continue;
-      out.push(entry.replaced ? targetLine(key, entry.value!) : entry.line);
+      targets.push([JSON.stringify(key), entry.replaced ? targetLine(key, entry.value!) : entry.line]);
     }
-    for (const [key, record] of changes.targets) if (record !== null) out.push(targetLine(key, record));
+    for (const [key, record] of changes.targets) if (record !== null) targets.push([JSON.stringify(key), targetLine(key, record)]);
+    const files: Array<[string, string]> = [];
+    const addFile = (path: string, line: string): void => void files.push([JSON.stringify(path), line]);
     const fileLine = (path: string, stamp: FileStamp): string => {
       const entry = this.#files.get(path);
       // Unchanged since read: the same line again, not parsed and written anew.
@@ -251,14 +259,15 @@ export class StateFile implements StateStore {
     if (partial) {
       for (const [path, entry] of this.#files) {
         const stamp = changes.files.get(path);
-        out.push(stamp ? fileLine(path, stamp) : entry.replaced ? fileLine(path, entry.value!) : entry.line);
+        addFile(path, stamp ? fileLine(path, stamp) : entry.replaced ? fileLine(path, entry.value!) : entry.line);
       }
-      for (const [path, stamp] of changes.files) if (!this.#files.has(path)) out.push(fileLine(path, stamp));
+      for (const [path, stamp] of changes.files) if (!this.#files.has(path)) addFile(path, fileLine(path, stamp));
     } else {
-      for (const [path, stamp] of changes.files) out.push(fileLine(path, stamp));
+      for (const [path, stamp] of changes.files) addFile(path, fileLine(path, stamp));
     }
-    out.push('');
-    await writeFileAtomic(this.#path, out.join('\n'));
+    const byName = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    const lines = [`${MAGIC}\t${snapshot}`, ...targets.sort(byName).map(([, line]) => line), ...files.sort(byName).map(([, line]) => line), ''];
+    await writeFileAtomic(this.#path, lines.join('\n'));
     rmSync(journalPath(this.#path), { force: true });
     return { snapshot, journalBytes: 0 };
   }

@@ -1,11 +1,11 @@
 /**
  * The recorded state for a run that looks at a few targets (the incremental fast path):
  * the state file is searched for the few records the run reads instead of being indexed
- * whole (a search of the bytes is a fraction of a millisecond; indexing 20,000 lines is
- * tens), and the signatures of every other target come from the caller, which keeps them
+ * whole (indexing 20,000 lines takes tens of milliseconds; even reading the 7 MB of such a state costs
+ * 3), and the signatures of every other target come from the caller, which keeps them
  * where they are cheap to read (src/build/delta.ts). Changes go to the journal.
  */
-import { closeSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import type { FileStamp, TargetRecord } from './state.js';
 import { appendJournal, journalPath, MAGIC, readJournal, StateFile, type SavedState, type StateChanges, type StateStore } from './state-file.js';
 
@@ -14,8 +14,6 @@ export class StateSearch implements StateStore {
   /** The state as it is on disk now. */
   readonly current: SavedState;
   readonly #path: string;
-  /** The snapshot's bytes, read on the first record the journal does not hold. */
-  #bytes: Buffer | undefined;
   readonly #signature: (key: string) => string | undefined;
   /** Entries the journal changed (null: removed), and entries found so far. */
   readonly #targets = new Map<string, TargetRecord | null>();
@@ -67,23 +65,48 @@ export class StateSearch implements StateStore {
     return state;
   }
 
-  /** The JSON after `KIND TAB [SIG TAB] NAME TAB` on the line that names `name`, or undefined. */
+  /**
+   * The JSON after `KIND TAB [SIG TAB] NAME TAB` on the line that names `name`, or undefined:
+   * a binary search of the snapshot, whose target lines and then file lines are sorted by the
+   * name's JSON text (src/engine/state-file.ts), reading a few kilobytes around each probe.
+   */
   #find(kind: 't' | 'f', name: string): string | undefined {
-    const needle = Buffer.from(`\t${JSON.stringify(name)}\t`);
-    const bytes = (this.#bytes ??= readFileSync(this.#path));
-    // Written by another build since it was opened: the caller holds the lock, so this is a bug.
-    if (!bytes.subarray(0, MAGIC.length + 1 + this.id.length).equals(Buffer.from(`${MAGIC}\t${this.id}`))) throw new Error(`${this.#path} changed while it was read`);
-    for (let found = bytes.indexOf(needle); found >= 0; found = bytes.indexOf(needle, found + 1)) {
-      const lineStart = bytes.lastIndexOf(10, found) + 1;
-      if (bytes[lineStart] !== kind.charCodeAt(0) || bytes[lineStart + 1] !== 9) continue;
-      // The name is the second field of a file line and the third of a target line.
-      const nameTab = kind === 'f' ? lineStart + 1 : bytes.indexOf(9, lineStart + 2);
-      if (nameTab !== found) continue;
-      const start = found + needle.length;
-      const end = bytes.indexOf(10, start);
-      return bytes.toString('utf8', start, end < 0 ? bytes.length : end);
+    const fd = openSync(this.#path, 'r');
+    try {
+      const file = new LineReader(fd);
+      const head = file.lineAt(0);
+      // Written by another build since it was opened: the caller holds the lock, so this is a bug.
+      if (head?.text !== `${MAGIC}\t${this.id}`) throw new Error(`${this.#path} changed while it was read`);
+      const rank = (k: string): number => (k === 't' ? 0 : k === 'f' ? 1 : 2);
+      const wanted = JSON.stringify(name);
+      /** The line's place against the one wanted (negative: before it), and the JSON after its name. */
+      const compare = (text: string): { order: number; json: string } => {
+        const fields = text.split('\t');
+        const order = rank(fields[0]!) - rank(kind);
+        if (order !== 0) return { order, json: '' };
+        // The name is the second field of a file line and the third of a target line.
+        const own = (kind === 'f' ? fields[1] : fields[2]) ?? '';
+        return { order: own < wanted ? -1 : own > wanted ? 1 : 0, json: fields[kind === 'f' ? 2 : 3] ?? '' };
+      };
+      // Every line starting before `lo` comes before the one wanted; none starting at `hi` or after does.
+      let lo = head.end;
+      let hi = file.size;
+      while (hi - lo > 4096) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        const line = file.lineAfter(mid);
+        if (!line || line.start >= hi) hi = mid;
+        else if (compare(line.text).order < 0) lo = line.end;
+        else hi = line.start;
+      }
+      for (let line = file.lineAt(lo); line; line = file.lineAt(line.end)) {
+        const { order, json } = compare(line.text);
+        if (order === 0) return json;
+        if (order > 0) return undefined;
+      }
+      return undefined;
+    } finally {
+      closeSync(fd);
     }
-    return undefined;
   }
 
   target(key: string): TargetRecord | undefined {
@@ -113,5 +136,59 @@ export class StateSearch implements StateStore {
     }
     // The journal is full (or the run was not partial): the whole state is read and written anew.
     return StateFile.load(this.#path).save(changes, partial);
+  }
+}
+
+/** A line of a file: its text (without the newline), where it starts and where the next one starts. */
+interface Line {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** Reads lines of a large file at any position, a few kilobytes at a time. */
+class LineReader {
+  readonly size: number;
+  readonly #fd: number;
+  #window = Buffer.alloc(0);
+  /** Where the window starts in the file. */
+  #at = 0;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+    this.size = fstatSync(fd).size;
+  }
+
+  /** The line that starts at `start`, or undefined at the end of the file. */
+  lineAt(start: number): Line | undefined {
+    if (start >= this.size) return undefined;
+    const newline = this.#newline(start);
+    const end = newline < 0 ? this.size : newline;
+    return { text: this.#window.toString('utf8', start - this.#at, end - this.#at), start, end: newline < 0 ? this.size : newline + 1 };
+  }
+
+  /** The first line that starts at `from` or after it (`from` > 0). */
+  lineAfter(from: number): Line | undefined {
+    const newline = this.#newline(from - 1);
+    return newline < 0 ? undefined : this.lineAt(newline + 1);
+  }
+
+  /** Where the first newline at `from` or after it is, or -1; the window then holds `from` up to it. */
+  #newline(from: number): number {
+    let span = 8192;
+    if (from < this.#at || from >= this.#at + this.#window.length) this.#read(from, span);
+    for (;;) {
+      const i = this.#window.indexOf(10, from - this.#at);
+      if (i >= 0) return this.#at + i;
+      if (this.#at + this.#window.length >= this.size) return -1;
+      span *= 4;
+      this.#read(from, span);
+    }
+  }
+
+  #read(from: number, span: number): void {
+    const buffer = Buffer.allocUnsafe(Math.min(span, this.size - from));
+    this.#window = buffer.subarray(0, readSync(this.#fd, buffer, 0, buffer.length, from));
+    this.#at = from;
   }
 }

@@ -54,6 +54,32 @@ test('a state written and read back holds every record, by the full reading and 
   );
 });
 
+test('a large state is found by binary search: every record, none of the absent, whatever the names and line lengths', async () => {
+  // Long names (up to 20,000 characters) make lines longer than the search's window.
+  const longName = fc.oneof(
+    { weight: 20, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', 'z', '/', '.', '\t', '"', '\\', 'é', '😀', '~'), minLength: 1, maxLength: 30 }) },
+    { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', 'é', '"'), minLength: 5000, maxLength: 20000 }) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(longName, { minLength: 300, maxLength: 1500 }), fc.uniqueArray(longName, { minLength: 1, maxLength: 40 }), record, stamp, async (names, absent, r, st) =>
+      withDir(async (dir) => {
+        const path = join(dir, 'signatures.json');
+        const targets = new Map(names.filter((_, i) => i % 2 === 0).map((n, i) => [n, { ...r, sig: `${i}` }]));
+        const files = new Map(names.filter((_, i) => i % 2 === 1).map((n, i) => [n, { ...st, size: i }]));
+        await StateFile.load(path).save({ targets, files }, false);
+        const search = StateSearch.open(path, () => undefined)!;
+        for (const [key, value] of targets) assert.deepEqual(search.target(key), value, `target ${JSON.stringify(key).slice(0, 40)}`);
+        for (const [file, value] of files) assert.deepEqual(search.file(file), value, `file ${JSON.stringify(file).slice(0, 40)}`);
+        for (const key of absent) {
+          if (!targets.has(key)) assert.equal(search.target(key), undefined);
+          if (!files.has(key)) assert.equal(search.file(key), undefined);
+        }
+      }),
+    ),
+    { numRuns: 6, seed: 20261122 },
+  );
+});
+
 test('a partial save goes to the journal and reads back as a full save would; a full save folds it in', async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -121,8 +147,14 @@ test('the JSON state of earlier versions is read; anything else unreadable means
     assert.deepEqual(old.target('a.txt'), rec);
     assert.equal(old.file('/f')?.hash, 'h');
     await old.save({ targets: new Map(), files: new Map() }, false);
-    assert.match(readFileSync(path, 'utf8'), /^aiop-state 2\t[0-9a-f]{16}\n/);
+    assert.match(readFileSync(path, 'utf8'), /^aiop-state 3\t[0-9a-f]{16}\n/);
     assert.deepEqual(StateFile.load(path).target('a.txt'), rec, 'kept when written in the new format');
+
+    // The unsorted lines of format 2 are read whole (a search does not trust their order).
+    const unsorted = `aiop-state 2\tabc\nt\tx\t"b.txt"\t${JSON.stringify(rec)}\nt\tx\t"a.txt"\t${JSON.stringify(rec)}\n`;
+    writeFileSync(path, unsorted);
+    assert.deepEqual(StateFile.load(path).targetKeys().sort(), ['a.txt', 'b.txt']);
+    assert.equal(StateSearch.open(path, () => undefined), undefined);
 
     writeFileSync(path, 'aiop-state 2\tabc\nt\tbroken line without fields\n');
     assert.deepEqual(StateFile.load(path).targetKeys(), []);
