@@ -10,7 +10,7 @@
  * then the paths joined by newlines, then their numbers as raw float64 (no parsing).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import type { AiopEvent, EventOf } from '../core/events.js';
@@ -139,8 +139,11 @@ export class StaleRecord implements KnownStats {
   readonly #same: Uint8Array;
   #index: Map<string, number> | undefined;
   #lookups = 0;
+  /** The record's file as it was read, and where its numbers start, for a rewrite in place. */
+  readonly #file: RecordFile;
 
-  constructor(header: Header, prefix: string, paths: string[], pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[]) {
+  constructor(header: Header, prefix: string, paths: string[], pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[], file: RecordFile) {
+    this.#file = file;
     this.writtenAt = header.writtenAt;
     this.context = header.context;
     this.#compactOutputs = header.outputs;
@@ -203,9 +206,52 @@ export class StaleRecord implements KnownStats {
       numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
       numbers[i * FIELDS + 2] = s ? s.ino : 0;
     }
+    if (outputs === this.outputs && context === this.context && this.#patch(numbers, again)) return;
     await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs === this.outputs ? { compact: this.#compactOutputs } : outputs, context);
   }
+
+  /**
+   * Writes the new stamps and time into the record's file in place, when the file is still
+   * the one read and only stamps change: a few small writes instead of writing 1.7 MB (for
+   * 10,000 targets) again. The time goes last, so a build killed in between leaves stamps
+   * newer than the record's time, which the check never trusts (a full or incremental build
+   * follows, never a wrong no-op). False when it cannot be done so.
+   */
+  #patch(numbers: Float64Array, changed: Iterable<number>): boolean {
+    const now = String(Date.now());
+    const file = this.#file;
+    if (now.length !== WRITTEN_AT_DIGITS || String(this.writtenAt).length !== WRITTEN_AT_DIGITS) return false;
+    let fd: number;
+    try {
+      fd = openSync(file.path, 'r+');
+    } catch {
+      return false;
+    }
+    try {
+      const seen = fstatSync(fd);
+      if (seen.ino !== file.ino || seen.size !== file.size || seen.mtimeMs !== file.mtimeMs) return false;
+      const bytes = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+      for (const i of changed) writeSync(fd, bytes, i * FIELDS * 8, FIELDS * 8, file.numbersStart + i * FIELDS * 8);
+      writeSync(fd, now, WRITTEN_AT_OFFSET, 'latin1');
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
+
+/** Where a record was read from: the file as it was then, and where its numbers start. */
+interface RecordFile {
+  path: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  numbersStart: number;
+}
+
+/** The header is `{"writtenAt":` and the time in milliseconds (13 digits until the year 2286) first. */
+const WRITTEN_AT_OFFSET = MAGIC.length + '{"writtenAt":'.length;
+const WRITTEN_AT_DIGITS = 13;
 
 /** What {@link checkNoop} found. */
 export type NoopCheck = { record: NoopRecord } | { record: undefined; stale?: StaleRecord };
@@ -220,13 +266,15 @@ export function checkNoop(root: string, key: string): NoopCheck {
   let paths: string[];
   let pathText: Buffer;
   let numbers: Float64Array;
+  let where: RecordFile;
   try {
-    const buffer = readFileSync(file);
+    const { buffer, ino, size, mtimeMs } = readWhole(file);
     if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return { record: undefined };
     const headerEnd = buffer.indexOf(10, MAGIC.length);
     header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
     const pathsStart = headerEnd + 1;
     const numbersStart = align8(pathsStart + header.pathBytes);
+    where = { path: file, ino, size, mtimeMs, numbersStart };
     pathText = buffer.subarray(pathsStart, pathsStart + header.pathBytes);
     paths = header.count === 0 ? [] : pathText.toString('utf8').split('\n');
     const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
@@ -259,9 +307,26 @@ export function checkNoop(root: string, key: string): NoopCheck {
     if (unchanged) same[i] = 1;
     else changedAt.push(i);
   }
-  if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, prefix, paths, pathText, numbers, same, changedAt) };
+  if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, prefix, paths, pathText, numbers, same, changedAt, where) };
   const outputs = loadOutputs(header.outputs, prefix);
   return { record: { writtenAt: header.writtenAt, context: header.context, outputs } };
+}
+
+/** A file's bytes and the identity of the file they were read from. */
+function readWhole(path: string): { buffer: Buffer; ino: number; size: number; mtimeMs: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const { ino, size, mtimeMs } = fstatSync(fd);
+    const buffer = Buffer.allocUnsafe(size);
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, buffer, at, size - at, at);
+      if (n === 0) throw new Error(`${path} shrank while it was read`);
+      at += n;
+    }
+    return { buffer, ino, size, mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function absolute(prefix: string, path: string): string {
