@@ -27,9 +27,10 @@ import type { Readable } from 'node:stream';
  * incremental fast path loads this module for its slots.
  */
 function spawn(...args: Parameters<typeof import('node:child_process').spawn>): ChildProcess {
-  const { spawn: start } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  return start(...args);
+  childProcess ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  return childProcess.spawn(...args);
 }
+let childProcess: typeof import('node:child_process') | undefined;
 
 /** Directly spawned commands still running. */
 const live = new Set<ChildProcess>();
