@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** `aap [option]... [assignment]... [target]...`: the A-A-P command line (issue 7). */
 import { parseAapArgs } from './aap-args.js';
-import { main, setFailurePrinter } from './run.js';
+import { main } from './run.js';
+import { setFailurePrinter } from '../report/failure-printer.js';
 import { aapCommand, terminalConfirm } from '../commands/aap.js';
 
 const argv = process.argv.slice(2);

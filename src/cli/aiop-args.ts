@@ -5,7 +5,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { LEVELS, type Level } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
-import { defaultBuildOptions, type BuildOptions } from '../build/options.js';
+import { defaultBuildOptions, type BuildOptions } from '../options/build-options.js';
 
 
 /** The seed's multi-letter short options, which commander cannot declare. */

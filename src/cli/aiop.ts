@@ -6,14 +6,14 @@
  */
 import { UsageError } from '../core/errors.js';
 import { main } from './run.js';
-import type { Unchanged } from '../build/noop.js';
+import type { Unchanged } from '../store/noop.js';
 
 main('aiop', async () => {
   const args = process.argv.slice(2);
   const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout };
   let unchanged: Unchanged | undefined;
   if (args[0] === 'build') {
-    const { replayNoop } = await import('../commands/build-noop.js');
+    const { replayNoop } = await import('../session/noop-replay.js');
     const replay = await replayNoop(args.slice(1), io);
     if (replay.status !== undefined) return replay.status;
     unchanged = replay.unchanged;

@@ -3,18 +3,7 @@
  * executable wraps its work in {@link main}. Unexpected errors keep their stack.
  */
 import { AiopError, EXIT, exitStatusFor, formatFailure } from '../core/errors.js';
-
-/** Where a failure message goes; the machine-readable reporter replaces it. */
-export type FailurePrinter = (message: string, error: AiopError) => void;
-
-let printFailure: FailurePrinter = (message) => {
-  process.stderr.write(`${message}\n`);
-};
-
-/** Lets a command route failure messages elsewhere (e.g. to `ui,error` lines). */
-export function setFailurePrinter(printer: FailurePrinter): void {
-  printFailure = printer;
-}
+import { printFailure } from '../report/failure-printer.js';
 
 /** Runs a command body and exits with its status. */
 export function main(program: string, body: () => Promise<number>): void {

@@ -36,8 +36,8 @@ import type { UserConfig } from '../playbook/schema.js';
 import type { FetchSettings } from '../artifacts/place.js';
 import { aapFetch, aapFetchSettings } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
-import { onInterrupt } from './interrupt.js';
-import { defaultGoals } from '../build/package.js';
+import { onInterrupt } from '../session/interrupt.js';
+import { defaultGoals } from '../session/full-build.js';
 import { machineLine, unixNow } from '../report/machine-readable.js';
 
 /** Where `aap` talks to the world. */

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError } from '../core/errors.js';
-import type { BuildOptions } from '../build/options.js';
+import type { BuildOptions } from '../options/build-options.js';
 import { shellJoin } from '../ci/shell.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { buildCommand, LAST_BUILD, type BuildCommandIo } from './build.js';

@@ -7,11 +7,11 @@ import { join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { AiopError, ConfigError } from '../core/errors.js';
-import type { BuildOptions } from '../build/options.js';
-import { resolveTarget } from '../build/compat.js';
-import { planPackageBuild, runPackageBuild } from '../build/package.js';
-import { acquirePackageLock } from '../build/lock.js';
-import { packageStateDir } from '../build/destination.js';
+import type { BuildOptions } from '../options/build-options.js';
+import { resolveTarget } from '../playbook/compat.js';
+import { planPackageBuild, runPackageBuild } from '../session/full-build.js';
+import { acquirePackageLock } from '../session/lock.js';
+import { packageStateDir } from '../session/destination.js';
 import { buildArgs, expandPackages, type PackageSpec } from '../ci/packages.js';
 import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
@@ -21,8 +21,8 @@ import { loadPlaybook, ensureAiopGitignore, type Playbook } from '../playbook/lo
 import { packagesSchema, type PackagesConfig } from '../playbook/schema.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import { parseYamlFile } from '../playbook/yaml-file.js';
-import { onInterrupt } from './interrupt.js';
-import { machineReadableFailures, startReporting } from './reporting.js';
+import { onInterrupt } from '../session/interrupt.js';
+import { machineReadableFailures, startReporting } from '../session/reporting.js';
 
 export interface BuildAllIo {
   cwd: string;

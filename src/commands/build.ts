@@ -3,27 +3,27 @@
  * current folder, recording the command line for `aiop build_again`.
  */
 import { join } from 'node:path';
-import { recordLastBuild } from '../build/last-build.js';
+import { recordLastBuild } from '../store/last-build.js';
 import { VERSION } from '../core/version.js';
 import { AiopError, UsageError } from '../core/errors.js';
-import { resolveTarget, targetHelp } from '../build/compat.js';
-import type { BuildOptions } from '../build/options.js';
-import { planPackageBuild, runPackageBuild } from '../build/package.js';
-import { acquirePackageLock, lockPath, type PackageLock } from '../build/lock.js';
-import { packageStateDir, readBuildRecord } from '../build/destination.js';
+import { resolveTarget, targetHelp } from '../playbook/compat.js';
+import type { BuildOptions } from '../options/build-options.js';
+import { planPackageBuild, runPackageBuild } from '../session/full-build.js';
+import { acquirePackageLock, lockPath, type PackageLock } from '../session/lock.js';
+import { packageStateDir, readBuildRecord } from '../session/destination.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
-import { noopKey, writeNoop, dropNoop, statsToReuse, type Unchanged } from '../build/noop.js';
-import type { PackageBuildPlan } from '../build/package.js';
-import { writeDelta } from '../build/delta.js';
-import type { NoopContext } from './build-noop.js';
+import { noopKey, writeNoop, dropNoop, statsToReuse, type Unchanged } from '../store/noop.js';
+import type { PackageBuildPlan } from '../session/full-build.js';
+import { writeDelta } from '../store/delta.js';
+import type { NoopContext } from '../session/noop-replay.js';
 import type { AiopEvent } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
-import { machineReadableFailures, startReporting } from './reporting.js';
-import { onInterrupt } from './interrupt.js';
+import { machineReadableFailures, startReporting } from '../session/reporting.js';
+import { onInterrupt } from '../session/interrupt.js';
 
-export { LAST_BUILD, recordableArgv } from '../build/last-build.js';
+export { LAST_BUILD, recordableArgv } from '../store/last-build.js';
 
 export interface BuildCommandIo {
   cwd: string;
@@ -31,7 +31,7 @@ export interface BuildCommandIo {
   /** The arguments after `aiop build`, recorded for `build_again`. */
   argv: string[];
   stdout: NodeJS.WritableStream;
-  /** Files the no-op check found unchanged (src/commands/build-noop.ts), with their stats. */
+  /** Files the no-op check found unchanged (src/session/noop-replay.ts), with their stats. */
   unchanged?: Unchanged;
 }
 
@@ -74,7 +74,7 @@ function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): s
 }
 
 /**
- * Whether the next build may run from a delta record of this one (src/build/delta.ts): it
+ * Whether the next build may run from a delta record of this one (src/store/delta.ts): it
  * ran in the package folder itself (so the recorded commands name the right folder) and its
  * only outputs are the folder and its manifest, which a changed file inside does not change.
  */
@@ -85,7 +85,7 @@ function deltaAllowed(plan: PackageBuildPlan): boolean {
 
 /**
  * Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError.
- * A request that changes nothing was answered before this (src/commands/build-noop.ts).
+ * A request that changes nothing was answered before this (src/session/noop-replay.ts).
  */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
   machineReadableFailures('aiop', options.machineReadable);

@@ -17,7 +17,7 @@ import { inventorySchema, packagesSchema, recipeSchema, type InventoryConfig, ty
 import { parseYamlFile, sortDiagnostics, type ParsedYamlFile } from '../playbook/yaml-file.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import { machineLine, unixNow } from '../report/machine-readable.js';
-import { machineReadableFailures } from './reporting.js';
+import { machineReadableFailures } from '../session/reporting.js';
 
 /** What `aiop validate` read and tried, for `-v`. */
 export interface ValidationSummary {
@@ -164,14 +164,14 @@ async function tryCombination(
 ): Promise<void> {
   const [{ packageScope, defaultGoals }, { expand }, { resolveArtifacts }, { debInfoFrom }, { checkDebInfo }, { buildGraph, checkMissingSources }, { planCommands }, { packageIdOf }] =
     await Promise.all([
-      import('../build/package.js'),
+      import('../session/full-build.js'),
       import('../engine/variables.js'),
       import('../artifacts/resolve.js'),
       import('../pack/deb-info.js'),
       import('../pack/deb.js'),
       import('../engine/graph.js'),
       import('../engine/run.js'),
-      import('../build/compat.js'),
+      import('../playbook/compat.js'),
     ]);
   const root = playbook.root;
   const compat = Object.fromEntries(target.compatibility.map((p, i) => [p.name, values[i]!]));

@@ -14,7 +14,7 @@ import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { CommandSlots, runShell, type ShellResult } from './shell.js';
 import { seenMatches, sha256, stampFile, type FileStamp, type SeenStat, type TargetRecord } from './state.js';
-import { StateFile, type SavedState, type StateStore } from './state-file.js';
+import { StateFile, type SavedState, type StateStore } from '../store/state-file.js';
 import { expand, type Scope } from './variables.js';
 
 /** The A-A-P style options of a run. */

@@ -2,7 +2,7 @@
  * What the engine remembers between runs: per target the signatures of its commands,
  * sources and dependencies and a stamp of its output; per source file a stamp, so that a
  * file whose size, mtime and inode did not change is not hashed again. How it is kept on
- * disk: src/engine/state-file.ts.
+ * disk: src/store/state-file.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';

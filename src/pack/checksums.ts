@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import { compareBytes } from './walk.js';
-import { acquireLock } from '../build/lock.js';
+import { acquireLock } from '../session/lock.js';
 
 /** Hex digests of one file for several algorithms, in one streamed read. */
 export async function digestFile<A extends string>(file: string, algorithms: readonly A[]): Promise<Record<A, string>> {

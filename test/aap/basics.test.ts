@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { aap, tempDir } from '../util/run.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
-import { StateFile } from '../../src/engine/state-file.js';
+import { StateFile } from '../../src/store/state-file.js';
 
 test('-h and -V print and exit 0 without reading the recipe', async (t) => {
   const pb = await aapPlaybook(t, { recipe: 'targets: [this is: not a recipe\n' });

@@ -8,7 +8,7 @@ import { startNginx } from '../util/nginx.js';
 import { AAP } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
 import { aapPlaybook } from './helpers.js';
-import { StateFile } from '../../src/engine/state-file.js';
+import { StateFile } from '../../src/store/state-file.js';
 
 /** Runs a shell command line under a pseudo-terminal (util-linux `script`), feeding `input`. */
 function underTerminal(line: string, cwd: string, env: Record<string, string | undefined>, input: string): Promise<{ code: number | null; output: string }> {

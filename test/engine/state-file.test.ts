@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { StateFile, journalPath } from '../../src/engine/state-file.js';
-import { StateSearch } from '../../src/engine/state-search.js';
+import { StateFile, journalPath } from '../../src/store/state-file.js';
+import { StateSearch } from '../../src/store/state-search.js';
 import type { FileStamp, TargetRecord } from '../../src/engine/state.js';
 import { tempDir } from '../util/run.js';
 

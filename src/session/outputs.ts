@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic.js';
 import { join, relative } from 'node:path';
-import { listTree } from './list-tree.js';
+import { listTree } from '../core/list-tree.js';
 import { log } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { writeManifest } from '../pack/manifest.js';
 import type { PackResult } from '../pack/outputs.js';
 import { sourceDate } from '../pack/source-date.js';
-import type { PackageBuildPlan } from './package.js';
+import type { PackageBuildPlan } from './full-build.js';
 
 export interface OutputStepsResult {
   files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'manifest'; path: string }>;

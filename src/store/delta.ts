@@ -28,7 +28,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Graph, Node, TargetDef } from '../engine/graph.js';
 import type { Planned } from '../engine/run.js';
-import { jsonString, type SavedState } from '../engine/state-file.js';
+import { jsonString, type SavedState } from './state-file.js';
 import { deltaPath } from './noop.js';
 
 const MAGIC = 'aiop-delta 4\n';

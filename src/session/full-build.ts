@@ -19,7 +19,7 @@ import { Scope, expand } from '../engine/variables.js';
 import type { SeenStat } from '../engine/state.js';
 import type { Playbook, Recipe } from '../playbook/load.js';
 import type { UserConfig } from '../playbook/schema.js';
-import type { ResolvedTarget } from './compat.js';
+import type { ResolvedTarget } from '../playbook/compat.js';
 import {
   chooseDestination,
   packageStateDir,
@@ -29,7 +29,7 @@ import {
   type BuildRecord,
   type Destination,
 } from './destination.js';
-import type { BuildOptions } from './options.js';
+import type { BuildOptions } from '../options/build-options.js';
 import { removePackageDebris, removeStaleCacheTemps, removeStaleTemps } from './debris.js';
 import { runOutputSteps, type OutputStepsResult } from './outputs.js';
 

@@ -393,7 +393,7 @@ export function dropNoop(root: string, key: string): void {
   rmSync(deltaPath(root, key), { force: true });
 }
 
-/** Where the delta record of a key lives (src/build/delta.ts), beside the no-op record. */
+/** Where the delta record of a key lives (src/store/delta.ts), beside the no-op record. */
 export function deltaPath(root: string, key: string): string {
   return join(root, '.aiop', 'state', 'noop', `${key}.delta`);
 }

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import type { InventoryConfig, SystemTargetConfig } from '../playbook/schema.js';
+import type { InventoryConfig, SystemTargetConfig } from './schema.js';
 
 export interface ResolvedTarget {
   systemTarget: string;

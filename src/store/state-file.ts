@@ -10,7 +10,7 @@
  * tabs (JSON never holds a raw tab). Lines a run did not change are written back verbatim.
  * The target lines come first, then the file lines, each sorted by the name's JSON text, so
  * a run that needs a few records finds them by a binary search of the file
- * (src/engine/state-search.ts) instead of reading megabytes.
+ * (src/store/state-search.ts) instead of reading megabytes.
  *
  * A run that looked at a few targets only appends what it changed to a journal beside the
  * file instead of writing it all again: one JSON line per run, naming the snapshot it
@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
-import type { FileStamp, TargetRecord } from './state.js';
+import type { FileStamp, TargetRecord } from '../engine/state.js';
 
 /** The first word of a state file; a tab and the snapshot's id follow. */
 export const MAGIC = 'aiop-state 3';

@@ -1,16 +1,16 @@
 /**
  * `aiop build` when nothing changed since the same command last succeeded: answered from
- * the no-op record (src/build/noop.ts) before the command-line parser, the playbook or the
+ * the no-op record (src/store/noop.ts) before the command-line parser, the playbook or the
  * engine is even loaded, because on a large recipe the answer is mostly Node's start-up
  * plus one stat per file. The reporters get the same events a full build of nothing would
  * give them, so what is printed and logged is the same.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkNoop, hasWord, noopKey, type Unchanged } from '../build/noop.js';
-import type { BuildOptions } from '../build/options.js';
+import { checkNoop, hasWord, noopKey, type Unchanged } from '../store/noop.js';
+import type { BuildOptions } from '../options/build-options.js';
 import { VERSION } from '../core/version.js';
-import { recordLastBuild } from '../build/last-build.js';
+import { recordLastBuild } from '../store/last-build.js';
 import type { UserConfig } from '../playbook/schema.js';
 
 /** What a full build stores in its no-op record for this fast path. */
@@ -58,7 +58,7 @@ export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.
     if (!check.stale) return { status: undefined };
     // Only some files changed: the incremental fast path may build from the delta record.
     if ((check.stale.context as unknown as NoopContext).delta !== undefined) {
-      const { replayDelta } = await import('./build-delta.js');
+      const { replayDelta } = await import('./delta-replay.js');
       const status = await replayDelta(argv, io, root, key, check.stale);
       if (status !== undefined) return { status };
     }

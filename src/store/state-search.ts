@@ -3,10 +3,10 @@
  * the state file is searched for the few records the run reads instead of being indexed
  * whole (indexing 20,000 lines takes tens of milliseconds; even reading the 7 MB of such a state costs
  * 3), and the signatures of every other target come from the caller, which keeps them
- * where they are cheap to read (src/build/delta.ts). Changes go to the journal.
+ * where they are cheap to read (src/store/delta.ts). Changes go to the journal.
  */
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import type { FileStamp, TargetRecord } from './state.js';
+import type { FileStamp, TargetRecord } from '../engine/state.js';
 import { appendJournal, journalPath, MAGIC, readJournal, StateFile, type SavedState, type StateChanges, type StateStore } from './state-file.js';
 
 export class StateSearch implements StateStore {
@@ -68,7 +68,7 @@ export class StateSearch implements StateStore {
   /**
    * The JSON after `KIND TAB [SIG TAB] NAME TAB` on the line that names `name`, or undefined:
    * a binary search of the snapshot, whose target lines and then file lines are sorted by the
-   * name's JSON text (src/engine/state-file.ts), reading a few kilobytes around each probe.
+   * name's JSON text (src/store/state-file.ts), reading a few kilobytes around each probe.
    */
   #find(kind: 't' | 'f', name: string): string | undefined {
     const fd = openSync(this.#path, 'r');

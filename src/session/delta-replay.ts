@@ -1,7 +1,7 @@
 /**
  * `aiop build` when the no-op check failed only because some sources or outputs of the
  * recipe changed: the incremental fast path. The build runs from the delta record of the
- * last identical build (src/build/delta.ts) and looks only at the targets that use a changed
+ * last identical build (src/store/delta.ts) and looks only at the targets that use a changed
  * file and their dependents; every other target was seen unchanged by the check's stats, so
  * the engine takes its recorded signature as it is. The events, the log file, the build
  * record, the signatures and the next no-op record are those a full build would leave.
@@ -13,21 +13,21 @@
 import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { readDelta, type DeltaGraph } from '../build/delta.js';
-import { readBuildRecord, writeBuildRecord, type BuildRecord } from '../build/destination.js';
-import { recordLastBuild } from '../build/last-build.js';
-import { listTree } from '../build/list-tree.js';
-import { checkFolders, type FolderStats } from '../build/package-folders.js';
-import { acquirePackageLock, type PackageLock } from '../build/lock.js';
-import { statsToReuse, writeNoop, type StaleRecord } from '../build/noop.js';
+import { readDelta, type DeltaGraph } from '../store/delta.js';
+import { readBuildRecord, writeBuildRecord, type BuildRecord } from './destination.js';
+import { recordLastBuild } from '../store/last-build.js';
+import { listTree } from '../core/list-tree.js';
+import { checkFolders, type FolderStats } from '../store/package-folders.js';
+import { acquirePackageLock, type PackageLock } from './lock.js';
+import { statsToReuse, writeNoop, type StaleRecord } from '../store/noop.js';
 import { AiopError } from '../core/errors.js';
 import type { AiopEvent } from '../core/events.js';
 import type { Node } from '../engine/graph.js';
-import { journalPath, StateFile, type StateStore } from '../engine/state-file.js';
-import { StateSearch } from '../engine/state-search.js';
+import { journalPath, StateFile, type StateStore } from '../store/state-file.js';
+import { StateSearch } from '../store/state-search.js';
 import { runEngine, type Planned } from '../engine/run.js';
 import { Scope } from '../engine/variables.js';
-import { reportOptions, type NoopContext } from './build-noop.js';
+import { reportOptions, type NoopContext } from './noop-replay.js';
 import { onInterrupt } from './interrupt.js';
 import { machineReadableFailures, startReporting } from './reporting.js';
 

@@ -9,7 +9,7 @@ import type { AiopError } from '../core/errors.js';
 import type { UserConfig } from '../playbook/schema.js';
 import { attachReporters, type Reporters, type ReportSettings } from '../report/index.js';
 import { machineLine } from '../report/machine-readable.js';
-import { setFailurePrinter } from '../cli/run.js';
+import { setFailurePrinter } from '../report/failure-printer.js';
 
 /** The reporting options every command shares (the seed's -v, -sll, -fll, -hp, plus --machine-readable). */
 export interface ReportOptions {

@@ -1,0 +1,23 @@
+/**
+ * Where a failure message goes once a command has failed. The console prints it on stderr;
+ * in machine-readable mode a command routes it to `error-count`/`error` lines instead. Kept
+ * here, beside the reporters, so that the command line and the commands share one printer.
+ */
+import type { AiopError } from '../core/errors.js';
+
+/** Prints the message of a failure that ends a command. */
+export type FailurePrinter = (message: string, error: AiopError) => void;
+
+let printer: FailurePrinter = (message) => {
+  process.stderr.write(`${message}\n`);
+};
+
+/** Lets a command route failure messages elsewhere (e.g. to `ui,error` lines). */
+export function setFailurePrinter(next: FailurePrinter): void {
+  printer = next;
+}
+
+/** Prints a failure through the current printer. */
+export function printFailure(message: string, error: AiopError): void {
+  printer(message, error);
+}
