@@ -18,6 +18,7 @@ import { parseYamlFile, sortDiagnostics, type ParsedYamlFile } from '../playbook
 import { loadUserConfig } from '../playbook/user-config.js';
 import { machineLine, unixNow } from '../report/machine-readable.js';
 import { machineReadableFailures } from '../session/reporting.js';
+import { DEB_RELATIONS } from '../pack/deb-relations.js';
 
 /** What `aiop validate` read and tried, for `-v`. */
 export interface ValidationSummary {
@@ -93,6 +94,7 @@ function debFieldOf(message: string, target: string): Array<string | number> {
     [/^homepage/, ['package', 'homepage']],
     [/^architecture/, [...deb, 'architecture']],
     [/^dependency/, [...deb, 'depends']],
+    ...DEB_RELATIONS.map(([key]): [RegExp, Array<string | number>] => [new RegExp(`^${key} relation`), [...deb, key]]),
     [/^section/, [...deb, 'section']],
     [/^priority/, [...deb, 'priority']],
     [/^install prefix/, [...deb, 'install_prefix']],

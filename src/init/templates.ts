@@ -74,6 +74,11 @@ ${params}
       install_prefix: /usr
       section: utils
       priority: optional
+      # compression: gzip         # of data.tar: gzip, xz, zstd or none
+      # Relations, one per item: pre_depends, depends, recommends, suggests, enhances,
+      # breaks, conflicts, replaces, provides
+      # depends: [libc6 (>= 2.31)]
+      # recommends: [ca-certificates]
 `;
   const recipe = `${schema('recipe.schema.json')}
 # How each file of the package is made. File targets are paths inside the package folder;

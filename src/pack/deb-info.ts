@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { DebConfig, InventoryConfig } from '../playbook/schema.js';
 import { UsageError } from '../core/errors.js';
 import { debFileName, type DebInfo, type MaintainerScript } from './deb.js';
+import { DEB_RELATIONS, type DebRelations } from './deb-relations.js';
 
 /**
  * Builds the DebInfo of one package. `expand` is the engine's variable expansion (so
@@ -20,6 +21,11 @@ export function debInfoFrom(
     const expanded = x(file);
     scripts[name as MaintainerScript] = isAbsolute(expanded) ? expanded : resolve(opts.playbookRoot, expanded);
   }
+  const relations: DebRelations = {};
+  for (const [key] of DEB_RELATIONS) {
+    const list = deb[key];
+    if (list !== undefined) relations[key] = list.map(x);
+  }
   return {
     name: x(pkg.name),
     version: x(String(pkg.version)),
@@ -29,7 +35,7 @@ export function debInfoFrom(
     architecture: x(deb.architecture),
     installPrefix: x(deb.install_prefix),
     ...(deb.install_map ? { installMap: Object.fromEntries(Object.entries(deb.install_map).map(([k, v]) => [x(k), x(v)])) } : {}),
-    ...(deb.depends ? { depends: deb.depends.map(x) } : {}),
+    ...(Object.keys(relations).length > 0 ? { relations } : {}),
     ...(deb.section !== undefined ? { section: x(deb.section) } : {}),
     ...(deb.priority !== undefined ? { priority: deb.priority } : {}),
     ...(deb.conffiles ? { conffiles: deb.conffiles.map(x) } : {}),

@@ -1,15 +1,16 @@
 /**
  * A native Debian binary package writer (SPEC 3, --installer deb): no dpkg-deb at run time.
- * Layout (deb(5)): ar archive of `debian-binary`, `control.tar.gz`, `data.tar.gz|xz`.
+ * Layout (deb(5)): ar archive of `debian-binary`, `control.tar.gz`, `data.tar[.gz|.xz|.zst]`.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, posix, isAbsolute } from 'node:path';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { COMPRESSIONS, compressChunks, compressionSuffix, type Compression } from './compress.js';
+import { checkDebRelations, DEB_RELATIONS, type DebRelations } from './deb-relations.js';
 import { AiopError } from '../core/errors.js';
 import { tempPathFor } from '../core/atomic.js';
 import { AR_MAGIC, arMemberHeader, arPadding } from './ar.js';
@@ -29,14 +30,15 @@ export interface DebInfo {
   installPrefix: string;
   /** Package-relative folders placed elsewhere, e.g. `{ 'etc/': '/etc/' }`. */
   installMap?: Record<string, string>;
-  depends?: string[];
+  /** Relation fields by their playbook names (`pre_depends`, `depends`, ...), one relation per item. */
+  relations?: DebRelations;
   section?: string;
   priority?: string;
   /** Package-relative paths of configuration files; each must land under /etc. */
   conffiles?: string[];
   /** Absolute paths of maintainer script files. */
   scripts?: Partial<Record<MaintainerScript, string>>;
-  compression: 'gzip' | 'xz';
+  compression: Compression;
 }
 
 /** The maintainer scripts dpkg runs. */
@@ -46,7 +48,6 @@ const SCRIPT_NAMES: readonly MaintainerScript[] = ['preinst', 'postinst', 'prerm
 const NAME_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 const ARCH_RE = /^[a-z0-9][a-z0-9-]*$/;
 const MAINTAINER_RE = /^[^<>\n]*[^<>\s][^<>\n]* <[^<>\s@]+@[^<>\s@]+>$/;
-const RELATION_RE = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(\s*\(\s*(<<|<=|=|>=|>>)\s*[A-Za-z0-9.+~:-]+\s*\))?$/;
 const SECTION_RE = /^[a-z0-9][a-z0-9+./-]*$/;
 const PRIORITIES = ['required', 'important', 'standard', 'optional', 'extra'];
 
@@ -105,10 +106,7 @@ export function checkDebInfo(info: DebInfo): string[] {
   const summary = info.description.split('\n')[0]?.trim() ?? '';
   if (summary === '') problems.push('description must start with a one-line summary');
   if (info.homepage !== undefined && !/^https?:\/\/[^\s]+$/.test(info.homepage)) problems.push(`homepage "${info.homepage}" must be an http(s) URL`);
-  for (const dep of info.depends ?? []) {
-    const alternatives = dep.split('|').map((a) => a.trim());
-    if (alternatives.some((a) => !RELATION_RE.test(a))) problems.push(`dependency "${dep}" is not a Debian relation such as "libc6 (>= 2.31)"`);
-  }
+  problems.push(...checkDebRelations(info.relations ?? {}));
   if (info.section !== undefined && !SECTION_RE.test(info.section)) problems.push(`section "${info.section}" is not a Debian section name`);
   if (info.priority !== undefined && !PRIORITIES.includes(info.priority)) {
     problems.push(`priority "${info.priority}" is not one of ${PRIORITIES.join(', ')}`);
@@ -130,7 +128,7 @@ export function checkDebInfo(info: DebInfo): string[] {
     if (!SCRIPT_NAMES.includes(key as MaintainerScript)) problems.push(`unknown maintainer script "${key}" (valid: ${SCRIPT_NAMES.join(', ')})`);
     if (typeof file !== 'string' || !isAbsolute(file)) problems.push(`maintainer script ${key} must be given as an absolute file path`);
   }
-  if (info.compression !== 'gzip' && info.compression !== 'xz') problems.push(`compression "${String(info.compression)}" must be gzip or xz`);
+  if (!COMPRESSIONS.includes(info.compression)) problems.push(`compression "${String(info.compression)}" must be one of ${COMPRESSIONS.join(', ')}`);
   return problems;
 }
 
@@ -156,7 +154,10 @@ export function controlText(info: DebInfo, installedSizeKiB: number): string {
     ['Architecture', info.architecture],
     ['Maintainer', info.maintainer],
     ['Installed-Size', String(installedSizeKiB)],
-    ['Depends', info.depends && info.depends.length > 0 ? info.depends.join(', ') : undefined],
+    ...DEB_RELATIONS.map(([key, field]): [string, string | undefined] => {
+      const list = info.relations?.[key];
+      return [field, list && list.length > 0 ? list.join(', ') : undefined];
+    }),
     ['Section', info.section],
     ['Priority', info.priority],
     ['Homepage', info.homepage],
@@ -211,31 +212,8 @@ export function planData(tree: TreeEntry[], info: DebInfo): { paths: Map<string,
   return { paths, installedSizeKiB };
 }
 
-async function compressTo(chunks: AsyncIterable<Buffer>, compression: 'gzip' | 'xz', outFile: string): Promise<void> {
-  if (compression === 'gzip') {
-    // node's gzip header carries mtime 0 and no file name: no timestamp leaks into the package.
-    await pipeline(Readable.from(chunks), createGzip({ level: 9 }), createWriteStream(outFile));
-    return;
-  }
-  // -T1: multi-threaded xz splits blocks by thread count, which would make bytes depend on the machine.
-  const child = spawn('xz', ['-T1', '-6', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    if (stderr.length < 2000) stderr += d;
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new AiopError(
-          'pack',
-          error.code === 'ENOENT' ? 'xz compression needs the xz program (apt-get install xz-utils), or use compression gzip' : `cannot run xz: ${error.message}`,
-        ),
-      ),
-    );
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new AiopError('pack', `xz failed with status ${code}: ${stderr.trim()}`))));
-  });
-  exited.catch(() => undefined);
-  await Promise.all([pipeline(Readable.from(chunks), child.stdin as Writable), pipeline(child.stdout, createWriteStream(outFile)), exited]);
+async function compressTo(chunks: AsyncIterable<Buffer>, compression: Compression, outFile: string): Promise<void> {
+  await pipeline(Readable.from(compressChunks(chunks, compression)), createWriteStream(outFile));
 }
 
 async function gzipBuffer(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -328,7 +306,7 @@ export async function writeDeb(pkgDir: string, outFile: string, info: DebInfo, o
     controlEntries.sort((a, b) => compareBytes(a.name, b.name));
     const control = await gzipBuffer(tarChunks(controlEntries, mtime));
     const dataSize = (await stat(dataTmp)).size;
-    const dataName = info.compression === 'gzip' ? 'data.tar.gz' : 'data.tar.xz';
+    const dataName = `data.tar${compressionSuffix(info.compression)}`;
     const head = Buffer.concat([
       AR_MAGIC,
       arMemberHeader('debian-binary', 4),

@@ -58,16 +58,28 @@ const debScripts = z.strictObject({
   postrm: z.string().optional(),
 });
 
+function relationList(field: string) {
+  return z.array(z.string()).optional().describe(`${field}: field, one relation per item, e.g. "libc6 (>= 2.31)"`);
+}
+
 export const debSchema = z.strictObject({
   architecture: nonEmpty.describe('Debian architecture, may use ${arch}'),
   install_prefix: z.string().default('/usr').describe('Where the package content lands on the target system'),
   install_map: z.record(z.string(), z.string()).optional().describe('Package-relative folders placed elsewhere'),
-  depends: z.array(z.string()).optional().describe('Depends: field, one relation per item, e.g. "libc6 (>= 2.31)"'),
+  pre_depends: relationList('Pre-Depends'),
+  depends: relationList('Depends'),
+  recommends: relationList('Recommends'),
+  suggests: relationList('Suggests'),
+  enhances: relationList('Enhances'),
+  breaks: relationList('Breaks'),
+  conflicts: relationList('Conflicts'),
+  replaces: relationList('Replaces'),
+  provides: relationList('Provides'),
   section: z.string().optional().describe('Section: field, e.g. utils'),
   priority: z.enum(['required', 'important', 'standard', 'optional', 'extra']).optional().describe('Priority: field'),
   conffiles: z.array(z.string()).optional().describe('Package-relative paths; must land under /etc'),
   scripts: debScripts.optional().describe('Maintainer scripts: files relative to the playbook root'),
-  compression: z.enum(['gzip', 'xz']).default('gzip').describe('Compression of data.tar'),
+  compression: z.enum(['gzip', 'xz', 'zstd', 'none']).default('gzip').describe('Compression of data.tar'),
 });
 export type DebConfig = z.output<typeof debSchema>;
 

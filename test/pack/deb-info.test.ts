@@ -12,13 +12,19 @@ test('the playbook deb section becomes a valid DebInfo, variables expanded and s
     architecture: '${arch}',
     install_map: { 'etc/': '/etc/' },
     depends: ['libc6 (>= 2.31)'],
+    pre_depends: ['dpkg (>= 1.19)'],
+    provides: ['${name}-greeter'],
+    compression: 'zstd',
     conffiles: ['etc/hello/hello.conf'],
     scripts: { postinst: 'files/postinst.sh' },
   });
-  const info = debInfoFrom(pkg, deb, { playbookRoot: '/play', expand: (s) => s.replace('${arch}', 'amd64') });
+  const info = debInfoFrom(pkg, deb, { playbookRoot: '/play', expand: (s) => s.replace('${arch}', 'amd64').replace('${name}', 'hello') });
+  assert.deepEqual(info.relations, { pre_depends: ['dpkg (>= 1.19)'], depends: ['libc6 (>= 2.31)'], provides: ['hello-greeter'] });
   assert.equal(info.architecture, 'amd64');
   assert.equal(info.installPrefix, '/usr', 'schema default');
-  assert.equal(info.compression, 'gzip', 'schema default');
+  assert.equal(info.compression, 'zstd');
+  assert.equal(debSchema.parse({ architecture: 'all' }).compression, 'gzip', 'schema default');
+  assert.throws(() => debSchema.parse({ architecture: 'all', compression: 'bzip2' }));
   assert.deepEqual(info.scripts, { postinst: '/play/files/postinst.sh' });
   assert.deepEqual(checkDebInfo(info), []);
 });

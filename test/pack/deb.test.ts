@@ -5,6 +5,7 @@ import { lstat, mkdir, readFile, readlink, stat, writeFile, readdir } from 'node
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { checkDebInfo, debFileName, writeDeb, type DebInfo } from '../../src/pack/deb.js';
+import type { Compression } from '../../src/pack/compress.js';
 import { AiopError } from '../../src/core/errors.js';
 import { requireTools } from '../util/tools.js';
 import { tempDir } from '../util/run.js';
@@ -13,7 +14,7 @@ import { readAr } from './binary.js';
 
 const MTIME = new Date('2023-11-14T22:13:20Z');
 
-async function buildHello(dir: string, compression: 'gzip' | 'xz' = 'gzip'): Promise<{ deb: string; info: DebInfo; pkgDir: string }> {
+async function buildHello(dir: string, compression: Compression = 'gzip'): Promise<{ deb: string; info: DebInfo; pkgDir: string }> {
   const { pkgDir, postinst } = await makePackage(dir);
   const info = helloInfo(postinst, compression);
   const deb = join(dir, 'out', debFileName(info));
@@ -86,14 +87,14 @@ test('dpkg-deb --info shows the fields, --contents shows sorted root-owned entri
   assert.ok(lines.some((l) => l.startsWith('-rw-r--r--') && l.endsWith('./etc/hello/hello.conf')), 'a 0600 file is packed 0644');
 });
 
-for (const compression of ['gzip', 'xz'] as const) {
+for (const compression of ['gzip', 'xz', 'zstd', 'none'] as const) {
   test(`dpkg --root installs the ${compression} package: files under the prefix with their modes, postinst ran, md5sums hold`, async (t) => {
-    if (!requireTools(t, 'dpkg', 'dpkg-deb', ...(compression === 'xz' ? ['xz'] : []))) return;
+    if (!requireTools(t, 'dpkg', 'dpkg-deb')) return;
     const { dir, cleanup } = await tempDir();
     t.after(cleanup);
     const { deb } = await buildHello(dir, compression);
     const members = readAr(await readFile(deb));
-    assert.equal(members[2]!.name, compression === 'gzip' ? 'data.tar.gz' : 'data.tar.xz');
+    assert.equal(members[2]!.name, { gzip: 'data.tar.gz', xz: 'data.tar.xz', zstd: 'data.tar.zst', none: 'data.tar' }[compression]);
     const root = join(dir, 'root');
     const admin = join(root, 'var/lib/dpkg');
     await mkdir(join(admin, 'updates'), { recursive: true });
@@ -169,7 +170,9 @@ test('invalid names, versions, architectures, conffiles and paths are caught bef
     [{ installPrefix: 'usr' }, /install prefix/],
     [{ installPrefix: '/opt/../etc' }, /install prefix/],
     [{ installMap: { '../x': '/etc' } }, /install_map key/],
-    [{ depends: ['libc6 (>= 2.31)\nEvil: yes'] }, /dependency/],
+    [{ relations: { depends: ['libc6 (>= 2.31)\nEvil: yes'] } }, /dependency/],
+    [{ relations: { conflicts: ['a | b'] } }, /conflicts relation "a \| b" has alternatives/],
+    [{ relations: { provides: ['mta (>= 1)'] } }, /provides relation/],
     [{ priority: 'urgent' }, /priority "urgent"/],
     [{ homepage: 'ftp://x' }, /homepage/],
   ];

@@ -3,6 +3,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DebInfo } from '../../src/pack/deb.js';
+import type { Compression } from '../../src/pack/compress.js';
 
 /** Writes the package folder under `dir/pkg` and a postinst under `dir/scripts`; returns their paths. */
 export async function makePackage(dir: string): Promise<{ pkgDir: string; postinst: string }> {
@@ -47,7 +48,7 @@ export async function makePackage(dir: string): Promise<{ pkgDir: string; postin
 }
 
 /** The .deb settings that go with {@link makePackage}. */
-export function helloInfo(postinst: string, compression: 'gzip' | 'xz' = 'gzip'): DebInfo {
+export function helloInfo(postinst: string, compression: Compression = 'gzip'): DebInfo {
   return {
     name: 'hello',
     version: '1.4.0',
@@ -57,7 +58,7 @@ export function helloInfo(postinst: string, compression: 'gzip' | 'xz' = 'gzip')
     architecture: 'all',
     installPrefix: '/usr',
     installMap: { 'etc/': '/etc/' },
-    depends: ['libc6 (>= 2.31)', 'sensible-utils | less'],
+    relations: { depends: ['libc6 (>= 2.31)', 'sensible-utils | less'] },
     section: 'utils',
     priority: 'optional',
     conffiles: ['etc/hello/hello.conf'],

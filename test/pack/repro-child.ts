@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeDeb } from '../../src/pack/deb.js';
 import { writeZip } from '../../src/pack/zip.js';
 import { sourceDate } from '../../src/pack/source-date.js';
+import type { Compression } from '../../src/pack/compress.js';
 import { helloInfo, makePackage } from './fixture.js';
 
 async function touchAll(dir: string, when: Date): Promise<void> {
@@ -25,5 +26,5 @@ if (dir !== undefined && fileTimeSeconds !== undefined) {
   await touchAll(pkgDir, new Date(Number(fileTimeSeconds) * 1000));
   const mtime = await sourceDate(dir);
   await writeZip(pkgDir, join(dir, 'out', 'hello.zip'), { topFolder: 'hello-1.4.0', mtime });
-  await writeDeb(pkgDir, join(dir, 'out', 'hello.deb'), helloInfo(postinst, compression === 'xz' ? 'xz' : 'gzip'), { mtime });
+  await writeDeb(pkgDir, join(dir, 'out', 'hello.deb'), helloInfo(postinst, (compression ?? 'gzip') as Compression), { mtime });
 }
