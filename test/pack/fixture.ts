@@ -3,6 +3,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DebInfo } from '../../src/pack/deb.js';
+import type { RpmInfo } from '../../src/pack/rpm.js';
 import type { Compression } from '../../src/pack/compress.js';
 
 /** Writes the package folder under `dir/pkg` and a postinst under `dir/scripts`; returns their paths. */
@@ -63,6 +64,34 @@ export function helloInfo(postinst: string, compression: Compression = 'gzip'): 
     priority: 'optional',
     conffiles: ['etc/hello/hello.conf'],
     scripts: { postinst },
+    compression,
+  };
+}
+
+/** The .rpm settings that go with {@link makePackage}. */
+export function helloRpmInfo(post: string, compression: Compression = 'gzip'): RpmInfo {
+  return {
+    name: 'hello',
+    version: '1.4.0',
+    release: '1',
+    description: 'Says hello\nA friendly program that prints a greeting.\n\nIt exists to test packaging.\n',
+    license: 'MIT',
+    architecture: 'noarch',
+    packager: 'Hello Team <hello@example.com>',
+    group: 'Applications/System',
+    url: 'https://example.com/hello',
+    installPrefix: '/usr',
+    installMap: { 'etc/': '/etc/' },
+    relations: {
+      requires: ['glibc >= 2.31', 'coreutils'],
+      provides: ['greeter = 1.4.0'],
+      conflicts: ['hello-legacy'],
+      obsoletes: ['hello-old < 1.0'],
+      recommends: ['less'],
+      suggests: ['zsh'],
+    },
+    configFiles: ['etc/hello/hello.conf'],
+    scripts: { post },
     compression,
   };
 }

@@ -22,7 +22,7 @@ function packIn(dir: string, tz: string, umask: string, fileTime: number, compre
 }
 
 for (const compression of ['gzip', 'xz', 'zstd', 'none']) {
-  test(`zip and ${compression} .deb are byte-identical across TZ, umask and file times`, async (t) => {
+  test(`zip, ${compression} .deb and .rpm are byte-identical across TZ, umask and file times`, async (t) => {
     const { dir, cleanup } = await tempDir();
     t.after(cleanup);
     const env = { SOURCE_DATE_EPOCH: '1700000000' };
@@ -34,12 +34,14 @@ for (const compression of ['gzip', 'xz', 'zstd', 'none']) {
     packIn(b, 'Pacific/Kiritimati', '077', 1_650_000_123, compression, env);
     assert.equal(await sha(join(a, 'out/hello.zip')), await sha(join(b, 'out/hello.zip')));
     assert.equal(await sha(join(a, 'out/hello.deb')), await sha(join(b, 'out/hello.deb')));
+    assert.equal(await sha(join(a, 'out/hello.rpm')), await sha(join(b, 'out/hello.rpm')));
     // And the source date really is in there: another SOURCE_DATE_EPOCH changes the bytes.
     const c = join(dir, 'c');
     await mkdir(c);
     packIn(c, 'UTC', '022', 1_600_000_000, compression, { SOURCE_DATE_EPOCH: '1700000002' });
     assert.notEqual(await sha(join(a, 'out/hello.zip')), await sha(join(c, 'out/hello.zip')));
     assert.notEqual(await sha(join(a, 'out/hello.deb')), await sha(join(c, 'out/hello.deb')));
+    assert.notEqual(await sha(join(a, 'out/hello.rpm')), await sha(join(c, 'out/hello.rpm')));
   });
 }
 
