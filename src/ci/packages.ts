@@ -205,15 +205,18 @@ function checkOptions(
   if (uploads.includes('zip') && options.zip_pack !== true) {
     problems.add(at('options', 'upload'), `${label}: uploads a zip that it does not make`, 'add zip_pack: true');
   }
-  if (uploads.includes('deb') && options.installer !== 'deb') {
-    problems.add(at('options', 'upload'), `${label}: uploads a .deb that it does not make`, 'add installer: deb');
+  const installers = options.installer === undefined ? [] : Array.isArray(options.installer) ? options.installer : [options.installer];
+  for (const kind of ['deb', 'rpm']) {
+    if (uploads.includes(kind) && !installers.includes(kind)) problems.add(at('options', 'upload'), `${label}: uploads a .${kind} that it does not make`, `add installer: ${kind}`);
   }
   const installerName = options.installer_name;
   if (installerName !== undefined && /^\.{1,2}$|\//.test(String(installerName))) {
     problems.add(at('options', 'installer_name'), `${label}: installer_name "${String(installerName)}" must be a file name, not a path`, 'the .deb is always written beside the package folder');
   }
-  if (options.installer === 'deb' && target.deb === undefined) {
-    problems.add(at('options', 'installer'), `${label}: installer deb needs a \`deb:\` section in system target "${systemTarget}" of inventory_config.yml`);
+  for (const kind of ['deb', 'rpm'] as const) {
+    if (installers.includes(kind) && (kind === 'deb' ? target.deb : target.rpm) === undefined) {
+      problems.add(at('options', 'installer'), `${label}: installer ${kind} needs a \`${kind}:\` section in system target "${systemTarget}" of inventory_config.yml`);
+    }
   }
 }
 
@@ -252,7 +255,8 @@ function debFileFor(
   compat: Array<[string, string]>,
   options: Record<string, unknown>,
 ): { debFile?: string } {
-  if (options.installer !== 'deb' || target.deb === undefined) return {};
+  const installers = Array.isArray(options.installer) ? options.installer : [options.installer];
+  if (!installers.includes('deb') || target.deb === undefined) return {};
   if (options.installer_name !== undefined) {
     const name = String(options.installer_name);
     return { debFile: name.endsWith('.deb') ? name : `${name}.deb` };

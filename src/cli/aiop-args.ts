@@ -70,7 +70,7 @@ interface RawBuildOptions {
   goto_pack?: boolean;
   upload?: string[];
   upload_url?: string;
-  installer?: 'deb';
+  installer?: Array<'deb' | 'rpm'>;
   installer_name?: string;
   no_verify?: boolean;
   retries?: number;
@@ -175,9 +175,9 @@ export function parseAiop(argv: string[]): Invocation {
       .option('--force', 'Use destination_path even if it is not empty (it is deleted first)')
       .option('--zip_pack', 'Zip the built package (default: False)')
       .option('--goto_pack', 'Open the newly created package in the file manager (default: False)')
-      .option('--upload <kinds...>', 'Upload the generated installer or zipped package (zip, deb); needs --upload_url')
+      .option('--upload <kinds...>', 'Upload the generated installer or zipped package (zip, deb, rpm); needs --upload_url')
       .option('--upload_url <url>', 'Upload repository URL; needs --upload')
-      .addOption(new Option('--installer <type>', 'Type of installer to generate').choices(['deb']))
+      .addOption(new Option('--installer <types...>', 'Types of installer to generate (deb, rpm; both: --installer deb rpm)').choices(['deb', 'rpm']))
       .option('--installer_name <name>', 'File name of the installer')
       .option('--no_verify', 'Do not verify an artifact taken from the cache (a fresh download is always verified)')
       .addOption(new Option('--retries <n>', 'Download retries after the first try (overrides download_retries; default 3)').argParser(integer('--retries')))

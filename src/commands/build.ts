@@ -44,9 +44,9 @@ export function checkOptionCombinations(options: BuildOptions): void {
     throw new UsageError('--upload_url needs --upload', 'name what to upload: --upload zip, --upload deb, or both');
   }
   for (const kind of options.upload) {
-    if (kind !== 'zip' && kind !== 'deb') throw new UsageError(`cannot upload "${kind}"`, 'valid choices: zip, deb');
+    if (kind !== 'zip' && kind !== 'deb' && kind !== 'rpm') throw new UsageError(`cannot upload "${kind}"`, 'valid choices: zip, deb, rpm');
     if (kind === 'zip' && !options.zipPack) throw new UsageError('--upload zip: this build makes no zip', 'add --zip_pack');
-    if (kind === 'deb' && options.installer !== 'deb') throw new UsageError('--upload deb: this build makes no .deb', 'add --installer deb');
+    if ((kind === 'deb' || kind === 'rpm') && !options.installer?.includes(kind)) throw new UsageError(`--upload ${kind}: this build makes no .${kind}`, `add --installer ${kind}`);
   }
   if (options.installerName && options.installer === undefined) {
     throw new UsageError('--installer_name needs --installer', 'e.g. --installer deb --installer_name hello.deb');
@@ -80,7 +80,7 @@ function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): s
  */
 function deltaAllowed(plan: PackageBuildPlan): boolean {
   const { options } = plan;
-  return plan.dest.inPlace && !options.zipPack && plan.deb === undefined && options.upload.length === 0 && !options.gotoPack;
+  return plan.dest.inPlace && !options.zipPack && plan.deb === undefined && plan.rpm === undefined && options.upload.length === 0 && !options.gotoPack;
 }
 
 /**

@@ -34,7 +34,7 @@ const VALUE_OPTIONS: Record<string, readonly string[]> = {
   '-sll': LEVELS,
   '--file_log_level': LEVELS,
   '-fll': LEVELS,
-  '--installer': ['deb'],
+  '--installer': ['deb', 'rpm'],
   '--ci': ['gitlab', 'github'],
   '--destination_path': [],
   '--upload_url': [],
@@ -112,7 +112,7 @@ export async function completeWords(words: string[], cwd: string): Promise<strin
         if (list === '--upload') continue;
         positionals.push(a);
       }
-      if (list === '--upload') return prefixed(['zip', 'deb']);
+      if (list === '--upload') return prefixed(['zip', 'deb', 'rpm']);
       return prefixed(await buildCandidates(cwd, positionals, current));
     }
     case 'cache': {

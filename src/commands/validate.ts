@@ -106,6 +106,25 @@ function debFieldOf(message: string, target: string): Array<string | number> {
   return rules.find(([re]) => re.test(message))?.[1] ?? deb;
 }
 
+/** Which field of the inventory a message of checkRpmInfo is about. */
+function rpmFieldOf(message: string, target: string): Array<string | number> {
+  const rpm = ['system_targets', target, 'rpm'];
+  const rules: Array<[RegExp, Array<string | number>]> = [
+    [/^package name/, ['package', 'name']],
+    [/^version/, ['package', 'version']],
+    [/^description/, ['package', 'description']],
+    [/^release/, [...rpm, 'release']],
+    [/^architecture/, [...rpm, 'architecture']],
+    [/^license/, [...rpm, 'license']],
+    [/^url/, [...rpm, 'url']],
+    [/^install prefix/, [...rpm, 'install_prefix']],
+    [/^install_map/, [...rpm, 'install_map']],
+    [/^config file/, [...rpm, 'config_files']],
+    ...['requires', 'provides', 'conflicts', 'obsoletes', 'recommends', 'suggests'].map((k): [RegExp, Array<string | number>] => [new RegExp(`^${k} relation`), [...rpm, k]]),
+  ];
+  return rules.find(([re]) => re.test(message))?.[1] ?? rpm;
+}
+
 /** Reads every recipe file: the main one with its includes, then each child recipe, recursively. */
 async function checkRecipes(root: string, found: Collector, files: Set<string>, parsed: Map<string, ParsedYamlFile<unknown>>): Promise<Recipe | undefined> {
   const { loadRecipe } = await import('../playbook/load-fresh.js');
@@ -222,6 +241,22 @@ async function tryCombination(
       }
     } catch (error) {
       found.take(error, inventory.locate([...base, 'deb']), hint);
+    }
+  }
+
+  if (target.rpm) {
+    const rpm = target.rpm;
+    try {
+      const [{ rpmInfoFrom }, { checkRpmInfo }] = await Promise.all([import('../pack/rpm-info.js'), import('../pack/rpm.js')]);
+      const info = rpmInfoFrom(playbook.inventory.package, rpm, { playbookRoot: root, expand: (text) => expand(text, scope, `rpm settings of "${name}"`) });
+      for (const message of checkRpmInfo(info)) found.add({ message: `rpm settings of "${name}": ${message}`, ...inventory.locate(rpmFieldOf(message, name)), hint });
+      for (const [script, file] of Object.entries(info.scripts ?? {})) {
+        if (file !== undefined && !existsSync(file)) {
+          found.add({ message: `rpm settings of "${name}": script ${script} "${relative(root, file)}" not found`, ...inventory.locate([...base, 'rpm', 'scripts', script]) });
+        }
+      }
+    } catch (error) {
+      found.take(error, inventory.locate([...base, 'rpm']), hint);
     }
   }
 

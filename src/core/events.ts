@@ -13,7 +13,7 @@ export type EventLevel = Exclude<Level, 'DISABLED'>;
 export type Phase = 'load' | 'fetch' | 'recipe' | 'pack' | 'upload' | 'done';
 
 /** Kinds of output a package build produces; the machine-readable builder id is `aiop.<kind>`. */
-export type OutputKind = 'folder' | 'zip' | 'deb' | 'upload';
+export type OutputKind = 'folder' | 'zip' | 'deb' | 'rpm' | 'upload';
 
 /** Why a target runs (or, for `target-skip`, why not). Used by `aap -d explain` and `--profile`. */
 export type TargetReason =

@@ -79,6 +79,16 @@ ${params}
       # breaks, conflicts, replaces, provides
       # depends: [libc6 (>= 2.31)]
       # recommends: [ca-certificates]
+    # rpm:                       # used by --installer rpm (both: --installer deb rpm)
+    #   license: MIT
+    #   architecture: \${arch}     # amd64 becomes x86_64, arm64 aarch64
+    #   release: 1
+    #   group: Applications/System
+    #   install_prefix: /usr
+    #   requires: [glibc >= 2.31]  # also provides, conflicts, obsoletes, recommends, suggests
+    #   config_files: [etc/${name}/${name}.conf]   # %config(noreplace)
+    #   scripts: { post: files/post.sh }           # pre, post, preun, postun
+    #   compression: gzip          # gzip, xz or zstd
 `;
   const recipe = `${schema('recipe.schema.json')}
 # How each file of the package is made. File targets are paths inside the package folder;

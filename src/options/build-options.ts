@@ -12,10 +12,11 @@ export interface BuildOptions {
   force: boolean;
   zipPack: boolean;
   gotoPack: boolean;
-  /** Which outputs to upload: `zip`, `deb`. */
+  /** Which outputs to upload: `zip`, `deb`, `rpm`. */
   upload: string[];
   uploadUrl?: string;
-  installer?: 'deb';
+  /** Installers to make (`--installer deb rpm`), one file per format. */
+  installer?: Array<'deb' | 'rpm'>;
   installerName?: string;
   noVerify: boolean;
   retries?: number;
@@ -50,4 +51,4 @@ export function defaultBuildOptions(systemTarget: string, compatArgs: string[] =
 }
 
 /** The uploadable outputs. */
-export const UPLOAD_KINDS = ['zip', 'deb'] as const;
+export const UPLOAD_KINDS = ['zip', 'deb', 'rpm'] as const;

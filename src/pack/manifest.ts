@@ -5,7 +5,7 @@ import { sha256File } from './checksums.js';
 
 /** One output file or folder of a build. */
 export interface ManifestOutput {
-  kind: 'folder' | 'zip' | 'deb';
+  kind: 'folder' | 'zip' | 'deb' | 'rpm';
   path: string;
   size?: number;
   sha256?: string;
@@ -27,7 +27,7 @@ export interface BuildManifest {
 export const MANIFEST_FORMAT = 1;
 
 /** A manifest output for a file, with its size and sha256 read from disk (`path` as given). */
-export async function describeOutput(kind: 'zip' | 'deb', path: string, file: string = path): Promise<ManifestOutput> {
+export async function describeOutput(kind: 'zip' | 'deb' | 'rpm', path: string, file: string = path): Promise<ManifestOutput> {
   const [st, sha256] = await Promise.all([stat(file), sha256File(file)]);
   return { kind, path, size: st.size, sha256 };
 }

@@ -1,4 +1,4 @@
-/** One call for the build command: zip and/or .deb beside the package folder, then SHA256SUMS. */
+/** One call for the build command: zip, .deb and/or .rpm beside the package folder, then SHA256SUMS. */
 import { basename, dirname, join } from 'node:path';
 import { log, type Emit } from '../core/events.js';
 import { updateSha256Sums } from './checksums.js';
@@ -6,6 +6,8 @@ import { writeDeb, type DebInfo } from './deb.js';
 import { installerFileName } from './deb-info.js';
 import { describeOutput, type ManifestOutput } from './manifest.js';
 import { writeZip } from './zip.js';
+import { writeRpm, type RpmInfo } from './rpm.js';
+import { rpmInstallerFileName } from './rpm-info.js';
 
 /** What to pack for one package. */
 export interface PackRequest {
@@ -17,6 +19,7 @@ export interface PackRequest {
   mtime: Date;
   zip: boolean;
   deb?: { info: DebInfo; installerName?: string };
+  rpm?: { info: RpmInfo; installerName?: string };
   emit: Emit;
 }
 
@@ -24,6 +27,7 @@ export interface PackRequest {
 export interface PackResult {
   zip?: string;
   deb?: string;
+  rpm?: string;
   outputs: ManifestOutput[];
 }
 
@@ -50,6 +54,14 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
     result.deb = file;
     written.push(basename(file));
     result.outputs.push(await describeOutput('deb', basename(file), file));
+  }
+  if (req.rpm) {
+    const file = join(outDir, rpmInstallerFileName(req.rpm.info, req.rpm.installerName));
+    await writeRpm(req.pkgDir, file, req.rpm.info, { mtime: req.mtime });
+    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    result.rpm = file;
+    written.push(basename(file));
+    result.outputs.push(await describeOutput('rpm', basename(file), file));
   }
   if (written.length > 0) await updateSha256Sums(outDir, written);
   return result;

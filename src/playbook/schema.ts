@@ -83,10 +83,36 @@ export const debSchema = z.strictObject({
 });
 export type DebConfig = z.output<typeof debSchema>;
 
+const rpmRelations = (field: string) => z.array(z.string()).optional().describe(`${field}, one relation per item, e.g. "glibc >= 2.31"`);
+
+export const rpmSchema = z.strictObject({
+  license: nonEmpty.describe('License: tag, e.g. MIT'),
+  release: scalar.pipe(nonEmpty).default('1').describe('Release: tag'),
+  architecture: nonEmpty.describe('Architecture, may use ${arch}; amd64 becomes x86_64, arm64 aarch64, all noarch'),
+  group: z.string().optional().describe('Group: tag'),
+  url: z.string().optional().describe('URL: tag (default: package.homepage)'),
+  requires: rpmRelations('Requires'),
+  provides: rpmRelations('Provides'),
+  conflicts: rpmRelations('Conflicts'),
+  obsoletes: rpmRelations('Obsoletes'),
+  recommends: rpmRelations('Recommends'),
+  suggests: rpmRelations('Suggests'),
+  config_files: z.array(z.string()).optional().describe('Package-relative paths marked %config(noreplace)'),
+  scripts: z
+    .strictObject({ pre: z.string().optional(), post: z.string().optional(), preun: z.string().optional(), postun: z.string().optional() })
+    .optional()
+    .describe('Scriptlets: files relative to the playbook root'),
+  install_prefix: z.string().default('/usr').describe('Where the package content lands on the target system'),
+  install_map: z.record(z.string(), z.string()).optional().describe('Package-relative folders placed elsewhere'),
+  compression: z.enum(['gzip', 'xz', 'zstd']).default('gzip').describe('Compression of the cpio payload'),
+});
+export type RpmConfig = z.output<typeof rpmSchema>;
+
 export const systemTargetSchema = z.strictObject({
   compatibility: z.array(compatibilityParameter).describe('Ordered, all mandatory'),
   artifacts: z.array(artifactSchema).optional().describe('Remote files placed in the package before the recipe runs'),
   deb: debSchema.optional().describe('Settings of the Debian installer (`--installer deb`)'),
+  rpm: rpmSchema.optional().describe('Settings of the rpm installer (`--installer rpm`)'),
 });
 export type SystemTargetConfig = z.output<typeof systemTargetSchema>;
 

@@ -1,9 +1,9 @@
-/** --upload zip deb: uploads the named outputs of one build, one after the other. */
+/** --upload zip deb rpm: uploads the named outputs of one build, one after the other. */
 import { AiopError } from '../core/errors.js';
 import { uploadFile, type UploadSettings } from './upload.js';
 
 /** The files a build made, by the names `--upload` accepts. */
-export type UploadableOutputs = Partial<Record<'zip' | 'deb', string>>;
+export type UploadableOutputs = Partial<Record<'zip' | 'deb' | 'rpm', string>>;
 
 /**
  * Uploads each requested kind; asking for a kind this build did not make is refused before
@@ -11,7 +11,7 @@ export type UploadableOutputs = Partial<Record<'zip' | 'deb', string>>;
  * went where, for the manifest.
  */
 export async function uploadOutputs(
-  kinds: Array<'zip' | 'deb'>,
+  kinds: Array<'zip' | 'deb' | 'rpm'>,
   made: UploadableOutputs,
   baseUrl: string,
   settings: UploadSettings,

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { AiopError, ConfigError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
+import { checkedRpm } from '../pack/rpm-info.js';
+import type { RpmInfo } from '../pack/rpm.js';
 import { log, type Emit } from '../core/events.js';
 import { resolveArtifacts, type ResolvedArtifact } from '../artifacts/resolve.js';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
@@ -85,6 +87,8 @@ export interface PackageBuildPlan {
   planned: Map<Node, Planned>;
   /** The .deb to make (`--installer deb`), checked. */
   deb?: { info: DebInfo; installerName?: string };
+  /** The .rpm to make (`--installer rpm`), checked. */
+  rpm?: { info: RpmInfo; installerName?: string };
   /** The system target's artifacts for these compatibility values. */
   artifacts: ResolvedArtifact[];
 }
@@ -135,10 +139,17 @@ export async function planPackageBuild(
     deferMissingSources: true,
   });
   const planned = planCommands({ graph, scope, pkgDir: dest.workDir, emit });
-  const deb = options.installer === 'deb' ? checkedDeb(playbook, target, scope, options.installerName) : undefined;
+  const deb = options.installer?.includes('deb') ? checkedDeb(playbook, target, scope, options.installerName) : undefined;
+  const rpm = options.installer?.includes('rpm')
+    ? checkedRpm(playbook.inventory.package, target.config.rpm, {
+        systemTarget: target.systemTarget,
+        playbookRoot: root,
+        expand: (text) => expand(text, scope, `rpm settings of "${target.systemTarget}"`),
+      }, options.installerName)
+    : undefined;
   const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}) };
+  return { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}) };
 }
 
 type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];

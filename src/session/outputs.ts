@@ -1,5 +1,5 @@
 /**
- * What happens after the recipe: the outputs beside the package folder (zip, .deb,
+ * What happens after the recipe: the outputs beside the package folder (zip, .deb, .rpm,
  * manifest, SHA256SUMS), uploads and `--goto_pack`. Each finished output is announced
  * with an `output` event, which the machine-readable reporter turns into artifact lines.
  */
@@ -16,7 +16,7 @@ import { sourceDate } from '../pack/source-date.js';
 import type { PackageBuildPlan } from './full-build.js';
 
 export interface OutputStepsResult {
-  files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'manifest'; path: string }>;
+  files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'rpm' | 'manifest'; path: string }>;
   uploads: Array<{ file: string; url: string }>;
   /** Every file and folder of the package folder, package-relative (one walk, shared with the no-op record). */
   entries: string[];
@@ -57,7 +57,7 @@ async function reusablePack(stateDir: string, key: string): Promise<PackResult |
 
 async function recordPack(stateDir: string, key: string, packed: PackResult): Promise<void> {
   const stamps: Array<[string, number, number]> = [];
-  for (const path of [packed.zip, packed.deb]) {
+  for (const path of [packed.zip, packed.deb, packed.rpm]) {
     if (path === undefined) continue;
     const s = await stat(path);
     stamps.push([path, s.size, s.mtimeMs]);
@@ -81,16 +81,16 @@ export async function runOutputSteps(step: {
   const result: OutputStepsResult = { files: [{ kind: 'folder', path: packageDir }], uploads: [], entries: all, folders };
 
   let packed: PackResult | undefined;
-  if (options.zipPack || plan.deb) {
+  if (options.zipPack || plan.deb || plan.rpm) {
     ctx.emit({ type: 'phase', phase: 'pack', pkg });
     const mtime = await sourceDate(ctx.playbook.root, ctx.env);
-    const key = await packKey(packageDir, files, { mtime: mtime.getTime(), zip: options.zipPack, deb: plan.deb ?? null });
+    const key = await packKey(packageDir, files, { mtime: mtime.getTime(), zip: options.zipPack, deb: plan.deb ?? null, rpm: plan.rpm ?? null });
     packed = await reusablePack(plan.stateDir, key);
-    if (packed) log(ctx.emit, 'DEBUG', 'pack', 'zip and .deb are up to date (same package content)', pkg);
+    if (packed) log(ctx.emit, 'DEBUG', 'pack', 'zip and installers are up to date (same package content)', pkg);
     else {
       // Imported only when packing: yazl and the .deb writer are not needed otherwise.
       const { packOutputs } = await import('../pack/outputs.js');
-      packed = await packOutputs({ pkgDir: packageDir, packageId: pkg, mtime, zip: options.zipPack, ...(plan.deb ? { deb: plan.deb } : {}), emit: ctx.emit });
+      packed = await packOutputs({ pkgDir: packageDir, packageId: pkg, mtime, zip: options.zipPack, ...(plan.deb ? { deb: plan.deb } : {}), ...(plan.rpm ? { rpm: plan.rpm } : {}), emit: ctx.emit });
       await recordPack(plan.stateDir, key, packed);
     }
     if (packed.zip) {
@@ -101,13 +101,17 @@ export async function runOutputSteps(step: {
       result.files.push({ kind: 'deb', path: packed.deb });
       ctx.emit({ type: 'output', pkg, kind: 'deb', id: packed.deb, description: `Debian package of ${pkg}`, files: [packed.deb] });
     }
+    if (packed.rpm) {
+      result.files.push({ kind: 'rpm', path: packed.rpm });
+      ctx.emit({ type: 'output', pkg, kind: 'rpm', id: packed.rpm, description: `rpm package of ${pkg}`, files: [packed.rpm] });
+    }
   }
 
   if (options.upload.length > 0 && options.uploadUrl) {
     ctx.emit({ type: 'phase', phase: 'upload', pkg });
-    const kinds = options.upload.filter((k): k is 'zip' | 'deb' => k === 'zip' || k === 'deb');
+    const kinds = options.upload.filter((k): k is 'zip' | 'deb' | 'rpm' => k === 'zip' || k === 'deb' || k === 'rpm');
     const { uploadOutputs } = await import('../publish/upload-outputs.js');
-    result.uploads = await uploadOutputs(kinds, { ...(packed?.zip ? { zip: packed.zip } : {}), ...(packed?.deb ? { deb: packed.deb } : {}) }, options.uploadUrl, {
+    result.uploads = await uploadOutputs(kinds, { ...(packed?.zip ? { zip: packed.zip } : {}), ...(packed?.deb ? { deb: packed.deb } : {}), ...(packed?.rpm ? { rpm: packed.rpm } : {}) }, options.uploadUrl, {
       retries: options.retries ?? ctx.userConfig.download_retries,
       emit: ctx.emit,
       pkg,

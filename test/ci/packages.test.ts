@@ -163,7 +163,7 @@ packages:
     options: { zip-pack: true, instaler: deb, retries: -1, stdout_log_level: LOUD, force: "yes" }
   - system_target: linux
     compat_args: [debian12, arm64]
-    options: { installer: rpm, upload: [zip, tar] }
+    options: { installer: msi, upload: [zip, tar] }
   - system_target: windows
     compat_args: [x64]
     options: { installer: deb, upload: deb, upload_url: "https://x" }
@@ -176,8 +176,8 @@ packages:
   assert.match(text, /option "retries" takes a whole number of at least 0, not -1/);
   assert.match(text, /option "stdout_log_level" does not accept "LOUD"\n\s+valid choices: DEBUG, INFO, WARNING, ERROR, CRITICAL, DISABLED/);
   assert.match(text, /option "force" takes true or false, not "yes"/);
-  assert.match(text, /package 2: option "installer" does not accept "rpm"\n\s+valid choices: deb/);
-  assert.match(text, /package 2: option "upload" does not accept "tar"\n\s+valid choices: zip, deb/);
+  assert.match(text, /package 2: option "installer" does not accept "msi"\n\s+valid choices: deb, rpm/);
+  assert.match(text, /package 2: option "upload" does not accept "tar"\n\s+valid choices: zip, deb, rpm/);
   assert.match(text, /package 2: option "upload" requires "upload_url"/);
   assert.match(text, /package 3: installer deb needs a `deb:` section in system target "windows"/);
   assert.match(text, /package 4: option "compat_args" is not allowed here\n\s+compatibility values go in the entry's `compat_args` or `matrix`/);

@@ -87,7 +87,7 @@ try "aiop build li"
     'aiop build linux --zip_pack ubuntu22.04 a => amd64 arm64',
     'aiop b => build build_all build_again',
     'aiop cache  => ls verify clean',
-    'aiop build --installer  => deb',
+    'aiop build --installer  => deb rpm',
     'aiop build li => linux',
   ]);
 });
