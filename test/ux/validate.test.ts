@@ -155,3 +155,30 @@ test('validate outside a playbook is an error naming the problem (exit 2)', asyn
   assert.equal(r.code, 2);
   assert.match(r.stderr, /is not a playbook root/);
 });
+
+test('validate checks the rpm and deb relation fields, each at its line and column', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const inventory = SIMPLE_INVENTORY.replace('architecture: ${arch}', 'architecture: ${arch}\n      conflicts: [a | b]') +
+    `    rpm:
+      license: MIT
+      release: 1-beta
+      architecture: \${arch}
+      requires: [glibc >>= 2]
+      scripts: { post: files/missing-post.sh }
+`;
+  await writePlaybook(dir, { inventory, recipe: RECIPE, files: { 'files/hello.sh': 'echo hi\n' } });
+  const r = await aiop(['validate'], { cwd: dir, env: isolatedEnv(dir) });
+  assert.equal(r.code, 2, r.stderr);
+  const errors = errorLines(r.stderr);
+  const lines = inventory.split('\n');
+  const at = (text: string): string => {
+    const line = lines.findIndex((l) => l.includes(text));
+    return `${line + 1}:${lines[line]!.indexOf(text.split(': ')[1] ?? text) + 1}`;
+  };
+  const has = (re: RegExp): void => assert.ok(errors.some((e) => re.test(e)), `${re} not in:\n${errors.join('\n')}`);
+  has(new RegExp(`^\\.aiop/inventory_config\\.yml:${at('conflicts: [a | b]').split(':')[0]}:\\d+: deb settings of "linux": conflicts relation "a \\| b" has alternatives`));
+  has(new RegExp(`^\\.aiop/inventory_config\\.yml:${at('release: 1-beta')}: rpm settings of "linux": release "1-beta" is not a valid rpm release`));
+  has(new RegExp(`^\\.aiop/inventory_config\\.yml:${at('requires: [glibc >>= 2]').split(':')[0]}:\\d+: rpm settings of "linux": requires relation "glibc >>= 2"`));
+  has(/rpm settings of "linux": script post "files\/missing-post\.sh" not found$/);
+});
