@@ -1,6 +1,7 @@
 /**
  * The `aiop` command line, parsed into typed invocations. Pure: no command runs here.
  */
+import type { RepoAptOptions } from '../commands/repo.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { LEVELS, type Level } from '../core/events.js';
 import { VERSION } from '../core/version.js';
@@ -132,6 +133,7 @@ export type Invocation =
   | { command: 'init'; options: InitOptions }
   | { command: 'validate'; verbose: boolean; machineReadable: boolean }
   | { command: 'targets' }
+  | { command: 'repo-apt'; options: RepoAptOptions }
   | { command: 'cache'; action: 'ls' | 'verify' | 'clean'; olderThanDays?: number }
   | { command: 'completion'; shell: 'bash' | 'zsh' | 'fish' }
   /** Hidden: the candidates for the last word of `words` (the completion scripts call it). */
@@ -246,6 +248,23 @@ export function parseAiop(argv: string[]): Invocation {
     .option('--machine-readable', 'One machine-readable `error` line per problem on stdout')
     .action((raw: { verbose?: boolean; machineReadable?: boolean }) => {
       invocation = { command: 'validate', verbose: raw.verbose ?? false, machineReadable: raw.machineReadable ?? false };
+    });
+
+  program
+    .command('repo')
+    .description('Publish the built packages as a repository')
+    .command('apt')
+    .description('Make or update a signed apt repository in OUTPUT_DIR from the .debs in .build/ (or --deb FILE...)')
+    .argument('<output_dir>', 'Folder of the repository')
+    .option('--suite <name>', 'Suite (dists/<suite>)', 'stable')
+    .option('--component <name>', 'Component', 'main')
+    .option('--deb <files...>', 'The .deb files to add (default: every .deb in the playbook\'s .build/)')
+    .option('--signing_key <file>', 'Armored OpenPGP private key (default: the environment variable AIOP_SIGNING_KEY)')
+    .action((outputDir: string, raw: { suite: string; component: string; deb?: string[]; signing_key?: string }) => {
+      invocation = {
+        command: 'repo-apt',
+        options: { outputDir, suite: raw.suite, component: raw.component, debs: raw.deb ?? [], ...(raw.signing_key !== undefined ? { signingKeyFile: raw.signing_key } : {}) },
+      };
     });
 
   program

@@ -57,6 +57,10 @@ main('aiop', async () => {
       const { targetsCommand } = await import('../commands/targets.js');
       return targetsCommand(io);
     }
+    case 'repo-apt': {
+      const { repoAptCommand } = await import('../commands/repo.js');
+      return repoAptCommand(invocation.options, io);
+    }
     case 'cache': {
       const { cacheCommand } = await import('../commands/cache.js');
       return cacheCommand(invocation.action, invocation.olderThanDays, io);

@@ -8,7 +8,7 @@ import { LEVELS } from '../core/events.js';
 import { loadPlaybook } from '../playbook/load.js';
 
 /** Subcommands offered after `aiop`. */
-export const SUBCOMMANDS = ['build', 'build_all', 'build_again', 'init', 'validate', 'targets', 'cache', 'completion'] as const;
+export const SUBCOMMANDS = ['build', 'build_all', 'build_again', 'init', 'validate', 'targets', 'repo', 'cache', 'completion'] as const;
 
 const REPORTING = ['-v', '--verbose', '-sll', '--stdout_log_level', '-fll', '--file_log_level', '-hp', '--hide_progress', '--machine-readable'];
 
@@ -24,6 +24,7 @@ const OPTIONS: Record<string, string[]> = {
   init: ['-h', '--help', '--name', '--target'],
   validate: ['-h', '--help', '-v', '--verbose', '--machine-readable'],
   targets: ['-h', '--help'],
+  repo: ['-h', '--help', '--suite', '--component', '--deb', '--signing_key'],
   cache: ['-h', '--help'],
   completion: ['-h', '--help'],
 };
@@ -47,6 +48,9 @@ const VALUE_OPTIONS: Record<string, readonly string[]> = {
   '--name': [],
   '--target': [],
   '--older-than': [],
+  '--suite': [],
+  '--component': [],
+  '--signing_key': [],
 };
 
 /** Options that take several values. */
@@ -115,6 +119,8 @@ export async function completeWords(words: string[], cwd: string): Promise<strin
       if (list === '--upload') return prefixed(['zip', 'deb', 'rpm']);
       return prefixed(await buildCandidates(cwd, positionals, current));
     }
+    case 'repo':
+      return args.some((a) => !a.startsWith('-')) ? [] : prefixed(['apt']);
     case 'cache': {
       const action = args.find((a) => !a.startsWith('-'));
       if (action === undefined) return prefixed(['ls', 'verify', 'clean']);

@@ -1,0 +1,51 @@
+/**
+ * `aiop repo apt OUTPUT_DIR [--suite stable] [--component main] [--deb FILE...] [--signing_key FILE]`:
+ * a signed apt repository from the .debs under the playbook's `.build/` (or the files given).
+ * The key comes from the file or from AIOP_SIGNING_KEY and is never printed, logged or stored.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { AiopEvent } from '../core/events.js';
+import { findPlaybookRoot } from '../playbook/find-root.js';
+import { sourceDate } from '../pack/source-date.js';
+import { writeAptRepo } from '../publish/apt-repo.js';
+
+/** The parsed arguments of `aiop repo apt`. */
+export interface RepoAptOptions {
+  outputDir: string;
+  suite: string;
+  component: string;
+  debs: string[];
+  signingKeyFile?: string;
+}
+
+/** Runs `aiop repo apt`. */
+export async function repoAptCommand(options: RepoAptOptions, io: { cwd: string; env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream }): Promise<number> {
+  let key: string | undefined;
+  if (options.signingKeyFile !== undefined) {
+    try {
+      key = await readFile(resolve(io.cwd, options.signingKeyFile), 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --signing_key ${options.signingKeyFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  } else key = io.env.AIOP_SIGNING_KEY;
+  if (key === undefined || key.trim() === '') throw new UsageError('aiop repo apt needs a signing key', 'give --signing_key FILE or set AIOP_SIGNING_KEY to an armored OpenPGP private key');
+  let debs = options.debs.map((d) => resolve(io.cwd, d));
+  let root = io.cwd;
+  if (debs.length === 0) {
+    root = await findPlaybookRoot(io.cwd);
+    const build = join(root, '.build');
+    debs = (await readdir(build).catch(() => [] as string[])).filter((n) => n.endsWith('.deb')).sort().map((n) => join(build, n));
+    if (debs.length === 0) throw new UsageError(`no .deb in ${build}`, 'build with --installer deb first, or name files with --deb');
+  }
+  const lines: string[] = [];
+  const emit = (event: AiopEvent): void => {
+    if (event.type === 'log' && event.level !== 'DEBUG') lines.push(event.message);
+  };
+  const outputDir = resolve(io.cwd, options.outputDir);
+  const result = await writeAptRepo({ outputDir, suite: options.suite, component: options.component, debs, signingKey: key, date: await sourceDate(root, io.env), emit });
+  for (const line of lines) io.stdout.write(`${line}\n`);
+  io.stdout.write(`apt repository in ${outputDir}: ${result.written.length} file(s) written; use it with\n  deb [signed-by=${join(outputDir, 'key.asc')}] <URL of ${outputDir}> ${options.suite} ${options.component}\n`);
+  return 0;
+}

@@ -1,0 +1,128 @@
+/**
+ * `aiop repo apt`: a signed apt repository (Debian RepositoryFormat) from .deb files:
+ * `pool/<component>/<letter>/<name>/<file>.deb`, `dists/<suite>/<component>/binary-<arch>/Packages`
+ * and `Packages.gz`, `dists/<suite>/Release` with MD5Sum and SHA256, `InRelease` (clearsigned)
+ * and `Release.gpg` (detached), signed in-process with openpgp.js; the public key as `key.asc`.
+ * The indices are made from every .deb in the pool, so adding one keeps the others.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { AiopError, UsageError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { log, type Emit } from '../core/events.js';
+import { controlField, readDebControl } from './deb-control.js';
+
+/** What to publish and where. */
+export interface AptRepoRequest {
+  outputDir: string;
+  suite: string;
+  component: string;
+  debs: string[];
+  /** Armored OpenPGP private key (never printed, logged or stored). */
+  signingKey: string;
+  /** The Release file's Date. */
+  date: Date;
+  emit: Emit;
+}
+
+/** The files written (relative to outputDir), for upload. */
+export interface AptRepoResult {
+  written: string[];
+}
+
+const hex = (algorithm: string, data: Buffer): string => createHash(algorithm).update(data).digest('hex');
+
+/** The pool folder letter: `lib` packages by their first four letters, as Debian does. */
+function poolLetter(name: string): string {
+  return name.startsWith('lib') && name.length > 3 ? name.slice(0, 4) : name[0]!;
+}
+
+async function listDebs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (d: string): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) await visit(p);
+      else if (entry.isFile() && entry.name.endsWith('.deb')) out.push(p);
+    }
+  };
+  await visit(dir);
+  return out.sort();
+}
+
+async function signer(armoredKey: string): Promise<{ clearsign(text: string): Promise<string>; detach(data: Buffer): Promise<string>; publicKey: string }> {
+  const openpgp = await import('openpgp');
+  let key;
+  try {
+    key = await openpgp.readPrivateKey({ armoredKey });
+  } catch {
+    // The library's message may quote the input: say only what kind of problem it is.
+    throw new UsageError('the signing key is not an armored OpenPGP private key', 'export one with gpg --armor --export-secret-keys KEYID');
+  }
+  if (!key.isDecrypted()) throw new UsageError('the signing key is protected by a passphrase', 'give an unprotected key (kept in a CI secret)');
+  return {
+    publicKey: key.toPublic().armor(),
+    clearsign: async (text) => openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: key }),
+    detach: async (data) => openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: key, detached: true, format: 'armored' }),
+  };
+}
+
+/** Writes or updates the repository; see the module comment. */
+export async function writeAptRepo(req: AptRepoRequest): Promise<AptRepoResult> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.suite)) throw new UsageError(`--suite "${req.suite}" must be a plain name such as stable`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.component)) throw new UsageError(`--component "${req.component}" must be a plain name such as main`);
+  const sign = await signer(req.signingKey);
+  const written: string[] = [];
+  const put = async (rel: string, data: Buffer | string): Promise<void> => {
+    await mkdir(join(req.outputDir, rel, '..'), { recursive: true });
+    await writeFileAtomic(join(req.outputDir, rel), data);
+    written.push(rel);
+  };
+  for (const deb of req.debs) {
+    const { control, bytes } = await readDebControl(deb);
+    const name = controlField(control, 'Package');
+    if (name === undefined) throw new AiopError('pack', `${deb}: the control file has no Package field`);
+    const rel = join('pool', req.component, poolLetter(name), name, basename(deb));
+    const existing = await stat(join(req.outputDir, rel)).catch(() => undefined);
+    if (existing?.size === bytes.length) continue;
+    await put(rel, bytes);
+    log(req.emit, 'INFO', 'repo', `added ${rel}`);
+  }
+  const byArch = new Map<string, string[]>();
+  for (const file of await listDebs(join(req.outputDir, 'pool', req.component))) {
+    const { control, bytes } = await readDebControl(file);
+    const arch = controlField(control, 'Architecture') ?? 'all';
+    const entry = `${control}\nFilename: ${relative(req.outputDir, file).split('\\').join('/')}\nSize: ${bytes.length}\nMD5sum: ${hex('md5', bytes)}\nSHA256: ${hex('sha256', bytes)}\n`;
+    byArch.set(arch, [...(byArch.get(arch) ?? []), entry]);
+  }
+  if (byArch.size === 0) throw new UsageError('no .deb to publish', 'build with --installer deb first, or name files with --deb');
+  const indices: Array<[string, Buffer]> = [];
+  for (const [arch, entries] of [...byArch.entries()].sort()) {
+    const packages = Buffer.from(entries.join('\n'));
+    const base = `${req.component}/binary-${arch}`;
+    indices.push([`${base}/Packages`, packages], [`${base}/Packages.gz`, gzipSync(packages, { level: 9 })]);
+  }
+  for (const [rel, data] of indices) await put(join('dists', req.suite, rel), data);
+  const sums = (algorithm: string): string => indices.map(([rel, data]) => ` ${hex(algorithm, data)} ${String(data.length).padStart(8)} ${rel}`).join('\n');
+  const release = [
+    `Origin: ${req.suite}`,
+    `Label: ${req.suite}`,
+    `Suite: ${req.suite}`,
+    `Codename: ${req.suite}`,
+    `Date: ${req.date.toUTCString().replace('GMT', 'UTC')}`,
+    `Architectures: ${[...byArch.keys()].sort().join(' ')}`,
+    `Components: ${req.component}`,
+    'MD5Sum:',
+    sums('md5'),
+    'SHA256:',
+    sums('sha256'),
+    '',
+  ].join('\n');
+  await put(join('dists', req.suite, 'Release'), release);
+  await put(join('dists', req.suite, 'InRelease'), await sign.clearsign(release));
+  await put(join('dists', req.suite, 'Release.gpg'), await sign.detach(Buffer.from(release)));
+  await put('key.asc', sign.publicKey);
+  return { written };
+}
