@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { recipeScenarios } from './recipe.js';
 import { startupScenarios } from './startup.js';
 import { packScenarios } from './pack.js';
+import { rpmScenarios } from './rpm.js';
 import { artifactScenarios } from './artifacts.js';
 import { buildAllScenarios } from './build-all.js';
 import { peakRssOfCommand } from './rss.js';
@@ -275,7 +276,7 @@ async function mainBench(): Promise<void> {
   const environment = withoutExtraCaCerts();
   const rows: Row[] = [];
   const notes: string[] = [];
-  const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...artifactScenarios, ...buildAllScenarios];
+  const scenarios = [...startupScenarios, ...recipeScenarios, ...packScenarios, ...rpmScenarios, ...artifactScenarios, ...buildAllScenarios];
   const started = Date.now();
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   for (const scenario of scenarios) {
