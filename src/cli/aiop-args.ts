@@ -260,10 +260,20 @@ export function parseAiop(argv: string[]): Invocation {
     .option('--component <name>', 'Component', 'main')
     .option('--deb <files...>', 'The .deb files to add (default: every .deb in the playbook\'s .build/)')
     .option('--signing_key <file>', 'Armored OpenPGP private key (default: the environment variable AIOP_SIGNING_KEY)')
-    .action((outputDir: string, raw: { suite: string; component: string; deb?: string[]; signing_key?: string }) => {
+    .option('--upload_url <url>', 'PUT the files that changed to URL, under the same paths (as --upload does: checksum headers, retries)')
+    .addOption(new Option('--retries <n>', 'Upload retries after the first try (overrides download_retries; default 3)').argParser(integer('--retries')))
+    .action((outputDir: string, raw: { suite: string; component: string; deb?: string[]; signing_key?: string; upload_url?: string; retries?: number }) => {
       invocation = {
         command: 'repo-apt',
-        options: { outputDir, suite: raw.suite, component: raw.component, debs: raw.deb ?? [], ...(raw.signing_key !== undefined ? { signingKeyFile: raw.signing_key } : {}) },
+        options: {
+          outputDir,
+          suite: raw.suite,
+          component: raw.component,
+          debs: raw.deb ?? [],
+          ...(raw.signing_key !== undefined ? { signingKeyFile: raw.signing_key } : {}),
+          ...(raw.upload_url !== undefined ? { uploadUrl: raw.upload_url } : {}),
+          ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
+        },
       };
     });
 

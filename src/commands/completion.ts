@@ -24,7 +24,7 @@ const OPTIONS: Record<string, string[]> = {
   init: ['-h', '--help', '--name', '--target'],
   validate: ['-h', '--help', '-v', '--verbose', '--machine-readable'],
   targets: ['-h', '--help'],
-  repo: ['-h', '--help', '--suite', '--component', '--deb', '--signing_key'],
+  repo: ['-h', '--help', '--suite', '--component', '--deb', '--signing_key', '--upload_url', '--retries'],
   cache: ['-h', '--help'],
   completion: ['-h', '--help'],
 };

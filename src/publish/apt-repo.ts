@@ -3,10 +3,12 @@
  * `pool/<component>/<letter>/<name>/<file>.deb`, `dists/<suite>/<component>/binary-<arch>/Packages`
  * and `Packages.gz`, `dists/<suite>/Release` with MD5Sum and SHA256, `InRelease` (clearsigned)
  * and `Release.gpg` (detached), signed in-process with openpgp.js; the public key as `key.asc`.
- * The indices are made from every .deb in the pool, so adding one keeps the others.
+ * The indices are made from every .deb in the pool, so adding one keeps the others. A file
+ * whose bytes are already there is left alone, and the signatures are made again only when
+ * the Release or the key changed, so `written` lists exactly what changed (for --upload_url).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AiopError, UsageError } from '../core/errors.js';
@@ -27,8 +29,13 @@ export interface AptRepoRequest {
   emit: Emit;
 }
 
-/** The files written (relative to outputDir), for upload. */
+/** The files written (relative to outputDir, `/`-separated), in an order that is safe to publish. */
 export interface AptRepoResult {
+  /**
+   * Only the files whose bytes changed: the new .debs first, then the indices, the key, and
+   * the Release files last, so that a client never sees a Release naming an index or an
+   * index naming a .deb that is not there yet.
+   */
   written: string[];
 }
 
@@ -75,20 +82,21 @@ export async function writeAptRepo(req: AptRepoRequest): Promise<AptRepoResult> 
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.component)) throw new UsageError(`--component "${req.component}" must be a plain name such as main`);
   const sign = await signer(req.signingKey);
   const written: string[] = [];
-  const put = async (rel: string, data: Buffer | string): Promise<void> => {
-    await mkdir(join(req.outputDir, rel, '..'), { recursive: true });
-    await writeFileAtomic(join(req.outputDir, rel), data);
+  const current = (rel: string): Promise<Buffer | undefined> => readFile(join(req.outputDir, rel)).catch(() => undefined);
+  /** Writes `rel` unless it already holds these bytes; true when it was written. */
+  const put = async (rel: string, data: Buffer | string): Promise<boolean> => {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if ((await current(rel))?.equals(bytes)) return false;
+    await writeFileAtomic(join(req.outputDir, rel), bytes);
     written.push(rel);
+    return true;
   };
   for (const deb of req.debs) {
     const { control, bytes } = await readDebControl(deb);
     const name = controlField(control, 'Package');
     if (name === undefined) throw new AiopError('pack', `${deb}: the control file has no Package field`);
-    const rel = join('pool', req.component, poolLetter(name), name, basename(deb));
-    const existing = await stat(join(req.outputDir, rel)).catch(() => undefined);
-    if (existing?.size === bytes.length) continue;
-    await put(rel, bytes);
-    log(req.emit, 'INFO', 'repo', `added ${rel}`);
+    const rel = ['pool', req.component, poolLetter(name), name, basename(deb)].join('/');
+    if (await put(rel, bytes)) log(req.emit, 'INFO', 'repo', `added ${rel}`);
   }
   const byArch = new Map<string, string[]>();
   for (const file of await listDebs(join(req.outputDir, 'pool', req.component))) {
@@ -104,7 +112,7 @@ export async function writeAptRepo(req: AptRepoRequest): Promise<AptRepoResult> 
     const base = `${req.component}/binary-${arch}`;
     indices.push([`${base}/Packages`, packages], [`${base}/Packages.gz`, gzipSync(packages, { level: 9 })]);
   }
-  for (const [rel, data] of indices) await put(join('dists', req.suite, rel), data);
+  for (const [rel, data] of indices) await put(`dists/${req.suite}/${rel}`, data);
   const sums = (algorithm: string): string => indices.map(([rel, data]) => ` ${hex(algorithm, data)} ${String(data.length).padStart(8)} ${rel}`).join('\n');
   const release = [
     `Origin: ${req.suite}`,
@@ -120,9 +128,16 @@ export async function writeAptRepo(req: AptRepoRequest): Promise<AptRepoResult> 
     sums('sha256'),
     '',
   ].join('\n');
-  await put(join('dists', req.suite, 'Release'), release);
-  await put(join('dists', req.suite, 'InRelease'), await sign.clearsign(release));
-  await put(join('dists', req.suite, 'Release.gpg'), await sign.detach(Buffer.from(release)));
-  await put('key.asc', sign.publicKey);
+  const dists = `dists/${req.suite}`;
+  const keyChanged = await put('key.asc', sign.publicKey);
+  const releaseChanged = !(await current(`${dists}/Release`))?.equals(Buffer.from(release));
+  const signed = (await current(`${dists}/InRelease`)) !== undefined && (await current(`${dists}/Release.gpg`)) !== undefined;
+  // OpenPGP signatures carry their own time and salt: signing the same Release again would
+  // change the bytes of InRelease and Release.gpg for nothing.
+  if (keyChanged || releaseChanged || !signed) {
+    await put(`${dists}/Release`, release);
+    await put(`${dists}/Release.gpg`, await sign.detach(Buffer.from(release)));
+    await put(`${dists}/InRelease`, await sign.clearsign(release));
+  }
   return { written };
 }

@@ -7,33 +7,9 @@ import { join } from 'node:path';
 import { aiop, copyExample, isolatedEnv, tempDir } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
 import { startNginx } from '../util/nginx.js';
+import { aptDir, aptGet, dpkgDeb, gpgKey } from '../util/apt.js';
 
 const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
-
-/** An ed25519 signing key made by gpg in a private home; returns the armored secret key. */
-function gpgKey(home: string): string {
-  const env = { ...process.env, GNUPGHOME: home };
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'aiop test repo <repo@example.com>', 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
-  return execFileSync('gpg', ['--batch', '--armor', '--export-secret-keys'], { env, encoding: 'utf8' });
-}
-
-/** apt-get with its state, cache, lists and sources in `dir` only. */
-function aptGet(dir: string, repo: string, args: string[]): ReturnType<typeof spawnSync> {
-  const options = [
-    `Dir::State=${join(dir, 'state')}`,
-    `Dir::State::status=${join(dir, 'state/status')}`,
-    `Dir::Cache=${join(dir, 'cache')}`,
-    `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
-    'Dir::Etc::SourceParts=/nonexistent',
-    'Dir::Etc::Parts=/nonexistent',
-    'Debug::NoLocking=1',
-    'APT::Sandbox::User=root',
-    'APT::Architecture=amd64',
-    'Acquire::Languages=none',
-  ].flatMap((o) => ['-o', o]);
-  void repo;
-  return spawnSync('apt-get', [...options, ...args], { cwd: dir, encoding: 'utf8' });
-}
 
 test('aiop repo apt: nginx serves it, apt-get update accepts the signature, apt-get download gets the .deb; one changed byte is refused', async (t) => {
   if (!requireTools(t, 'gpg', 'apt-get', 'nginx', 'dpkg-deb')) return;
@@ -43,8 +19,7 @@ test('aiop repo apt: nginx serves it, apt-get update accepts the signature, apt-
   const env = isolatedEnv(dir);
   const built = await aiop(['build', 'linux', 'debian12', 'amd64', '--installer', 'deb'], { cwd: root, env });
   assert.equal(built.code, 0, built.stderr);
-  await mkdir(join(dir, 'gnupg'), { mode: 0o700 });
-  const key = gpgKey(join(dir, 'gnupg'));
+  const key = await gpgKey(join(dir, 'gnupg'));
   const keyFile = join(dir, 'signing.asc');
   await writeFile(keyFile, key, { mode: 0o600 });
   const repo = join(dir, 'www');
@@ -70,29 +45,23 @@ test('aiop repo apt: nginx serves it, apt-get update accepts the signature, apt-
   const nginx = await startNginx({ root: repo });
   t.after(() => nginx.stop());
   const apt = join(dir, 'apt');
-  for (const d of ['state/lists/partial', 'cache/archives/partial']) await mkdir(join(apt, d), { recursive: true });
-  await writeFile(join(apt, 'state/status'), '');
-  await writeFile(join(apt, 'sources.list'), `deb [signed-by=${join(repo, 'key.asc')}] ${nginx.url}/ stable main\n`);
-  const update = aptGet(apt, repo, ['update']);
+  await aptDir(apt, `deb [signed-by=${join(repo, 'key.asc')}] ${nginx.url}/ stable main`);
+  const update = aptGet(apt, ['update']);
   assert.equal(update.status, 0, `${update.stdout}${update.stderr}`);
   assert.doesNotMatch(`${update.stdout}${update.stderr}`, /^(W|E):/m, `${update.stdout}${update.stderr}`);
-  const download = aptGet(apt, repo, ['download', 'hello']);
+  const download = aptGet(apt, ['download', 'hello']);
   assert.equal(download.status, 0, `${download.stdout}${download.stderr}`);
   assert.equal(await sha256(join(apt, deb)), await sha256(join(root, '.build', deb)), 'apt-get download fetched the same .deb');
 
   // One more .deb: added, the first kept.
-  const other = join(dir, 'other');
-  await mkdir(join(other, 'DEBIAN'), { recursive: true });
-  await writeFile(join(other, 'DEBIAN/control'), 'Package: libother\nVersion: 2.0\nArchitecture: all\nMaintainer: T <t@example.com>\nDescription: other\n');
-  execFileSync('dpkg-deb', ['--root-owner-group', '--build', other, join(dir, 'libother_2.0_all.deb')], { stdio: 'ignore' });
-  const again = await aiop(['repo', 'apt', repo, '--deb', join(dir, 'libother_2.0_all.deb')], { cwd: root, env: { ...env, AIOP_SIGNING_KEY: key } });
+  const again = await aiop(['repo', 'apt', repo, '--deb', await dpkgDeb(dir, 'libother', '2.0')], { cwd: root, env: { ...env, AIOP_SIGNING_KEY: key } });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(await readdir(join(repo, 'pool/main/h/hello')), [deb]);
   assert.deepEqual(await readdir(join(repo, 'pool/main/libo/libother')), ['libother_2.0_all.deb']);
   assert.match(await readFile(join(repo, 'dists/stable/Release'), 'utf8'), /^Architectures: all amd64$/m);
-  const update2 = aptGet(apt, repo, ['update']);
+  const update2 = aptGet(apt, ['update']);
   assert.equal(update2.status, 0, `${update2.stdout}${update2.stderr}`);
-  assert.equal(aptGet(apt, repo, ['download', 'libother']).status, 0);
+  assert.equal(aptGet(apt, ['download', 'libother']).status, 0);
 
   // One changed byte in Packages, then in Release: apt-get update refuses.
   const packages = join(repo, 'dists/stable/main/binary-amd64/Packages');
@@ -101,7 +70,8 @@ test('aiop repo apt: nginx serves it, apt-get update accepts the signature, apt-
   await writeFile(`${packages}.gz`, (await import('node:zlib')).gzipSync(await readFile(packages)));
   await import('node:fs/promises').then((fs) => fs.rm(join(apt, 'state/lists'), { recursive: true, force: true }));
   await mkdir(join(apt, 'state/lists/partial'), { recursive: true });
-  const bad = aptGet(apt, repo, ['update']);
+  const bad = aptGet(apt, ['update']);
+  assert.notEqual(bad.status, 0, `${bad.stdout}${bad.stderr}`);
   assert.match(`${bad.stdout}${bad.stderr}`, /Hash Sum mismatch|File has unexpected size/, `${bad.stdout}${bad.stderr}`);
   await writeFile(packages, text);
   const releaseFile = join(repo, 'dists/stable/InRelease');
@@ -110,7 +80,7 @@ test('aiop repo apt: nginx serves it, apt-get update accepts the signature, apt-
   await writeFile(join(repo, 'dists/stable/Release'), release.replace('Suite: stable', 'Suite: stablf'));
   await import('node:fs/promises').then((fs) => fs.rm(join(apt, 'state/lists'), { recursive: true, force: true }));
   await mkdir(join(apt, 'state/lists/partial'), { recursive: true });
-  const forged = aptGet(apt, repo, ['update']);
+  const forged = aptGet(apt, ['update']);
   assert.notEqual(forged.status, 0, `${forged.stdout}${forged.stderr}`);
   assert.match(`${forged.stdout}${forged.stderr}`, /BADSIG|not signed|signature/i);
 });
