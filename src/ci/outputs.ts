@@ -9,6 +9,8 @@ export interface PackageOutputs {
   zip?: string;
   /** May be a glob (see {@link PackageSpec.debFile}). */
   deb?: string;
+  /** May be a glob (see {@link PackageSpec.rpmFile}). */
+  rpm?: string;
   manifest: string;
 }
 
@@ -29,10 +31,11 @@ export function packageOutputs(spec: PackageSpec, outputDir: string = DEFAULT_OU
   };
   if (spec.options.zip_pack === true) outputs.zip = posix.join(dir, `${spec.id}.zip`);
   if (spec.debFile !== undefined) outputs.deb = posix.join(dir, spec.debFile);
+  if (spec.rpmFile !== undefined) outputs.rpm = posix.join(dir, spec.rpmFile);
   return outputs;
 }
 
-/** The outputs as a list, in a fixed order: folder, zip, deb, manifest. */
+/** The outputs as a list, in a fixed order: folder, zip, deb, rpm, manifest. */
 export function outputPaths(outputs: PackageOutputs): string[] {
-  return [outputs.folder, outputs.zip, outputs.deb, outputs.manifest].filter((p): p is string => p !== undefined);
+  return [outputs.folder, outputs.zip, outputs.deb, outputs.rpm, outputs.manifest].filter((p): p is string => p !== undefined);
 }

@@ -8,6 +8,7 @@ import type { InventoryConfig, PackagesConfig, SystemTargetConfig } from '../pla
 import { ConfigError, type Diagnostic, type SourceLocation } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { checkOptionValue, optionArgs, KNOWN_BUILD_OPTIONS } from './build-options.js';
+import { rpmArchitecture } from '../pack/rpm.js';
 
 export { KNOWN_BUILD_OPTIONS } from './build-options.js';
 
@@ -26,6 +27,8 @@ export interface PackageSpec {
    * recipe knows.
    */
   debFile?: string;
+  /** File name of the .rpm this package makes, when it makes one; a glob as for {@link debFile}. */
+  rpmFile?: string;
   /** Index of the packages.yml entry this package came from (0-based). */
   entry: number;
 }
@@ -95,6 +98,7 @@ export function expandPackages(config: PackagesConfig, inventory: InventoryConfi
         options: { ...options },
         id: packageId(inventory, entry.system_target, values),
         ...debFileFor(inventory, target, compat, options),
+        ...rpmFileFor(inventory, target, compat, options),
         entry: index,
       });
     }
@@ -266,6 +270,28 @@ function debFileFor(
   const architecture = expandVariables(target.deb.architecture, values);
   const { name, version } = inventory.package;
   return { debFile: `${name}_${version}_${architecture ?? '*'}.deb` };
+}
+
+/**
+ * The .rpm name (`<name>-<version>-<release>.<arch>.rpm` with rpm's architecture names, or
+ * `--installer_name` with `.rpm`), expanded as {@link debFileFor} does; a `*` stands for what
+ * only the recipe knows.
+ */
+function rpmFileFor(
+  inventory: InventoryConfig,
+  target: SystemTargetConfig,
+  compat: Array<[string, string]>,
+  options: Record<string, unknown>,
+): { rpmFile?: string } {
+  const installers = Array.isArray(options.installer) ? options.installer : [options.installer];
+  if (!installers.includes('rpm') || target.rpm === undefined) return {};
+  if (options.installer_name !== undefined) return { rpmFile: `${String(options.installer_name).replace(/\.(deb|rpm)$/, '')}.rpm` };
+  const values = new Map<string, string>(Object.entries(inventory.variables ?? {}));
+  for (const [name, value] of compat) values.set(name, value);
+  const part = (text: string): string => expandVariables(text, values) ?? '*';
+  const architecture = part(target.rpm.architecture);
+  const { name, version } = inventory.package;
+  return { rpmFile: `${part(name)}-${part(String(version))}-${part(String(target.rpm.release))}.${architecture === '*' ? '*' : rpmArchitecture(architecture)}.rpm` };
 }
 
 /**

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { expandPackages, packageId, buildArgs, KNOWN_BUILD_OPTIONS, expandVariables, MAX_PACKAGES } from '../../src/ci/packages.js';
 import { ConfigError, formatFailure } from '../../src/core/errors.js';
 import { inventory, packages } from './fixtures.js';
+import { outputPaths, packageOutputs } from '../../src/ci/outputs.js';
 
 const inv = inventory();
 
@@ -254,6 +255,54 @@ system_targets:
   );
   assert.equal(specs[0]!.debFile, 'hello-arm.deb');
   assert.equal(specs[1]!.debFile, 'hello_1.4.0_*.deb');
+});
+
+test('installer rpm (alone or with deb): the .rpm name as the writer gives it, kept with the job\'s outputs', () => {
+  const inv = inventory(`
+package: { name: hello, version: 1.4.0, maintainer: a <a@b.c>, description: d }
+variables: { REL: "3" }
+system_targets:
+  linux:
+    compatibility:
+      - { name: distro, choices: [debian12] }
+      - { name: arch, choices: [amd64, arm64, riscv64] }
+    deb: { architecture: "\${arch}" }
+    rpm: { license: MIT, architecture: "\${arch}", release: "\${REL}" }
+  other:
+    compatibility: [{ name: arch, choices: [amd64] }]
+    rpm: { license: MIT, architecture: "\${RECIPE_ONLY}" }
+`);
+  const specs = expandPackages(
+    packages(`
+packages:
+  - system_target: linux
+    compat_args: [debian12, amd64]
+    options: { installer: [deb, rpm], upload: [deb, rpm], upload_url: "https://x" }
+  - system_target: linux
+    compat_args: [debian12, arm64]
+    options: { installer: rpm }
+  - system_target: linux
+    compat_args: [debian12, riscv64]
+    options: { installer: rpm, installer_name: hello-rv.deb }
+  - system_target: other
+    compat_args: [amd64]
+    options: { installer: rpm }
+`),
+    inv,
+  );
+  assert.deepEqual(specs.map((s) => [s.debFile, s.rpmFile]), [
+    ['hello_1.4.0_amd64.deb', 'hello-1.4.0-3.x86_64.rpm'],
+    [undefined, 'hello-1.4.0-3.aarch64.rpm'],
+    [undefined, 'hello-rv.rpm'],
+    [undefined, 'hello-1.4.0-1.*.rpm'],
+  ]);
+  assert.deepEqual(buildArgs(specs[0]!).slice(3), ['--upload', 'deb', 'rpm', '--upload_url', 'https://x', '--installer', 'deb', 'rpm']);
+  assert.deepEqual(outputPaths(packageOutputs(specs[0]!)), [
+    '.build/hello-1.4.0-linux-debian12-amd64/',
+    '.build/hello_1.4.0_amd64.deb',
+    '.build/hello-1.4.0-3.x86_64.rpm',
+    '.build/hello-1.4.0-linux-debian12-amd64.manifest.json',
+  ]);
 });
 
 test('variable expansion for the .deb name: all three spellings, $($), unknown and self-referring names', () => {
