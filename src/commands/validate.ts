@@ -125,6 +125,27 @@ function rpmFieldOf(message: string, target: string): Array<string | number> {
   return rules.find(([re]) => re.test(message))?.[1] ?? rpm;
 }
 
+/**
+ * The path of the one list item a message quotes (`requires relation "x"`, `conffile "x"`),
+ * so that the error points at that item's line rather than at the start of the list; the
+ * field's path when the item is not found (a value made by variables).
+ */
+function itemPath(field: Array<string | number>, message: string, section: Record<string, unknown>, expand: (text: string) => string): Array<string | number> {
+  const quoted = /^(?:[a-z_]+ relation|dependency|conffile|config file) "((?:[^"\\]|\\.)*)"/.exec(message)?.[1];
+  const list = section[String(field[field.length - 1])];
+  if (quoted === undefined || !Array.isArray(list)) return field;
+  const same = (item: unknown): boolean => {
+    if (typeof item !== 'string') return false;
+    try {
+      return item === quoted || expand(item) === quoted;
+    } catch {
+      return false;
+    }
+  };
+  const index = list.findIndex(same);
+  return index < 0 ? field : [...field, index];
+}
+
 /** Reads every recipe file: the main one with its includes, then each child recipe, recursively. */
 async function checkRecipes(root: string, found: Collector, files: Set<string>, parsed: Map<string, ParsedYamlFile<unknown>>): Promise<Recipe | undefined> {
   const { loadRecipe } = await import('../playbook/load-fresh.js');
@@ -233,7 +254,10 @@ async function tryCombination(
     const deb = target.deb;
     try {
       const info = debInfoFrom(playbook.inventory.package, deb, { playbookRoot: root, expand: (text) => expand(text, scope, `deb settings of "${name}"`) });
-      for (const message of checkDebInfo(info)) found.add({ message: `deb settings of "${name}": ${message}`, ...inventory.locate(debFieldOf(message, name)), hint });
+      const expandDeb = (text: string): string => expand(text, scope, `deb settings of "${name}"`);
+      for (const message of checkDebInfo(info)) {
+        found.add({ message: `deb settings of "${name}": ${message}`, ...inventory.locate(itemPath(debFieldOf(message, name), message, deb, expandDeb)), hint });
+      }
       for (const [script, file] of Object.entries(info.scripts ?? {})) {
         if (file !== undefined && !existsSync(file)) {
           found.add({ message: `deb settings of "${name}": maintainer script ${script} "${relative(root, file)}" not found`, ...inventory.locate([...base, 'deb', 'scripts', script]) });
@@ -249,7 +273,10 @@ async function tryCombination(
     try {
       const [{ rpmInfoFrom }, { checkRpmInfo }] = await Promise.all([import('../pack/rpm-info.js'), import('../pack/rpm.js')]);
       const info = rpmInfoFrom(playbook.inventory.package, rpm, { playbookRoot: root, expand: (text) => expand(text, scope, `rpm settings of "${name}"`) });
-      for (const message of checkRpmInfo(info)) found.add({ message: `rpm settings of "${name}": ${message}`, ...inventory.locate(rpmFieldOf(message, name)), hint });
+      const expandRpm = (text: string): string => expand(text, scope, `rpm settings of "${name}"`);
+      for (const message of checkRpmInfo(info)) {
+        found.add({ message: `rpm settings of "${name}": ${message}`, ...inventory.locate(itemPath(rpmFieldOf(message, name), message, rpm, expandRpm)), hint });
+      }
       for (const [script, file] of Object.entries(info.scripts ?? {})) {
         if (file !== undefined && !existsSync(file)) {
           found.add({ message: `rpm settings of "${name}": script ${script} "${relative(root, file)}" not found`, ...inventory.locate([...base, 'rpm', 'scripts', script]) });
