@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { aiop, copyExample, isolatedEnv, tempDir } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
@@ -44,4 +44,21 @@ test('--installer deb rpm makes both; --upload rpm sends the .rpm; manifest and 
   const macos = await aiop(['build', 'macos', '14', 'arm64', '--installer', 'rpm'], { cwd: root, env: isolatedEnv(dir) });
   assert.notEqual(macos.code, 0);
   assert.match(macos.stderr, /system target "macos" has no `rpm:` settings/);
+});
+
+test('two builds of the .rpm in other folders, time zones and file times give the same bytes', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const files: string[] = [];
+  for (const [i, tz] of ['UTC', 'Pacific/Kiritimati'].entries()) {
+    const root = await copyExample('hello', join(dir, `copy-${i}`));
+    if (i === 1) {
+      const when = new Date('2031-05-06T07:08:09Z');
+      for (const entry of await readdir(root, { recursive: true })) await utimes(join(root, entry), when, when);
+    }
+    const result = await aiop(['build', 'linux', 'debian12', 'arm64', '--installer', 'rpm'], { cwd: root, env: { ...isolatedEnv(join(dir, `copy-${i}`)), TZ: tz } });
+    assert.equal(result.code, 0, result.stderr);
+    files.push(join(root, '.build', 'hello-1.4.0-1.aarch64.rpm'));
+  }
+  assert.equal(await sha256(files[0]!), await sha256(files[1]!));
 });

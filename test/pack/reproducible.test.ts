@@ -12,9 +12,13 @@ const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'repro-child.js');
 
 const sha = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
 
-/** Lays out and packs the fixture in a child process under the given zone, umask and file times. */
-function packIn(dir: string, tz: string, umask: string, fileTime: number, compression: string, env: Record<string, string | undefined>): void {
-  const result = spawnSync('sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CHILD, dir, String(fileTime), compression], {
+/**
+ * Lays out and packs the fixture in a child process under the given zone, umask and file
+ * times; with `clock`, under libfaketime's clock set to that time.
+ */
+function packIn(dir: string, tz: string, umask: string, fileTime: number, compression: string, env: Record<string, string | undefined>, clock?: string): void {
+  const program = clock === undefined ? [process.execPath] : ['faketime', clock, process.execPath];
+  const result = spawnSync('sh', ['-c', `umask ${umask} && exec "$@"`, 'sh', ...program, CHILD, dir, String(fileTime), compression], {
     env: { ...process.env, TZ: tz, ...env },
     encoding: 'utf8',
   });
@@ -44,6 +48,24 @@ for (const compression of ['gzip', 'xz', 'zstd', 'none']) {
     assert.notEqual(await sha(join(a, 'out/hello.rpm')), await sha(join(c, 'out/hello.rpm')));
   });
 }
+
+test('zip, .deb and .rpm are byte-identical whatever the clock says (libfaketime: 2040, then 1999)', async (t) => {
+  if (!requireTools(t, 'faketime')) return;
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = { SOURCE_DATE_EPOCH: '1700000000' };
+  const outs: string[][] = [];
+  for (const [i, clock] of ['2040-02-29 23:59:59', '1999-12-31 12:00:00'].entries()) {
+    const d = join(dir, String(i));
+    await mkdir(d);
+    packIn(d, 'UTC', '022', 1_600_000_000, 'xz', env, clock);
+    outs.push(await Promise.all(['hello.zip', 'hello.deb', 'hello.rpm'].map((f) => sha(join(d, 'out', f)))));
+  }
+  // The fake clock really reached the child: a file it creates carries the fake year.
+  const probe = spawnSync('faketime', ['2040-02-29 23:59:59', process.execPath, '-e', 'process.stdout.write(String(new Date().getUTCFullYear()))'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  assert.equal(probe.stdout, '2040');
+  assert.deepEqual(outs[0], outs[1]);
+});
 
 test('without SOURCE_DATE_EPOCH the playbook\'s last git commit gives the time', async (t) => {
   if (!requireTools(t, 'git')) return;
