@@ -103,3 +103,35 @@ test('package names from folder names', () => {
   assert.equal(nameFromFolder('__x'), undefined);
   assert.equal(nameFromFolder('Hello_World.2'), 'hello-world.2');
 });
+
+test('the commented deb relations, compression and rpm: section that aiop init writes work once uncommented', async (t) => {
+  if (!requireTools(t, 'rpm', 'dpkg-deb')) return;
+  const { execFileSync } = await import('node:child_process');
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  assert.equal((await aiop(['init', 'demo'], { cwd: dir, env })).code, 0);
+  const root = join(dir, 'demo');
+  const file = join(root, '.aiop/inventory_config.yml');
+  const text = await readFile(file, 'utf8');
+  const start = text.indexOf('      # compression: gzip');
+  assert.ok(start > 0 && text.includes('    # rpm:'), 'init shows the deb compression, relations and the rpm: section, commented');
+  // Uncomment every setting line (not the prose lines); the config file and script examples
+  // name files of the user's own package, which this fresh playbook does not have.
+  const uncommented = text
+    .slice(start)
+    .split('\n')
+    .filter((l) => !/config_files|scripts:|# Relations|# breaks, conflicts/.test(l))
+    .map((l) => l.replace(/^(\s*)# /, '$1'))
+    .join('\n');
+  await writeFile(file, text.slice(0, start) + uncommented);
+  const validate = await aiop(['validate'], { cwd: root, env });
+  assert.equal(validate.code, 0, validate.stderr);
+  const build = await aiop(['build', 'linux', 'debian12', 'arm64', '--installer', 'deb', 'rpm'], { cwd: root, env });
+  assert.equal(build.code, 0, build.stderr);
+  const deb = join(root, '.build/demo_0.1.0_arm64.deb');
+  assert.equal(execFileSync('dpkg-deb', ['-f', deb, 'Depends', 'Recommends'], { encoding: 'utf8' }), 'Depends: libc6 (>= 2.31)\nRecommends: ca-certificates\n');
+  const rpmFile = join(root, '.build/demo-0.1.0-1.aarch64.rpm');
+  assert.match(execFileSync('rpm', ['-qp', '--requires', rpmFile], { encoding: 'utf8' }), /^glibc >= 2\.31$/m);
+  assert.match(execFileSync('rpm', ['-qip', rpmFile], { encoding: 'utf8' }), /^Group\s+: Applications\/System$/m);
+});
