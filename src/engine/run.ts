@@ -4,16 +4,16 @@
  * and dependencies all match the signatures recorded when it was last made.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { compactHeap } from '../core/heap.js';
 import pLimit from 'p-limit';
 import { AiopError } from '../core/errors.js';
 import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { CommandSlots, runShell, type ShellResult } from './shell.js';
-import { seenMatches, sha256, stampFile, type FileStamp, type SeenStat, type TargetRecord } from './state.js';
+import { fileSignature, seenMatches, sha256, sourceSignature, stampFile, type FileStamp, type TargetRecord } from './state.js';
+import { isRacy, sameStamp, statStamp, type Stamp } from '../store/stamp.js';
 import { StateFile, type SavedState, type StateStore } from '../store/state-file.js';
 import { expand, type Scope } from './variables.js';
 
@@ -51,7 +51,7 @@ export interface EngineOptions extends RunFlags {
   /** Commands already expanded by {@link planCommands} (so a caller that checked them first does not expand twice). */
   planned?: Map<Node, Planned>;
   /** Stats taken earlier in this run (absolute path to stat), so unchanged files are not stat-ed twice. */
-  seen?: { get(path: string): SeenStat | undefined };
+  seen?: { get(path: string): Stamp | undefined };
   /** The recorded state, when the caller has read it already (or reads it its own way). */
   state?: StateStore;
   /**
@@ -141,7 +141,6 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     return made;
   };
   let stopping = false;
-  let runCount = 0;
 
   // Targets outside `only` are up to date as recorded: counted by the caller, their outcome
   // read only when a dependent asks for it, and not listed in the result one by one (on the
@@ -157,7 +156,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     if (!stamp && options.dryRun) return 'missing';
     if (!stamp) throw new AiopError('command', `source ${path} disappeared during the build`);
     next.files[path] = stamp;
-    return stamp.hash;
+    return sourceSignature(stamp);
   };
 
   const knownHash = (path: string): string | undefined => {
@@ -166,7 +165,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const known = next.files[path] ?? state.file(path);
     if (!seenMatches(known, seen)) return undefined;
     next.files[path] = known;
-    return known.hash;
+    return sourceSignature(known);
   };
 
   const make = async (node: Node): Promise<Outcome> => {
@@ -213,7 +212,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       const seen = options.seen?.get(node.outPath);
       out = seenMatches(record.out, seen) ? record.out : await stampFile(node.outPath, record.out, seen);
       if (!out) reason = 'output-missing';
-      else if (out.hash !== record.out?.hash) reason = 'output-changed';
+      // Content or permissions: a chmod of an output in the package folder makes it again.
+      else if (out.hash !== record.out?.hash || out.mode !== record.out.mode) reason = 'output-changed';
     } else if (plan.commands.length > 0) reason = 'virtual';
     if (debug.has('sign')) {
       emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `${node.key}: recorded ${record ? `cmd=${record.cmd.slice(0, 12)} src=${record.src.slice(0, 12)} deps=${record.deps.slice(0, 12)}` : 'nothing'}; now cmd=${cmd.slice(0, 12)} src=${src.slice(0, 12)} deps=${deps.slice(0, 12)}` });
@@ -229,7 +229,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     if (options.touch) {
       const stamp = node.outPath === undefined ? undefined : await stampFile(node.outPath, undefined);
-      const sig = stamp?.hash ?? sha256(`${cmd}\0${src}\0${deps}`);
+      const sig = stamp ? fileSignature(stamp) : sha256(`${cmd}\0${src}\0${deps}`);
       next.targets[node.key] = { cmd, src, deps, sig, ...(stamp ? { out: stamp } : {}) };
       emit({ type: 'log', level: 'INFO', source: 'engine', ...at, message: `touched ${node.key} (signatures recorded, nothing run)` });
       result.upToDate.push(node.key);
@@ -247,7 +247,6 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 
     return limit(async () => {
       if (stopping || options.signal?.aborted) return notBuilt(node);
-      if (++runCount === COMPACT_AFTER) compactHeapOnce();
       // Announced when its first command starts, so start times (--profile) are real: a
       // command queued in a launcher starts only as the one before it ends.
       let started = 0;
@@ -258,19 +257,33 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       };
       // The target keeps its job slot from its first command to its last (see CommandSlots).
       const owner = {};
+      /** The output before the commands ran (undefined: there was none). */
+      let before: Before | undefined;
       try {
         if (node.outPath !== undefined) await makeFolder(dirname(node.outPath));
+        // An output changed behind the engine (content or mode) is made anew, as a clean build
+        // makes it: a command that writes into an existing file (`cp`) keeps that file's mode.
+        if (reason === 'output-changed') await discardOutput(node, 'it was changed since it was made');
+        // make's rule (.DELETE_ON_ERROR): a target whose commands fail or are interrupted loses
+        // its output when they changed it; an output they did not touch stays as it was.
+        if (node.outPath !== undefined) before = await outputBefore(node.outPath);
         if (plan.commands.length === 0) onStart();
         // Once the target has started, its later commands run even when the build is stopping (as before).
         const hooks: CommandHooks = { owner, onStart, shouldStart: () => started > 0 || !(stopping || options.signal?.aborted) };
         for (const [i, command] of plan.commands.entries()) {
-          if (!(await runCommand(node, command, options, hooks, i === plan.commands.length - 1))) return notBuilt(node);
+          if (!(await runCommand(node, command, options, hooks, i === plan.commands.length - 1))) {
+            if (!started) return notBuilt(node);
+            // Stopped between two of its commands: what the first ones made is not its output.
+            forget.add(node.key);
+            await discardOutput(node, 'the build stopped before its last command', before);
+            return notBuilt(node);
+          }
         }
         let newRecord: TargetRecord;
         if (node.outPath !== undefined) {
           const stamp = await stampFile(node.outPath, undefined);
           if (!stamp) throw new AiopError('command', `target "${node.key}": its commands ran but did not create ${node.outPath}`);
-          newRecord = { cmd, src, deps, out: stamp, sig: stamp.hash };
+          newRecord = { cmd, src, deps, out: stamp, sig: fileSignature(stamp) };
         } else {
           newRecord = { cmd, src, deps, sig: sha256(`${cmd}\0${src}\0${deps}`) };
         }
@@ -280,6 +293,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         return { ok: true, sig: newRecord.sig, forcedChange };
       } catch (error) {
         if (!(error instanceof AiopError)) throw error;
+        // make's rule: a command that failed or was interrupted leaves no output of its target.
+        if (started) await discardOutput(node, 'its command failed or was interrupted', before);
         onStart();
         result.failed.push({ target: node.key, message: error.message });
         emit({ type: 'target-fail', ...at, target: node.key, error: error.message });
@@ -293,6 +308,22 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         slotsFor(options).release(owner);
       }
     });
+  };
+
+  /** Targets stopped half-way: their records are forgotten, as failed ones are. */
+  const forget = new Set<string>();
+  /** Removes a file target's output (whatever it is), unless it is still what `unless` saw, and says so. */
+  const discardOutput = async (node: Node, why: string, unless?: Before): Promise<void> => {
+    if (node.outPath === undefined) return;
+    const now = statStamp(node.outPath, false);
+    if (now === undefined) return;
+    if (unless !== undefined && sameStamp(now, unless.stamp)) {
+      // A racy stamp proves nothing (src/store/stamp.ts): then the content decides.
+      if (unless.hash === undefined) return;
+      if ((await stampFile(node.outPath, undefined))?.hash === unless.hash) return;
+    }
+    await rm(node.outPath, { recursive: true, force: true });
+    emit({ type: 'log', level: 'INFO', source: 'engine', ...at, message: `removed ${node.key}: ${why}` });
   };
 
   const notBuilt = (node: Node): Outcome => {
@@ -349,6 +380,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const targets = new Map<string, TargetRecord | null>(Object.entries(next.targets));
     // A target that failed or was interrupted loses its old record: it must never look fresh.
     for (const failed of result.failed) targets.set(failed.target, null);
+    for (const key of forget) targets.set(key, null);
     result.saved = await state.save({ targets, files: new Map(Object.entries(next.files)) }, only !== undefined);
     if (debug.has('sign')) emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `signatures written to ${options.statePath}` });
   }
@@ -358,6 +390,21 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   return result;
 }
 
+/** A target's output before its commands ran: its stamp, and its hash when the stamp is racy. */
+interface Before {
+  stamp: Stamp;
+  hash?: string;
+}
+
+/** What an output is before its commands run, to tell afterwards whether they changed it. */
+async function outputBefore(path: string): Promise<Before | undefined> {
+  const takenAt = Date.now();
+  const stamp = statStamp(path, false);
+  if (stamp === undefined || !isRacy(stamp, takenAt)) return stamp && { stamp };
+  const hashed = await stampFile(path, undefined);
+  return hashed && { stamp: hashed, hash: hashed.hash };
+}
+
 /** Expands every command of every needed target before anything runs, so an unset variable stops the build early. */
 export function planCommands(options: Pick<EngineOptions, 'graph' | 'scope' | 'pkgDir' | 'emit' | 'pkg' | 'debug'>): Map<Node, Planned> {
   const planned = new Map<Node, Planned>();
@@ -365,34 +412,71 @@ export function planCommands(options: Pick<EngineOptions, 'graph' | 'scope' | 'p
     ? (name: string, value: string) =>
         options.emit({ type: 'log', level: 'DEBUG', source: 'expand', ...(options.pkg ? { pkg: options.pkg } : {}), message: `$${name} = ${value}` })
     : undefined;
+  let variables: string | undefined;
   for (const node of options.graph.order) {
     const scope = targetScope(node, options.scope);
     const where = `target "${node.key}"`;
     const commands = node.def.commands.map((c) => expand(c, scope, where, onExpand).trim()).filter((c) => c.length > 0);
-    const cmdSig = commands
-      .map((c) => c.split(options.pkgDir).join('$PKGDIR'))
-      .map((c) => c.replace(/(^|\s)#.*$/, '').replace(/\s+/g, ' ').trim())
-      .filter((c) => c.length > 0)
-      .join('\n');
-    planned.set(node, { commands, cmdSig });
+    const lines = commands.map((c) => commandSignature(c.split(options.pkgDir).join('$PKGDIR'))).filter((c) => c.length > 0);
+    // A template's text is expanded as it runs, with any variable of the scope: their values are inputs too.
+    if (commands.some((c) => /^:template(\s|$)/.test(c))) lines.push(`:template variables ${(variables ??= scopeSignature(options.scope, options.pkgDir))}`);
+    planned.set(node, { commands, cmdSig: lines.join('\n') });
   }
   return planned;
+}
+
+/** sha256 of every variable of a scope and its value as written (the package folder as `$PKGDIR`). */
+export function scopeSignature(scope: Scope, pkgDir: string): string {
+  return sha256(scope.names().map((name) => `${name}=${scope.get(name)!.split(pkgDir).join('$PKGDIR')}`).join('\0'));
+}
+
+/**
+ * The signature text of an expanded command: blanks between words folded (a line break
+ * stays one, it separates commands) and shell comments dropped, so that re-indenting a
+ * recipe does not rebuild, but never inside quotes, where they are part of the command's
+ * words (`echo "a  #b"` writes every one of those bytes). A command with a here-document
+ * keeps its text as it is.
+ */
+export function commandSignature(command: string): string {
+  if (command.includes('<<')) return command.trim();
+  let out = '';
+  let quote: '' | "'" | '"' = '';
+  let blank: '' | ' ' | '\n' = '';
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote !== '') {
+      out += c;
+      if (c === '\\' && quote === '"' && i + 1 < command.length) out += command[++i];
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '\n') {
+      blank = '\n';
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      if (blank === '') blank = ' ';
+      continue;
+    }
+    if (c === '#' && (blank !== '' || out === '')) {
+      // A comment runs to the end of its line.
+      const end = command.indexOf('\n', i);
+      if (end < 0) break;
+      i = end - 1;
+      continue;
+    }
+    if (out !== '') out += blank;
+    blank = '';
+    out += c;
+    if (c === '\\' && i + 1 < command.length) out += command[++i];
+    else if (c === "'" || c === '"') quote = c;
+  }
+  return out;
 }
 
 /** The scope of one target: `$target` and `$source` as the weakest built-ins. */
 function targetScope(node: Node, scope: Scope): Scope {
   return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') });
-}
-
-/** Targets run before the heap is compacted once: a build this big runs for seconds, a no-op never gets here. */
-const COMPACT_AFTER = 256;
-let compacted = false;
-
-/** The engine's one collection, when the build got big (see src/core/heap.ts). */
-function compactHeapOnce(): void {
-  if (compacted) return;
-  compacted = true;
-  compactHeap();
 }
 
 const envs = new WeakMap<EngineOptions, NodeJS.ProcessEnv>();

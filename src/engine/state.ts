@@ -1,38 +1,57 @@
 /**
  * What the engine remembers between runs: per target the signatures of its commands,
  * sources and dependencies and a stamp of its output; per source file a stamp, so that a
- * file whose size, mtime and inode did not change is not hashed again. How it is kept on
- * disk: src/store/state-file.ts.
+ * file whose stamp did not change is not hashed again. Stamps and the rule that says when
+ * one proves a file unchanged: src/store/stamp.ts. How it is kept on disk:
+ * src/store/state-file.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { isRacy, sameStamp, stampOf, type Stamp } from '../store/stamp.js';
 
-/** Content hash plus the stat fields that let us skip re-hashing. */
-export interface FileStamp {
-  size: number;
-  mtimeMs: number;
-  ino: number;
+/** A file's stamp with the hash of its content. */
+export interface FileStamp extends Stamp {
   /** sha256 hex of the content; for a symlink, of its target; for a folder, "dir". */
   hash: string;
+  /**
+   * Set when the file's times were within the racy window as it was stamped: then the stamp
+   * cannot prove later that the file is unchanged, and the file is hashed again.
+   */
+  racy?: true;
 }
 
 /** The signatures recorded when a target was last made successfully. */
 export interface TargetRecord {
-  /** sha256 of the expanded commands (A-A-P's buildcheck). */
+  /** sha256 of the expanded commands (A-A-P's buildcheck), with the variables a `:template` may expand. */
   cmd: string;
-  /** sha256 of the sources' names and contents. */
+  /** sha256 of the sources' names, contents and modes. */
   src: string;
   /** sha256 of the dependencies' signatures. */
   deps: string;
   /** The output's stamp (file targets). */
   out?: FileStamp;
-  /** What dependents see: the output's hash, or for a virtual target the hash of its inputs. */
+  /** What dependents see: {@link fileSignature} of the output, or for a virtual target the hash of its inputs. */
   sig: string;
 }
 
 /** sha256 hex of a string. */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** The permission bits of a mode, as octal text: part of what a file gives its dependents. */
+export function permissions(mode: number): string {
+  return (mode & 0o7777).toString(8);
+}
+
+/** What a file target's dependents see of its output: content and permissions. */
+export function fileSignature(stamp: FileStamp): string {
+  return sha256(`${stamp.hash}\0${permissions(stamp.mode)}`);
+}
+
+/** What a target's source signature holds of one source file: its content and permissions. */
+export function sourceSignature(stamp: FileStamp): string {
+  return `${stamp.hash}\0${permissions(stamp.mode)}`;
 }
 
 const SMALL_FILE = 4 * 1024 * 1024;
@@ -44,40 +63,41 @@ async function hashFile(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-function sameStat(stats: Stats, stamp: FileStamp | undefined): stamp is FileStamp {
-  return stamp !== undefined && stamp.size === stats.size && stamp.mtimeMs === stats.mtimeMs && stamp.ino === stats.ino;
+/** Whether `known` proves, without reading the file, that a file with stamp `now` has its hash. */
+function proves(known: FileStamp | undefined, now: Stamp | undefined): known is FileStamp {
+  return known !== undefined && known.racy !== true && sameStamp(known, now);
 }
 
-/** A stat of the same file taken earlier in this run (the no-op check's), with its three fields. */
-export interface SeenStat {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-/** Whether a stat of this run shows the file as `known` recorded it (so it need not be looked at again). */
-export function seenMatches(known: FileStamp | undefined, seen: SeenStat | undefined): known is FileStamp {
-  return seen !== undefined && known !== undefined && seen.size === known.size && seen.mtimeMs === known.mtimeMs && seen.ino === known.ino;
+/** Whether a stamp taken earlier in this run shows the file as `known` recorded it (so it need not be looked at again). */
+export function seenMatches(known: FileStamp | undefined, seen: Stamp | undefined): known is FileStamp {
+  return seen !== undefined && proves(known, seen);
 }
 
 /**
- * Stamps a file, reusing `known` when size, mtime and inode are unchanged (then the file
- * is not read). Returns undefined when the path does not exist. When `seen` (a stat of this
- * run) already matches `known`, the file is not even stat-ed again; a symbolic link never
- * matches that way, since `seen` follows links and `known` does not.
+ * Stamps a file, reusing `known` when its stamp is unchanged and was not racy (then the
+ * file is not read). Returns undefined when the path does not exist. When `seen` (a stamp
+ * of this run) already matches `known`, the file is not even stat-ed again; a symbolic link
+ * never matches that way, since `seen` follows links and `known` does not.
  */
-export async function stampFile(path: string, known: FileStamp | undefined, seen?: SeenStat): Promise<FileStamp | undefined> {
+export async function stampFile(path: string, known: FileStamp | undefined, seen?: Stamp): Promise<FileStamp | undefined> {
   if (seenMatches(known, seen)) return known;
-  let stats: Stats;
+  // Taken before the stat: a write in the same clock tick as the stat is then always within the racy window.
+  const takenAt = Date.now();
+  let stats: Stats | undefined;
   try {
-    stats = lstatSync(path);
+    stats = lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
-  if (sameStat(stats, known)) return known;
+  if (stats === undefined) return undefined;
+  const stamp = stampOf(stats);
+  if (proves(known, stamp)) return known;
   let hash: string;
   if (stats.isSymbolicLink()) hash = sha256(`symlink:${readlinkSync(path)}`);
   else if (stats.isDirectory()) hash = 'dir';
   else hash = await hashFile(path, stats.size);
-  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, hash };
+  return { ...stamp, hash, ...(isRacy(stamp, takenAt) ? { racy: true as const } : {}) };
 }
+
+/** A stamp taken earlier in this run (the no-op check's), passed on so the file is not stat-ed again. */
+export type SeenStat = Stamp;

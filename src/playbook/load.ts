@@ -8,10 +8,7 @@ import { readFileSync } from 'node:fs';
 import { stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
-import { compactHeap } from '../core/heap.js';
-
-/** Playbook files larger than this together take seconds to parse and leave much garbage. */
-const LARGE_PLAYBOOK_BYTES = 512 * 1024;
+import { isRacy, sameStamp, stampOf as stampOfStats, type Stamp } from '../store/stamp.js';
 import type { InventoryConfig, PackagesConfig } from './schema.js';
 
 /** One target of the recipe, normalized. */
@@ -54,24 +51,14 @@ export interface LoadOptions {
 /** Where the cache lives, relative to the playbook root. */
 export const PLAYBOOK_CACHE = join('.aiop', 'state', 'playbook-cache.json');
 /** Bump when the shape of {@link Playbook} or the loader's rules change, so old caches are ignored. */
-const CACHE_FORMAT = 1;
-/**
- * A file modified this close to the moment the cache was written might have changed again
- * within the file system's timestamp granularity without changing size or mtime (git's
- * "racy" case): then the cache is not trusted and the file is parsed again.
- */
-const RACY_MS = 1000;
+const CACHE_FORMAT = 2;
 
 /** Counters for tests and benchmarks: how loads were served. */
 export const loadStats = { cacheHits: 0, cacheMisses: 0 };
 
-/** The part of a file's stat that says whether it changed. */
-export interface FileStamp {
+/** The stamp of a file the playbook was read from (src/store/stamp.ts), with its path. */
+export interface FileStamp extends Stamp {
   path: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  ctimeMs: number;
 }
 
 interface CacheFile {
@@ -142,12 +129,8 @@ export interface FreshLoad {
 }
 
 /** Stamp of a stat result. */
-export function stampOf(path: string, s: { size: number; mtimeMs: number; ino: number; ctimeMs: number }): FileStamp {
-  return { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, ctimeMs: s.ctimeMs };
-}
-
-function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
+export function stampOf(path: string, s: Parameters<typeof stampOfStats>[0]): FileStamp {
+  return { path, ...stampOfStats(s) };
 }
 
 async function stillAbsent(path: string): Promise<boolean> {
@@ -161,8 +144,8 @@ async function stillAbsent(path: string): Promise<boolean> {
 
 async function stillSame(stamp: FileStamp, writtenAt: number): Promise<boolean> {
   try {
-    const now = stampOf(stamp.path, await stat(stamp.path));
-    return sameStamp(now, stamp) && now.mtimeMs < writtenAt - RACY_MS && now.ctimeMs < writtenAt - RACY_MS;
+    // A file changed within the racy window of the cache's writing is parsed again (src/store/stamp.ts).
+    return sameStamp(stampOfStats(await stat(stamp.path)), stamp) && !isRacy(stamp, writtenAt);
   } catch {
     return false;
   }
@@ -238,7 +221,7 @@ async function writeCache(cacheFile: string, key: string, fresh: FreshLoad): Pro
  * Loads inventory + recipe (with `include`, found beside the including file, then in
  * `includeDirs`; include cycles and a target defined twice are diagnostics naming both
  * places). Throws ConfigError with every problem found. The validated result is cached in
- * `.aiop/state/playbook-cache.json`, keyed by (path, size, mtimeMs, ino, ctimeMs) of every file
+ * `.aiop/state/playbook-cache.json`, keyed by the path and stamp (src/store/stamp.ts) of every file
  * read; a hit neither imports `yaml`/`zod` nor reads the YAML files.
  */
 export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Playbook> {
@@ -258,9 +241,6 @@ export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Pl
   const { loadFresh } = await import('./load-fresh.js');
   const fresh = await loadFresh(absRoot, useDefaultRecipe ? 'default' : recipeFile, includeDirs);
   await writeCache(cacheFile, key, fresh);
-  // The YAML documents of a large playbook are garbage now, and many times its size: give the
-  // memory back before the build plans on top of it (the parse itself took seconds).
-  if (fresh.files.reduce((sum, f) => sum + f.size, 0) > LARGE_PLAYBOOK_BYTES) compactHeap();
   return fresh.playbook;
 }
 

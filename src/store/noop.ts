@@ -14,7 +14,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, writeSyn
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import type { AiopEvent, EventOf } from '../core/events.js';
-import { statter, statterInto, type StatTriple } from '../core/fast-stat.js';
+import { packedProvesUnchanged, packStamp, sameStamp, stampOf, statOrUndefined, statStamp, STAMP_FIELDS, unpackStamp, type Stamp } from './stamp.js';
 
 /** What a record gives back when it still holds. */
 export interface NoopRecord {
@@ -64,15 +64,9 @@ function loadOutputs(stored: StoredEvent[], prefix: string): AiopEvent[] {
   });
 }
 
-const MAGIC = 'aiop-noop 3\n';
-/** Numbers per path: size (-1: must not exist), mtimeMs, ino. */
-const FIELDS = 3;
-
-/**
- * A file modified this close to the moment the record was written may have changed again
- * within the file system's timestamp granularity: such a record is not trusted.
- */
-const RACY_MS = 1000;
+const MAGIC = 'aiop-noop 4\n';
+/** Numbers per path: a packed stamp (src/store/stamp.ts), size -1 for a path that must not exist. */
+const FIELDS = STAMP_FIELDS;
 
 /** Command-line words that change how a build reports, not what it builds. */
 const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable']);
@@ -105,14 +99,14 @@ function relativeTo(prefix: string, path: string): string {
 }
 
 /**
- * Files whose stat is still the one recorded at the end of the last successful build (and
- * not racy): absolute path to stat, undefined for a path recorded as absent and still absent.
+ * Files whose stamp is still the one recorded at the end of the last successful build (and
+ * was not racy then, src/store/stamp.ts): absolute path to stat, undefined for a path recorded as absent and still absent.
  * Their content is what that build saw, so the full path need not stat or hash them again.
  */
 export interface KnownStats {
   has(path: string): boolean;
-  /** The stat, undefined for a path known to be absent. */
-  get(path: string): StatTriple | undefined;
+  /** The stamp, undefined for a path known to be absent. */
+  get(path: string): Stamp | undefined;
 }
 
 /** The files a failed no-op check found unchanged (a {@link StaleRecord}). */
@@ -185,11 +179,10 @@ export class StaleRecord implements KnownStats {
     return i >= 0 && this.#same[i] === 1;
   }
 
-  get(path: string): StatTriple | undefined {
+  get(path: string): Stamp | undefined {
     const i = this.indexOf(path);
     if (i < 0 || this.#same[i] !== 1) return undefined;
-    const n = this.#numbers;
-    return n[i * FIELDS] === -1 ? undefined : { size: n[i * FIELDS]!, mtimeMs: n[i * FIELDS + 1]!, ino: n[i * FIELDS + 2]! };
+    return unpackStamp(this.#numbers, i);
   }
 
   /**
@@ -198,14 +191,8 @@ export class StaleRecord implements KnownStats {
    */
   async rewrite(root: string, key: string, outputs: AiopEvent[], context: Record<string, unknown>, restat: Iterable<number>): Promise<void> {
     const numbers = new Float64Array(this.#numbers);
-    const stat = statter(join(root, '.aiop', 'inventory_config.yml'));
     const again = new Set([...this.changedAt, ...restat]);
-    for (const i of again) {
-      const s = stat(this.path(i));
-      numbers[i * FIELDS] = s ? s.size : -1;
-      numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
-      numbers[i * FIELDS + 2] = s ? s.ino : 0;
-    }
+    for (const i of again) packStamp(numbers, i, statStamp(this.path(i)));
     if (outputs === this.outputs && context === this.context && this.#patch(numbers, again)) return;
     await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs === this.outputs ? { compact: this.#compactOutputs } : outputs, context);
   }
@@ -228,8 +215,7 @@ export class StaleRecord implements KnownStats {
       return false;
     }
     try {
-      const seen = fstatSync(fd);
-      if (seen.ino !== file.ino || seen.size !== file.size || seen.mtimeMs !== file.mtimeMs) return false;
+      if (!sameStamp(stampOf(fstatSync(fd)), file.stamp)) return false;
       const bytes = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
       for (const i of changed) writeSync(fd, bytes, i * FIELDS * 8, FIELDS * 8, file.numbersStart + i * FIELDS * 8);
       writeSync(fd, now, WRITTEN_AT_OFFSET, 'latin1');
@@ -243,9 +229,7 @@ export class StaleRecord implements KnownStats {
 /** Where a record was read from: the file as it was then, and where its numbers start. */
 interface RecordFile {
   path: string;
-  ino: number;
-  size: number;
-  mtimeMs: number;
+  stamp: Stamp;
   numbersStart: number;
 }
 
@@ -268,13 +252,13 @@ export function checkNoop(root: string, key: string): NoopCheck {
   let numbers: Float64Array;
   let where: RecordFile;
   try {
-    const { buffer, ino, size, mtimeMs } = readWhole(file);
+    const { buffer, stamp } = readWhole(file);
     if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return { record: undefined };
     const headerEnd = buffer.indexOf(10, MAGIC.length);
     header = JSON.parse(buffer.toString('utf8', MAGIC.length, headerEnd)) as Header;
     const pathsStart = headerEnd + 1;
     const numbersStart = align8(pathsStart + header.pathBytes);
-    where = { path: file, ino, size, mtimeMs, numbersStart };
+    where = { path: file, stamp, numbersStart };
     pathText = buffer.subarray(pathsStart, pathsStart + header.pathBytes);
     paths = header.count === 0 ? [] : pathText.toString('utf8').split('\n');
     const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
@@ -287,9 +271,7 @@ export function checkNoop(root: string, key: string): NoopCheck {
   } catch {
     return { record: undefined };
   }
-  const stat = statterInto(file);
-  const now = new Float64Array(FIELDS);
-  const limit = header.writtenAt - RACY_MS;
+  const writtenAt = header.writtenAt;
   const prefix = root.endsWith('/') ? root : `${root}/`;
   // Relative paths as they are when the root is the working folder (it is for `aiop build`):
   // no string to build, and fewer folders for the kernel to walk.
@@ -299,12 +281,8 @@ export function checkNoop(root: string, key: string): NoopCheck {
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
     // String concatenation, not path.join: this loop runs for every file of a large build.
-    const exists = stat(path.charCodeAt(0) === 47 || base === '' ? path : base + path, now, 0);
-    const size = numbers[i * FIELDS]!;
-    const unchanged = !exists
-      ? size === -1
-      : size !== -1 && now[0] === size && now[1] === numbers[i * FIELDS + 1] && now[2] === numbers[i * FIELDS + 2] && now[1]! < limit;
-    if (unchanged) same[i] = 1;
+    const now = statOrUndefined(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
+    if (packedProvesUnchanged(numbers, i, now, writtenAt)) same[i] = 1;
     else changedAt.push(i);
   }
   if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, prefix, paths, pathText, numbers, same, changedAt, where) };
@@ -313,17 +291,18 @@ export function checkNoop(root: string, key: string): NoopCheck {
 }
 
 /** A file's bytes and the identity of the file they were read from. */
-function readWhole(path: string): { buffer: Buffer; ino: number; size: number; mtimeMs: number } {
+function readWhole(path: string): { buffer: Buffer; stamp: Stamp } {
   const fd = openSync(path, 'r');
   try {
-    const { ino, size, mtimeMs } = fstatSync(fd);
+    const stamp = stampOf(fstatSync(fd));
+    const size = stamp.size;
     const buffer = Buffer.allocUnsafe(size);
     for (let at = 0; at < size; ) {
       const n = readSync(fd, buffer, at, size - at, at);
       if (n === 0) throw new Error(`${path} shrank while it was read`);
       at += n;
     }
-    return { buffer, ino, size, mtimeMs };
+    return { buffer, stamp };
   } finally {
     closeSync(fd);
   }
@@ -352,14 +331,8 @@ export async function writeNoop(
   // A newline in a name would split the list: such a build simply gets no fast path.
   if (paths.some((path) => path.includes('\n'))) return dropNoop(root, key);
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  const stat = statter(join(root, '.aiop', 'inventory_config.yml'));
   const numbers = new Float64Array(paths.length * FIELDS);
-  paths.forEach((path, i) => {
-    const s = known?.has(path) ? known.get(path) : stat(path);
-    numbers[i * FIELDS] = s ? s.size : -1;
-    numbers[i * FIELDS + 1] = s ? s.mtimeMs : 0;
-    numbers[i * FIELDS + 2] = s ? s.ino : 0;
-  });
+  paths.forEach((path, i) => packStamp(numbers, i, known?.has(path) ? known.get(path) : statStamp(path)));
   const pathText = Buffer.from(paths.map((path) => relativeTo(prefix, path)).join('\n'), 'utf8');
   await writeRecord(root, key, prefix, pathText, numbers, outputs, context);
 }

@@ -5,17 +5,13 @@
  * stat changed, and after the build only when a command changed one.
  */
 import { readdirSync } from 'node:fs';
-import { statter, type StatTriple } from '../core/fast-stat.js';
+import { sameStamp, statStamp, type Stamp } from './stamp.js';
 import type { StaleRecord } from './noop.js';
 
 /** The folders of a package and their stats, as they were before a build ran. */
 export interface FolderStats {
   /** Whether every folder still has the stat it had: then no entry was added or removed. */
   unchanged(): boolean;
-}
-
-function same(a: StatTriple | undefined, b: StatTriple | undefined): boolean {
-  return a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
 /**
@@ -25,8 +21,8 @@ function same(a: StatTriple | undefined, b: StatTriple | undefined): boolean {
  * removed (or a folder is gone): only the full path can tell what that means.
  */
 export function checkFolders(stale: StaleRecord, pkgDir: string, folders: readonly string[], from: number, to: number): FolderStats | undefined {
-  const stat = statter(pkgDir);
-  const before = new Map<string, StatTriple>();
+  const stat = (path: string): Stamp | undefined => statStamp(path);
+  const before = new Map<string, Stamp>();
   let recorded: Map<string, string[]> | undefined;
   for (const rel of ['', ...folders]) {
     const path = rel === '' ? pkgDir : `${pkgDir}/${rel}`;
@@ -43,11 +39,11 @@ export function checkFolders(stale: StaleRecord, pkgDir: string, folders: readon
     const expected = recorded.get(rel) ?? [];
     if (names.length !== expected.length || names.some((name, i) => name !== expected[i])) return undefined;
     // Listed while nothing changed it: the entries and the stat belong together.
-    if (!same(first, stat(path))) return undefined;
+    if (!sameStamp(first, stat(path))) return undefined;
     before.set(path, first);
   }
   return {
-    unchanged: () => [...before].every(([path, seen]) => same(seen, stat(path))),
+    unchanged: () => [...before].every(([path, seen]) => sameStamp(seen, stat(path))),
   };
 }
 

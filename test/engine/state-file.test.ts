@@ -10,7 +10,7 @@ import { tempDir } from '../util/run.js';
 
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
 // Spread into plain objects: fast-check may make them without a prototype, and JSON gives one.
-const stamp: fc.Arbitrary<FileStamp> = fc.record({ size: fc.nat(), mtimeMs: fc.double({ min: 0, max: 2e12, noNaN: true }), ino: fc.nat(), hash: hex }).map((s) => ({ ...s }));
+const stamp: fc.Arbitrary<FileStamp> = fc.record({ size: fc.nat(), mtimeMs: fc.double({ min: 0, max: 2e12, noNaN: true }), ctimeMs: fc.double({ min: 0, max: 2e12, noNaN: true }), ino: fc.nat(), mode: fc.nat(0o177777), hash: hex }).map((s) => ({ ...s }));
 const record: fc.Arbitrary<TargetRecord> = fc.record({ cmd: hex, src: hex, deps: hex, sig: fc.oneof(hex, fc.constant('dir')) }).map((r) => ({ ...r }));
 // Names with the characters a line format must survive: tabs, newlines, quotes, backslashes, non-ASCII.
 const name = fc.string({ unit: fc.constantFrom('a', 'b', '/', '.', '\t', '\n', '"', '\\', 'é', '😀'), minLength: 1, maxLength: 8 });

@@ -214,11 +214,12 @@ test('a cache hit imports neither yaml nor zod (a copy of the loader where they 
     await writeFiles(pbRoot, { '.aiop/inventory_config.yml': INVENTORY, '.aiop/recipe.yml': RECIPE });
     await pastRacyWindow();
     const expected = await loadPlaybook(pbRoot); // writes the cache
-    // The loader and core, copied where no node_modules is reachable: importing yaml or zod would fail.
+    // The loader, core and state stamps, copied where no node_modules is reachable: importing yaml or zod would fail.
     const lib = join(dir, 'lib');
     await mkdir(join(lib, 'src'), { recursive: true });
     await cp(join(REPO, 'dist/src/playbook'), join(lib, 'src/playbook'), { recursive: true });
     await cp(join(REPO, 'dist/src/core'), join(lib, 'src/core'), { recursive: true });
+    await cp(join(REPO, 'dist/src/store'), join(lib, 'src/store'), { recursive: true });
     await writeFile(join(lib, 'package.json'), '{"type":"module"}\n');
     const script = join(lib, 'probe.js');
     await writeFile(
