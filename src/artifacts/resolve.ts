@@ -5,6 +5,7 @@ import type { ArtifactConfig } from '../playbook/schema.js';
 import { parseSri, sriFromSha256Hex, sameSri } from './integrity.js';
 import { archiveKindOf } from './archive-kind.js';
 import { redactUrl } from '../core/url.js';
+import { badRelativePath, destProblem } from '../playbook/path-values.js';
 
 /** One artifact with its variables expanded and its condition already applied. */
 export interface ResolvedArtifact {
@@ -37,13 +38,9 @@ function matches(when: ArtifactConfig['when'], values: Record<string, string>): 
 export function normalizeDest(dest: string, artifact: string): string {
   if (dest === '' || dest === '.' || dest === './') return '';
   const folder = dest.endsWith('/');
-  if (dest.includes('\\') || dest.includes('\0') || posix.isAbsolute(dest)) {
-    throw new AiopError('config', `artifact ${artifact}: dest "${dest}" must be a relative path inside the package`);
-  }
+  const bad = badRelativePath(dest);
+  if (bad) throw new AiopError('config', destProblem(artifact, dest, bad));
   const parts = dest.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) {
-    throw new AiopError('config', `artifact ${artifact}: dest "${dest}" must not leave the package (no "..")`);
-  }
   if (parts.length === 0) return '';
   return parts.join('/') + (folder ? '/' : '');
 }

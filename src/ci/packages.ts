@@ -214,7 +214,7 @@ function checkOptions(
     if (uploads.includes(kind) && !installers.includes(kind)) problems.add(at('options', 'upload'), `${label}: uploads a .${kind} that it does not make`, `add installer: ${kind}`);
   }
   const installerName = options.installer_name;
-  if (installerName !== undefined && /^\.{1,2}$|\//.test(String(installerName))) {
+  if (installerName !== undefined && /^\.{1,2}$|\/|^-|\0/.test(String(installerName))) {
     problems.add(at('options', 'installer_name'), `${label}: installer_name "${String(installerName)}" must be a file name, not a path`, 'the .deb is always written beside the package folder');
   }
   for (const kind of ['deb', 'rpm'] as const) {

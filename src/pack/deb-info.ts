@@ -50,7 +50,7 @@ export function debInfoFrom(
  */
 export function installerFileName(info: DebInfo, installerName?: string): string {
   if (installerName === undefined || installerName === '') return debFileName(info);
-  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..') {
+  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..' || installerName.startsWith('-')) {
     throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
   }
   return installerName.endsWith('.deb') ? installerName : `${installerName}.deb`;

@@ -45,7 +45,7 @@ export function rpmInfoFrom(
 /** The .rpm's file name: `--installer_name` (any .deb or .rpm ending replaced by .rpm), else the rpm default. */
 export function rpmInstallerFileName(info: RpmInfo, installerName?: string): string {
   if (installerName === undefined || installerName === '') return rpmFileName(info);
-  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..') {
+  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..' || installerName.startsWith('-')) {
     throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
   }
   return `${installerName.replace(/\.(deb|rpm)$/, '')}.rpm`;

@@ -6,11 +6,16 @@ import type { Diagnostic } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { InventoryConfig } from './schema.js';
 import type { ParsedYamlFile } from './yaml-file.js';
+import { badRelativePath, badSingleName, destProblem, printable } from './path-values.js';
 
 /** Semantic checks of `.aiop/inventory_config.yml`. */
 export function checkInventory(file: ParsedYamlFile<InventoryConfig>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const inv = file.value;
+  const version = badSingleName(inv.package.version);
+  if (version) {
+    out.push({ message: `package version "${printable(inv.package.version)}" ${version}`, ...file.locate(['package', 'version']), hint: 'the version is part of every output file name' });
+  }
   for (const [targetName, target] of Object.entries(inv.system_targets)) {
     const base = ['system_targets', targetName];
     const first = new Map<string, number>();
@@ -30,11 +35,21 @@ export function checkInventory(file: ParsedYamlFile<InventoryConfig>): Diagnosti
           out.push({ message: `choice "${choice}" of parameter "${param.name}" is listed twice`, ...file.locate([...base, 'compatibility', i, 'choices', j]) });
         }
         seen.add(choice);
+        const bad = badSingleName(choice);
+        if (bad) {
+          out.push({
+            message: `choice "${printable(choice)}" of parameter "${param.name}" ${bad}`,
+            ...file.locate([...base, 'compatibility', i, 'choices', j]),
+            hint: 'compatibility values are part of the package folder name',
+          });
+        }
       });
     });
     const params = new Map<string, string[]>();
     for (const p of target.compatibility) if (!params.has(p.name)) params.set(p.name, p.choices);
     (target.artifacts ?? []).forEach((artifact, i) => {
+      const dest = artifact.dest === undefined ? undefined : badRelativePath(artifact.dest);
+      if (dest) out.push({ message: destProblem(artifact.name, artifact.dest!, dest), ...file.locate([...base, 'artifacts', i, 'dest']) });
       for (const [key, wanted] of Object.entries(artifact.when ?? {})) {
         const choices = params.get(key);
         if (choices === undefined) {
@@ -69,5 +84,7 @@ export function badFileTargetName(name: string): string | undefined {
   if (name.startsWith('/')) return 'is an absolute path; file targets are relative to the package folder';
   if (name.split('/').includes('..')) return 'climbs out with ".."; file targets stay inside the package folder';
   if (name.includes('\0')) return 'contains a NUL character';
+  if (name.startsWith('-')) return 'starts with "-", which tools would take for an option';
   return undefined;
 }
+

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, type Diagnostic } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { badFileTargetName, checkInventory } from './checks.js';
+import { printable } from './path-values.js';
 import type { FileStamp, FreshLoad, Playbook, Recipe, RecipeTarget } from './load.js';
 import { stampOf } from './load.js';
 import { inventorySchema, recipeSchema, type RecipeConfig } from './schema.js';
@@ -16,7 +17,7 @@ import { parseYamlFile, sortDiagnostics, displayPath, type ParsedYamlFile } from
 type ParsedRecipe = ParsedYamlFile<RecipeConfig>;
 
 /** Modules whose code decides what a load returns. */
-const LOADER_MODULES = ['./schema.js', './load-fresh.js', './yaml-file.js', './checks.js', './load.js'];
+const LOADER_MODULES = ['./schema.js', './load-fresh.js', './yaml-file.js', './checks.js', './path-values.js', './load.js'];
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -145,7 +146,7 @@ export async function loadRecipe(
       const virtual = t.virtual ?? false;
       if (!virtual) {
         const bad = badFileTargetName(name);
-        if (bad) diagnostics.push({ message: `file target "${name}" ${bad}`, ...parsed.locate(['targets', name], true), hint: 'or mark it `virtual: true`' });
+        if (bad) diagnostics.push({ message: `file target "${printable(name)}" ${bad}`, ...parsed.locate(['targets', name], true), hint: 'or mark it `virtual: true`' });
       }
       const commands = t.commands === undefined ? [] : typeof t.commands === 'string' ? [t.commands] : t.commands;
       targets[name] = { name, virtual, sources: t.sources ?? [], depends: t.depends ?? [], commands, file: parsed.display };
