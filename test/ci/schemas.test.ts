@@ -178,7 +178,7 @@ test('any valid packages.yml gives a valid pipeline whose jobs hand `aiop build`
         zip_pack: fc.boolean(),
         installer: fc.constant('deb'),
         retries: fc.nat(9),
-        installer_name: text.filter((v) => !v.includes('/') && v !== '.' && v !== '..'),
+        installer_name: text.filter((v) => !v.includes('/') && v !== '.' && v !== '..' && !v.startsWith('-')),
         stdout_log_level: fc.constantFrom('DEBUG', 'DISABLED'),
         hide_progress: fc.boolean(),
       },

@@ -15,7 +15,7 @@ const RECIPE = `default: all
 targets:
   all: { virtual: true, depends: [out.txt] }
   out.txt:
-    commands: [":print hello > $target"]
+    commands: ["echo hello > $target"]
 `;
 
 interface Case {
