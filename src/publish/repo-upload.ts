@@ -1,22 +1,23 @@
 /**
  * `aiop repo apt ... --upload_url URL`: PUTs the files of a repository that changed to the
  * same relative paths under URL, each with {@link uploadFile} (checksum headers, retries,
- * credentials from the environment). Files that a failed or interrupted upload left behind
- * are remembered in the repository folder and sent again by the next run, so the server
- * catches up even when the local repository itself did not change again.
+ * credentials from the environment). A record in the repository folder names the URL last
+ * uploaded to and the files not sent yet: a failed or interrupted upload is finished by the
+ * next run, and a URL the repository was never (or not last) uploaded to gets every file.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { readFile, readdir } from 'node:fs/promises';
+import { join, posix, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { uploadFile, type UploadSettings } from './upload.js';
 
-/** The list of files still to upload, kept in the repository folder between runs. */
-export const PENDING_FILE = '.aiop-upload-pending.json';
+/** The upload record, kept in the repository folder between runs. */
+export const UPLOAD_RECORD = '.aiop-upload.json';
 
-interface Pending {
-  /** The base URL without credentials: a list made for one server is not sent to another. */
+interface UploadRecord {
+  /** The base URL without credentials. */
   url: string;
-  files: string[];
+  /** Files still to send there. */
+  pending: string[];
 }
 
 /** The base URL as stored and compared: credentials removed, one trailing `/`. */
@@ -28,30 +29,47 @@ function plainUrl(baseUrl: string): string {
   return url.toString();
 }
 
-async function readPending(outputDir: string, url: string): Promise<string[]> {
+async function readRecord(outputDir: string): Promise<UploadRecord | undefined> {
   try {
-    const pending = JSON.parse(await readFile(join(outputDir, PENDING_FILE), 'utf8')) as Partial<Pending>;
-    return pending.url === url && Array.isArray(pending.files) ? pending.files.filter((f): f is string => typeof f === 'string') : [];
+    const record = JSON.parse(await readFile(join(outputDir, UPLOAD_RECORD), 'utf8')) as Partial<UploadRecord>;
+    if (typeof record.url !== 'string' || !Array.isArray(record.pending)) return undefined;
+    return { url: record.url, pending: record.pending.filter((f): f is string => typeof f === 'string') };
   } catch {
-    return [];
+    return undefined;
   }
 }
 
+/** Every file of the repository (not the dot files aiop keeps there), `/`-separated. */
+async function allFiles(outputDir: string): Promise<string[]> {
+  const entries = await readdir(outputDir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => relative(outputDir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
 /**
- * Uploads `changed` (paths relative to outputDir, `/`-separated, in publishing order) plus
- * whatever an earlier run left pending for the same URL, to `<baseUrl>/<path>`. The order is
- * kept (pending files first, as they are older), each file once. Returns what went where.
+ * Publishing order: .debs, indices, the key, then Release, Release.gpg and InRelease last,
+ * so that a client never sees an index naming a file that is not there yet.
+ */
+function rank(file: string): number {
+  if (file.startsWith('pool/')) return 0;
+  if (file === 'key.asc') return 2;
+  const last = ['Release', 'Release.gpg', 'InRelease'].indexOf(posix.basename(file));
+  return last >= 0 && file.split('/').length === 3 ? 3 + last : 1;
+}
+
+/**
+ * Uploads `changed` (paths relative to outputDir, `/`-separated) plus what an earlier run
+ * left pending for the same URL, or every file when the record names another URL or none,
+ * to `<baseUrl>/<path>`, in publishing order, each file once. Returns what went where.
  */
 export async function uploadRepo(outputDir: string, changed: string[], baseUrl: string, settings: UploadSettings): Promise<Array<{ file: string; url: string }>> {
   const url = plainUrl(baseUrl);
-  const files = [...new Set([...(await readPending(outputDir, url)), ...changed])];
-  // Index files are published after the files they name; a pending index would otherwise
-  // overtake a new .deb. Sorting by the publishing rank keeps each group's own order.
-  const rank = (file: string): number => (file.startsWith('pool/') ? 0 : /\/(InRelease|Release|Release\.gpg)$/.test(file) ? 3 : file === 'key.asc' ? 2 : 1);
+  const record = await readRecord(outputDir);
+  const files = record?.url === url ? [...new Set([...record.pending, ...changed])] : await allFiles(outputDir);
   files.sort((a, b) => rank(a) - rank(b));
-  if (files.length === 0) return [];
-  const save = (left: string[]): Promise<void> =>
-    left.length === 0 ? rm(join(outputDir, PENDING_FILE), { force: true }) : writeFileAtomic(join(outputDir, PENDING_FILE), `${JSON.stringify({ url, files: left } satisfies Pending, null, 2)}\n`);
+  const save = (pending: string[]): Promise<void> => writeFileAtomic(join(outputDir, UPLOAD_RECORD), `${JSON.stringify({ url, pending } satisfies UploadRecord, null, 2)}\n`);
   await save(files);
   const base = new URL(baseUrl);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
@@ -64,4 +82,3 @@ export async function uploadRepo(outputDir: string, changed: string[], baseUrl: 
   }
   return done;
 }
-

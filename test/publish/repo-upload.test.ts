@@ -47,7 +47,7 @@ test('repo apt --upload_url PUTs the repository to WebDAV, then only what change
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stdout, /^7 file\(s\) uploaded to http:\/\/127\.0\.0\.1:\d+\/dav\/apt$/m);
   assert.ok(![one.stdout, one.stderr].some((s) => s.includes(PASSWORD) || s.includes(key.split('\n')[3]!)), 'no secret printed');
-  const local = await tree(www);
+  const local = (await tree(www)).filter((f) => f !== '.aiop-upload.json');
   assert.deepEqual(await tree(join(dav.davRoot, 'apt')), local, 'the server holds the same files');
   for (const file of local) assert.equal(sha256(await readFile(join(dav.davRoot, 'apt', file))), sha256(await readFile(join(www, file))), file);
   let log = await dav.accessLog();
@@ -78,8 +78,9 @@ test('repo apt --upload_url PUTs the repository to WebDAV, then only what change
     'dists/stable/Release.gpg',
     'dists/stable/InRelease',
   ]);
-  assert.deepEqual(await tree(join(dav.davRoot, 'apt')), await tree(www));
-  for (const file of await tree(www)) assert.equal(sha256(await readFile(join(dav.davRoot, 'apt', file))), sha256(await readFile(join(www, file))), file);
+  const published2 = (await tree(www)).filter((f) => f !== '.aiop-upload.json');
+  assert.deepEqual(await tree(join(dav.davRoot, 'apt')), published2);
+  for (const file of published2) assert.equal(sha256(await readFile(join(dav.davRoot, 'apt', file))), sha256(await readFile(join(www, file))), file);
 
   // The same .deb rebuilt (same name and size, other bytes: here the ar member's time) replaces the old one.
   seen = lines(log).length;
@@ -96,6 +97,15 @@ test('repo apt --upload_url PUTs the repository to WebDAV, then only what change
   log = await dav.accessLog();
   assert.equal(puts(log, seen, prefix)[0], 'pool/main/a/alpha/alpha_1.0_all.deb');
   assert.equal(sha256(await readFile(join(dav.davRoot, 'apt/pool/main/a/alpha/alpha_1.0_all.deb'))), sha256(bytes));
+
+  // Another URL, nothing changed locally: it gets every file (but not aiop's own record).
+  seen = lines(log).length;
+  const mirror = await aiop(['repo', 'apt', www, '--deb', rebuilt, '--upload_url', `${dav.url}/mirror`], { cwd: dir, env });
+  assert.equal(mirror.code, 0, mirror.stderr);
+  assert.match(mirror.stdout, /^8 file\(s\) uploaded to /m);
+  const published = (await tree(www)).filter((f) => !f.startsWith('.'));
+  assert.deepEqual(await tree(join(dav.davRoot, 'mirror')), published);
+  assert.deepEqual(puts(await dav.accessLog(), seen, '/dav/mirror/').slice(-3), ['dists/stable/Release', 'dists/stable/Release.gpg', 'dists/stable/InRelease']);
 
   // apt-get reads the uploaded copy (through the WebDAV location, with the upload credentials).
   const apt = join(dir, 'apt');
@@ -156,8 +166,9 @@ test('repo apt --upload_url: checksum headers and retries as --upload; a failed 
   assert.match(failed.stderr, /upload of Packages\.gz to http:\/\/127\.0\.0\.1:\d+\/repo\/dists\/stable\/main\/binary-all\/Packages\.gz failed: HTTP 500 Internal Server Error: busy \(after 2 tries\)/);
   assert.match(failed.stdout, /Upload of Packages\.gz failed \(HTTP 500 Internal Server Error: busy\); retrying/);
   assert.deepEqual(server.puts.map((p) => p.path), ['/repo/pool/main/a/alpha/alpha_1.0_all.deb', '/repo/dists/stable/main/binary-all/Packages']);
-  const pending = JSON.parse(await readFile(join(www, '.aiop-upload-pending.json'), 'utf8')) as { url: string; files: string[] };
-  assert.deepEqual(pending.files, ['dists/stable/main/binary-all/Packages.gz', 'key.asc', 'dists/stable/Release', 'dists/stable/Release.gpg', 'dists/stable/InRelease']);
+  const pending = JSON.parse(await readFile(join(www, '.aiop-upload.json'), 'utf8')) as { url: string; pending: string[] };
+  assert.equal(pending.url, `${server.url}/repo/`);
+  assert.deepEqual(pending.pending, ['dists/stable/main/binary-all/Packages.gz', 'key.asc', 'dists/stable/Release', 'dists/stable/Release.gpg', 'dists/stable/InRelease']);
   assert.ok(![failed.stdout, failed.stderr].some((s) => s.includes('tok-3x4mple-s3cret')));
 
   // The server is fixed; nothing changed locally, yet the rest is sent, InRelease after one 503.
@@ -174,7 +185,7 @@ test('repo apt --upload_url: checksum headers and retries as --upload; a failed 
     '/repo/dists/stable/Release.gpg',
     '/repo/dists/stable/InRelease',
   ]);
-  await assert.rejects(readFile(join(www, '.aiop-upload-pending.json')), { code: 'ENOENT' });
+  assert.deepEqual(JSON.parse(await readFile(join(www, '.aiop-upload.json'), 'utf8')), { url: `${server.url}/repo/`, pending: [] });
   for (const put of server.puts) {
     const local = await readFile(join(www, put.path.slice('/repo/'.length)));
     assert.equal(put.sha256, sha256(local), `${put.path} arrived intact`);
