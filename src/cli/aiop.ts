@@ -9,8 +9,15 @@ import { main } from './run.js';
 import type { Unchanged } from '../store/noop.js';
 
 main('aiop', async () => {
-  const args = process.argv.slice(2);
+  let args = process.argv.slice(2);
   const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout };
+  if (args[0] === 'build_again') {
+    // Checked as typed (usage errors first), then run as the recorded `aiop build`.
+    const { parseAiop } = await import('./aiop-args.js');
+    if (parseAiop(args).command !== 'build_again') return 0;
+    const [{ buildAgainArgv }, { reportWordsOf }] = await Promise.all([import('../commands/build-again.js'), import('../options/report-words.js')]);
+    args = ['build', ...(await buildAgainArgv(io, reportWordsOf(args.slice(1))))];
+  }
   let unchanged: Unchanged | undefined;
   if (args[0] === 'build') {
     const { replayNoop } = await import('../session/noop-replay.js');
@@ -41,10 +48,9 @@ main('aiop', async () => {
       const { buildAllCommand } = await import('../commands/build-all.js');
       return buildAllCommand(invocation.options, io, parseBuildArgv);
     }
-    case 'build_again': {
-      const { buildAgainCommand } = await import('../commands/build-again.js');
-      return buildAgainCommand(io, parseBuildArgv);
-    }
+    case 'build_again':
+      // Rewritten into `build` above.
+      return 0;
     case 'init': {
       const { initCommand } = await import('../commands/init.js');
       return initCommand(invocation.options, io);

@@ -3,26 +3,25 @@
  * in this process (one failing package does not stop the others), or, inside a CI
  * pipeline, writes the list as a dynamic pipeline for the CI system to build.
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { AiopError, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { BuildOptions } from '../options/build-options.js';
 import { resolveTarget } from '../playbook/compat.js';
-import { planPackageBuild, runPackageBuild } from '../session/full-build.js';
-import { acquirePackageLock } from '../session/lock.js';
+import { planPackageBuild, runFullBuild } from '../session/full-build.js';
 import { packageStateDir } from '../session/destination.js';
 import { buildArgs, expandPackages, type PackageSpec } from '../ci/packages.js';
 import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
 import type { BuildAllOptions } from '../cli/aiop-args.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
-import { loadPlaybook, ensureAiopGitignore, type Playbook } from '../playbook/load.js';
+import { loadPlaybook, type Playbook } from '../playbook/load.js';
 import { packagesSchema, type PackagesConfig } from '../playbook/schema.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import { parseYamlFile } from '../playbook/yaml-file.js';
-import { onInterrupt } from '../session/interrupt.js';
-import { machineReadableFailures, startReporting } from '../session/reporting.js';
+import { machineReadableFailures } from '../session/reporting.js';
+import { Session } from '../session/session.js';
 
 export interface BuildAllIo {
   cwd: string;
@@ -60,30 +59,26 @@ export async function buildAllCommand(
   const ci = detectCi(options.ci, options.local, io.env);
 
   if (ci !== undefined) {
-    const { stream, reporters } = await startReporting({
-      program: 'aiop',
-      options: { ...options, hideProgress: true },
-      userConfig,
-      root,
-      logName: 'build_all',
-      env: io.env,
-    });
-    const plan = await writeCiPlan(ci, specs, config.ci, { root, emit: stream.emit });
-    if (ci === 'github') io.stdout.write(`${plan.text}\n`);
-    else {
-      stream.emit({
-        type: 'log',
-        level: 'INFO',
-        source: 'ci',
-        message: `trigger it from a parent job: trigger: { include: [{ artifact: ${plan.relativeFile}, job: <this job> }], strategy: depend } (see docs/ci.md)`,
-      });
+    const session = await Session.open({ program: 'aiop', options: { ...options, hideProgress: true }, userConfig, root, logName: 'build_all', env: io.env });
+    try {
+      const plan = await writeCiPlan(ci, specs, config.ci, { root, emit: session.emit });
+      if (ci === 'github') io.stdout.write(`${plan.text}\n`);
+      else {
+        session.emit({
+          type: 'log',
+          level: 'INFO',
+          source: 'ci',
+          message: `trigger it from a parent job: trigger: { include: [{ artifact: ${plan.relativeFile}, job: <this job> }], strategy: depend } (see docs/ci.md)`,
+        });
+      }
+    } catch (error) {
+      throw await session.end(error, 'build_all');
     }
-    await reporters.close();
+    await session.close();
     return 0;
   }
 
   // Every package is checked before any is built: a mistake in one is found at once (exit 2).
-  const controller = new AbortController();
   const requests = specs.map((spec) => {
     const buildOptions = parseBuild(buildArgs(spec));
     const target = resolveTarget(playbook.inventory, spec.systemTarget, spec.compat.map(([name, value]) => `${name}=${value}`));
@@ -92,7 +87,7 @@ export async function buildAllCommand(
 
   // Console logs are off by default (the seed); the summary is always shown.
   const stdoutLogLevel = options.stdoutLogLevel ?? 'DISABLED';
-  const { stream, reporters } = await startReporting({
+  const session = await Session.open({
     program: 'aiop',
     options: { ...options, stdoutLogLevel },
     userConfig,
@@ -100,44 +95,29 @@ export async function buildAllCommand(
     logName: 'build_all',
     env: io.env,
     extra: { perPackageLogs: true, alwaysShowSummary: true },
+    logPathsFrom: io.cwd,
   });
-  await ensureAiopGitignore(root);
-  const stopListening = onInterrupt(controller);
   const limit = pLimit(options.threads ?? userConfig.threads);
   let failed = 0;
   try {
     await Promise.all(
       requests.map(({ spec, buildOptions, target }) =>
         limit(async () => {
-          if (controller.signal.aborted) return;
-          const started = Date.now();
-          stream.emit({ type: 'package-start', pkg: spec.id, systemTarget: spec.systemTarget, compat: Object.fromEntries(spec.compat) });
-          const logFile = (): { logFile?: string } => {
-            const file = reporters.packageLogFile(spec.id);
-            return file ? { logFile: relative(io.cwd, file) } : {};
-          };
-          try {
-            const ctx = { playbook, userConfig, emit: stream.emit, signal: controller.signal, env: io.env };
-            const lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: spec.id, signal: controller.signal });
-            try {
-              await runPackageBuild(await planPackageBuild(target, buildOptions, ctx));
-            } finally {
-              await lock.release();
-            }
-            stream.emit({ type: 'package-done', pkg: spec.id, ok: true, durationMs: Date.now() - started, ...logFile() });
-          } catch (error) {
-            if (!(error instanceof AiopError)) throw error;
-            failed++;
-            stream.emit({ type: 'failure', pkg: spec.id, target: spec.id, message: error.message });
-            stream.emit({ type: 'package-done', pkg: spec.id, ok: false, error: error.message, durationMs: Date.now() - started, ...logFile() });
-          }
+          if (session.signal.aborted) return;
+          const ctx = { playbook, userConfig, emit: session.emit, signal: session.signal, env: io.env };
+          const built = await session.runPackage(
+            { pkg: spec.id, systemTarget: spec.systemTarget, compat: Object.fromEntries(spec.compat), lock: { stateDir: packageStateDir(root, target.id) } },
+            async (run) => runFullBuild(await planPackageBuild(target, buildOptions, ctx), run),
+            'report',
+          );
+          if (built === undefined) failed++;
         }),
       ),
     );
-  } finally {
-    stopListening();
-    await reporters.close();
+  } catch (error) {
+    throw await session.end(error, 'build_all');
   }
-  if (controller.signal.aborted) throw new AiopError('interrupted', 'build_all interrupted');
+  await session.close();
+  session.throwIfInterrupted('build_all');
   return failed > 0 ? 1 : 0;
 }

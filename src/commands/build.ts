@@ -2,26 +2,17 @@
  * `aiop build {system_target} {params}`: builds one package from the playbook in the
  * current folder, recording the command line for `aiop build_again`.
  */
-import { join } from 'node:path';
-import { recordLastBuild } from '../store/last-build.js';
 import { VERSION } from '../core/version.js';
-import { AiopError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../playbook/compat.js';
 import type { BuildOptions } from '../options/build-options.js';
-import { planPackageBuild, runPackageBuild } from '../session/full-build.js';
-import { acquirePackageLock, lockPath, type PackageLock } from '../session/lock.js';
-import { packageStateDir, readBuildRecord } from '../session/destination.js';
+import { planPackageBuild, runFullBuild } from '../session/full-build.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
-import { ensureAiopGitignore, loadPlaybook } from '../playbook/load.js';
+import { loadPlaybook } from '../playbook/load.js';
 import { loadUserConfig, userConfigPath } from '../playbook/user-config.js';
-import { noopKey, writeNoop, dropNoop, statsToReuse, type Unchanged } from '../store/noop.js';
-import type { PackageBuildPlan } from '../session/full-build.js';
-import { writeDelta } from '../store/delta.js';
-import type { NoopContext } from '../session/noop-replay.js';
-import type { AiopEvent } from '../core/events.js';
-import type { UserConfig } from '../playbook/schema.js';
-import { machineReadableFailures, startReporting } from '../session/reporting.js';
-import { onInterrupt } from '../session/interrupt.js';
+import { noopKey, dropNoop, type Unchanged } from '../store/noop.js';
+import { machineReadableFailures } from '../session/reporting.js';
+import { Session } from '../session/session.js';
 
 export { LAST_BUILD, recordableArgv } from '../store/last-build.js';
 
@@ -67,111 +58,35 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
   return 0;
 }
 
-/** The no-op key of a build request, or undefined when the request must always do work. */
-function fastPathKey(options: BuildOptions, io: BuildCommandIo, root: string): string | undefined {
-  if (options.upload.length > 0 || options.gotoPack || options.force) return undefined;
-  return noopKey(io.argv, root, io.env, VERSION);
-}
-
 /**
- * Whether the next build may run from a delta record of this one (src/store/delta.ts): it
- * ran in the package folder itself (so the recorded commands name the right folder) and its
- * only outputs are the folder and its manifest, which a changed file inside does not change.
- */
-function deltaAllowed(plan: PackageBuildPlan): boolean {
-  const { options } = plan;
-  return plan.dest.inPlace && !options.zipPack && plan.deb === undefined && plan.rpm === undefined && options.upload.length === 0 && !options.gotoPack;
-}
-
-/**
- * Runs `aiop build`. Returns the exit status; expected failures are thrown as AiopError.
- * A request that changes nothing was answered before this (src/session/noop-replay.ts).
+ * Runs `aiop build` through a build session with the full strategy. Returns the exit status;
+ * expected failures are thrown as AiopError. A request that changes nothing was answered
+ * before this (src/session/noop-replay.ts), as was one the delta record could build.
  */
 export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
   machineReadableFailures('aiop', options.machineReadable);
   checkOptionCombinations(options);
   const root = await findPlaybookRoot(io.cwd);
-  const key = fastPathKey(options, io, root);
+  // Uploads, --goto_pack and --force always do their work: they are never answered from a record.
+  const key = options.upload.length > 0 || options.gotoPack || options.force ? undefined : noopKey(io.argv, root, io.env, VERSION);
   if (key !== undefined) dropNoop(root, key);
   const { config: userConfig, file: userConfigFile } = await loadUserConfig(io.env);
   const playbook = await loadPlaybook(root);
   const target = resolveTarget(playbook.inventory, options.systemTarget, options.compatArgs);
-
-
-  const controller = new AbortController();
-  const ctx = { playbook, userConfig, emit: () => undefined, signal: controller.signal, env: io.env, ...(io.unchanged ? { seen: io.unchanged } : {}) };
-  let plan = await planPackageBuild(target, options, ctx);
-  // Checked: from here on things are written, starting with the log file.
-  const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
-  // Listening from here, so that a build waiting for the lock also ends with 130 on Ctrl-C.
-  const stopListening = onInterrupt(controller);
-  // One writer per package; planned again once the lock is held, since a build that held
-  // it may have changed the destination and the build record.
-  let lock: PackageLock | undefined;
+  const ctx = { playbook, userConfig, emit: () => undefined, env: io.env, ...(io.unchanged ? { seen: io.unchanged } : {}) };
+  // Everything is checked before the session writes anything, starting with the log file.
+  const plan = await planPackageBuild(target, options, ctx);
+  const session = await Session.open({ program: 'aiop', options, userConfig, root, logName: target.id, env: io.env });
+  const recording = key === undefined ? undefined : { key, userConfig, userConfigFile: userConfigFile ?? userConfigPath(io.env), ...(io.unchanged ? { unchanged: io.unchanged } : {}) };
   try {
-    lock = await acquirePackageLock(packageStateDir(root, target.id), { emit: stream.emit, pkg: target.id, signal: controller.signal });
-    // The plan depends on the build record (destination, in place or not); planning is most of
-    // an incremental build's own time on a large recipe, so it is only done again when another
-    // build changed that record meanwhile.
-    const record = await readBuildRecord(plan.stateDir);
-    if (JSON.stringify(record) !== JSON.stringify(plan.record)) plan = await planPackageBuild(target, options, ctx);
+    await session.runPackage(
+      { pkg: target.id, systemTarget: target.systemTarget, compat: Object.fromEntries(target.values), lock: { stateDir: plan.stateDir } },
+      (run) => runFullBuild(plan, run, { lastBuildArgv: io.argv, ...(recording ? { recording } : {}) }),
+      'throw',
+    );
   } catch (error) {
-    stopListening();
-    await lock?.release();
-    if (error instanceof AiopError) await fail(error, target.id, target.id);
-    else await reporters.close();
-    throw error;
+    throw await session.end(error, target.id);
   }
-  plan.ctx.emit = stream.emit;
-  await ensureAiopGitignore(root);
-  await recordLastBuild(root, io.argv);
-  const outputs: AiopEvent[] = [];
-  stream.subscribe((event) => {
-    if (event.type === 'output') outputs.push(event);
-  });
-  const started = Date.now();
-  stream.emit({ type: 'package-start', pkg: target.id, systemTarget: target.systemTarget, compat: Object.fromEntries(target.values) });
-  try {
-    const result = await runPackageBuild(plan);
-    stream.emit({ type: 'package-done', pkg: target.id, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
-    if (key !== undefined) {
-      const inputs = [join(root, '.aiop', 'inventory_config.yml'), ...playbook.recipe.files, userConfigFile ?? userConfigPath(io.env), ...result.sources, result.packageDir];
-      const entries = result.outputs.entries.map((p) => join(result.packageDir, p));
-      const paths = [...inputs, ...entries, ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path)];
-      const context: NoopContext = {
-        pkg: target.id,
-        options,
-        userConfig,
-        compat: Object.fromEntries(target.values),
-        targets: result.engine.ran.length + result.engine.upToDate.length,
-        lockFile: lockPath(packageStateDir(root, target.id)),
-        layout: { inputs: inputs.length, entries: entries.length, folders: result.outputs.folders },
-      };
-      const { signatures, saved } = result.engine;
-      if (deltaAllowed(plan) && signatures && saved) {
-        const delta = await writeDelta(root, key, {
-          graph: plan.graph,
-          planned: plan.planned,
-          signatures,
-          saved,
-          scope: plan.scope.layers,
-          pkgDir: result.packageDir,
-          statePath: join(plan.stateDir, 'signatures.json'),
-        });
-        if (delta !== undefined) context.delta = delta;
-      }
-      await writeNoop(root, key, paths, outputs, context as unknown as Record<string, unknown>, statsToReuse(io.unchanged, { packageDir: result.packageDir, ran: result.engine.ran, folders: result.outputs.folders, files: result.outputs.files.map((f) => f.path) }));
-    }
-    await reporters.close();
-    return 0;
-  } catch (error) {
-    if (error instanceof AiopError) {
-      stream.emit({ type: 'package-done', pkg: target.id, ok: false, error: error.message, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
-      await fail(error, target.id, target.id);
-    } else await reporters.close();
-    throw error;
-  } finally {
-    stopListening();
-    await lock?.release();
-  }
+  await session.close();
+  return 0;
 }

@@ -28,8 +28,7 @@ import { StateSearch } from '../store/state-search.js';
 import { runEngine, type Planned } from '../engine/run.js';
 import { Scope } from '../engine/variables.js';
 import { reportOptions, type NoopContext } from './noop-replay.js';
-import { onInterrupt } from './interrupt.js';
-import { machineReadableFailures, startReporting } from './reporting.js';
+import { Session, type PackageContext } from './session.js';
 
 /**
  * Builds `aiop build ARGV` from the delta record when the no-op check found only changed
@@ -80,7 +79,7 @@ export async function replayDelta(
     if (stale.changed.some((path) => placed.some((artifact) => path === artifact || path.startsWith(`${artifact}/`)))) return undefined;
     const state = openState(delta, only.size);
     if (!state) return undefined;
-    return await build({ argv, io, root, key, stale, context, stateDir, record, run: { delta, planned, only, state, folderStats } });
+    return await build({ argv, io, root, key, stale, context, stateDir, record, lock, run: { delta, planned, only, state, folderStats } });
   } finally {
     await lock.release();
   }
@@ -116,7 +115,7 @@ interface Run {
   folderStats: FolderStats;
 }
 
-/** The reported build, once everything says the delta path applies. */
+/** The reported build, once everything says the delta path applies: run by a build session under the lock held. */
 async function build(input: {
   argv: string[];
   io: { env: NodeJS.ProcessEnv };
@@ -126,83 +125,81 @@ async function build(input: {
   context: NoopContext;
   stateDir: string;
   record: BuildRecord;
+  lock: PackageLock;
   run: Run;
 }): Promise<number> {
-  const { argv, io, root, key, stale, context, stateDir, record, run } = input;
+  const { argv, root, context } = input;
   const pkg = context.pkg;
-  const pkgDir = run.delta.header.pkgDir;
   const options = reportOptions(argv, context);
-  machineReadableFailures('aiop', options.machineReadable);
-  const { stream, reporters, fail } = await startReporting({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });
-  const controller = new AbortController();
-  const stopListening = onInterrupt(controller);
-  const started = Date.now();
-  const packageDone = (ok: boolean, error?: string): void =>
-    stream.emit({ type: 'package-done', pkg, ok, ...(error ? { error } : {}), durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
+  const session = await Session.open({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: input.io.env });
   try {
-    await recordLastBuild(root, argv);
-    stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
-    stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: `${stale.changedAt.length} recorded file(s) changed since the last identical build; looking at ${run.only.size} of ${run.delta.header.count} targets (incremental fast path)` });
-    stream.emit({ type: 'phase', phase: 'recipe', pkg });
-    // As in a full build: a build killed from here on leaves the folder marked unfinished.
-    await writeBuildRecord(stateDir, { ...record, unfinished: true });
-    const engine = await runEngine({
-      graph: run.delta.graph,
-      scope: new Scope(run.delta.header.scope),
-      playbookRoot: run.delta.header.playbookRoot,
-      pkgDir,
-      statePath: run.delta.header.statePath,
-      jobs: context.options.jobs ?? context.userConfig.jobs ?? cpus().length,
-      emit: stream.emit,
-      pkg,
-      planned: run.planned,
-      seen: stale,
-      state: run.state,
-      only: { targets: run.only, total: run.delta.header.count, upToDate: run.delta.upToDate(run.only) },
-      signal: controller.signal,
-      env: io.env,
-    });
-    if (controller.signal.aborted) throw new AiopError('interrupted', `build of ${pkg} interrupted`);
-    if (engine.failed.length > 0) {
-      const first = engine.failed[0]!;
-      throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
-    }
-    // The recorded signatures follow the state this build saved.
-    if (engine.signatures && engine.saved) run.delta.commit(engine.signatures, engine.saved);
-    await writeBuildRecord(stateDir, { ...record, unfinished: false });
-    const { inputs, entries } = context.layout;
-    const after = Array.from({ length: stale.count - inputs - entries }, (_, i) => inputs + entries + i);
-    let outputs = stale.outputs;
-    if (run.folderStats.unchanged()) {
-      // No entry added or removed: the recorded listing holds, and only what ran is stat-ed again.
-      for (const event of outputs) stream.emit(event);
-      const made = engine.ran.map((key) => stale.indexOf(`${pkgDir}/${key}`)).filter((i) => i >= 0);
-      await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [...made, ...after]);
-    } else {
-      const tree = await listTree(pkgDir);
-      outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
-      for (const event of outputs) stream.emit(event);
-      // A command added, removed or replaced entries: the record is written anew from the listing.
-      const paths = [
-        ...Array.from({ length: inputs }, (_, i) => stale.path(i)),
-        ...tree.all.map((p) => `${pkgDir}/${p}`),
-        ...after.map((i) => stale.path(i)),
-      ];
-      const next: NoopContext = { ...context, layout: { inputs, entries: tree.all.length, folders: tree.folders } };
-      const known = statsToReuse(stale, { packageDir: pkgDir, ran: engine.ran, folders: tree.folders, files: after.map((i) => stale.path(i)) });
-      await writeNoop(root, key, paths, outputs, next as unknown as Record<string, unknown>, known);
-    }
-    stream.emit({ type: 'phase', phase: 'done', pkg });
-    packageDone(true);
-    await reporters.close();
-    return 0;
+    await session.runPackage(
+      { pkg, systemTarget: options.systemTarget, compat: context.compat, lock: { held: input.lock } },
+      (ctx) => replay(input, ctx),
+      'throw',
+    );
   } catch (error) {
-    if (error instanceof AiopError) {
-      packageDone(false, error.message);
-      await fail(error, pkg, pkg);
-    } else await reporters.close();
-    throw error;
-  } finally {
-    stopListening();
+    throw await session.end(error, pkg);
   }
+  await session.close();
+  return 0;
+}
+
+/** The delta strategy itself: the engine on the affected targets, then the records. */
+async function replay(input: Parameters<typeof build>[0], ctx: PackageContext): Promise<void> {
+  const { argv, io, root, key, stale, context, stateDir, record, run } = input;
+  const { pkg, emit, signal } = ctx;
+  const pkgDir = run.delta.header.pkgDir;
+  await recordLastBuild(root, argv);
+  emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: `${stale.changedAt.length} recorded file(s) changed since the last identical build; looking at ${run.only.size} of ${run.delta.header.count} targets (incremental fast path)` });
+  emit({ type: 'phase', phase: 'recipe', pkg });
+  // As in a full build: a build killed from here on leaves the folder marked unfinished.
+  await writeBuildRecord(stateDir, { ...record, unfinished: true });
+  const engine = await runEngine({
+    graph: run.delta.graph,
+    scope: new Scope(run.delta.header.scope),
+    playbookRoot: run.delta.header.playbookRoot,
+    pkgDir,
+    statePath: run.delta.header.statePath,
+    jobs: context.options.jobs ?? context.userConfig.jobs ?? cpus().length,
+    emit,
+    pkg,
+    planned: run.planned,
+    seen: stale,
+    state: run.state,
+    only: { targets: run.only, total: run.delta.header.count, upToDate: run.delta.upToDate(run.only) },
+    signal,
+    env: io.env,
+  });
+  if (signal.aborted) throw new AiopError('interrupted', `build of ${pkg} interrupted`);
+  if (engine.failed.length > 0) {
+    const first = engine.failed[0]!;
+    throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
+  }
+  // The recorded signatures follow the state this build saved.
+  if (engine.signatures && engine.saved) run.delta.commit(engine.signatures, engine.saved);
+  await writeBuildRecord(stateDir, { ...record, unfinished: false });
+  const { inputs, entries } = context.layout;
+  const after = Array.from({ length: stale.count - inputs - entries }, (_, i) => inputs + entries + i);
+  let outputs = stale.outputs;
+  if (run.folderStats.unchanged()) {
+    // No entry added or removed: the recorded listing holds, and only what ran is stat-ed again.
+    for (const event of outputs) emit(event);
+    const made = engine.ran.map((key) => stale.indexOf(`${pkgDir}/${key}`)).filter((i) => i >= 0);
+    await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [...made, ...after]);
+  } else {
+    const tree = await listTree(pkgDir);
+    outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
+    for (const event of outputs) emit(event);
+    // A command added, removed or replaced entries: the record is written anew from the listing.
+    const paths = [
+      ...Array.from({ length: inputs }, (_, i) => stale.path(i)),
+      ...tree.all.map((p) => `${pkgDir}/${p}`),
+      ...after.map((i) => stale.path(i)),
+    ];
+    const next: NoopContext = { ...context, layout: { inputs, entries: tree.all.length, folders: tree.folders } };
+    const known = statsToReuse(stale, { packageDir: pkgDir, ran: engine.ran, folders: tree.folders, files: after.map((i) => stale.path(i)) });
+    await writeNoop(root, key, paths, outputs, next as unknown as Record<string, unknown>, known);
+  }
+  emit({ type: 'phase', phase: 'done', pkg });
 }

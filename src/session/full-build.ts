@@ -11,7 +11,7 @@ import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
 import { checkedRpm } from '../pack/rpm-info.js';
 import type { RpmInfo } from '../pack/rpm.js';
-import { log, type Emit } from '../core/events.js';
+import { log, type Emit, type EventOf } from '../core/events.js';
 import { resolveArtifacts, type ResolvedArtifact } from '../artifacts/resolve.js';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
 import type { FetchSettings } from '../artifacts/place.js';
@@ -19,7 +19,9 @@ import { buildGraph, checkMissingSources, type Graph, type Node } from '../engin
 import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
 import type { SeenStat } from '../engine/state.js';
-import type { Playbook, Recipe } from '../playbook/load.js';
+import { ensureAiopGitignore, type Playbook, type Recipe } from '../playbook/load.js';
+import { recordLastBuild } from '../store/last-build.js';
+import { recordForFastPaths, type FastPathRecording } from './fast-path-records.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { ResolvedTarget } from '../playbook/compat.js';
 import {
@@ -241,9 +243,37 @@ function checkedDeb(playbook: Playbook, target: ResolvedTarget, scope: Scope, in
   return { info, ...(installerName !== undefined ? { installerName } : {}) };
 }
 
-/** Builds one package: {@link planPackageBuild} then {@link runPackageBuild}. */
-export async function buildPackage(target: ResolvedTarget, options: BuildOptions, ctx: PackageBuildContext): Promise<PackageBuildResult> {
-  return runPackageBuild(await planPackageBuild(target, options, ctx));
+/** What a full build does beyond the package itself. */
+export interface FullBuildExtras {
+  /** `aiop build`'s words, recorded for `build_again` (not for build_all's packages). */
+  lastBuildArgv?: string[];
+  /** Leaves no-op and delta records for the next identical build. */
+  recording?: FastPathRecording;
+}
+
+/**
+ * The full strategy of a build session: runs a checked plan under the package's lock (held
+ * by the session), planning again first when another build changed the build record since
+ * the plan was made, and leaves the records the fast paths and `build_again` read.
+ */
+export async function runFullBuild(plan: PackageBuildPlan, session: { emit: Emit; signal: AbortSignal }, extras: FullBuildExtras = {}): Promise<PackageBuildResult> {
+  const outputs: EventOf<'output'>[] = [];
+  const emit: Emit = (event) => {
+    if (event.type === 'output') outputs.push(event);
+    session.emit(event);
+  };
+  plan.ctx.emit = emit;
+  plan.ctx.signal = session.signal;
+  // Planning is most of an incremental build's own time on a large recipe: it is only done
+  // again when another build changed the record it depends on (destination, in place or not).
+  const record = await readBuildRecord(plan.stateDir);
+  if (JSON.stringify(record) !== JSON.stringify(plan.record)) plan = await planPackageBuild(plan.target, plan.options, plan.ctx);
+  const root = plan.ctx.playbook.root;
+  await ensureAiopGitignore(root);
+  if (extras.lastBuildArgv) await recordLastBuild(root, extras.lastBuildArgv);
+  const result = await runPackageBuild(plan);
+  if (extras.recording) await recordForFastPaths(plan, result, outputs, extras.recording);
+  return result;
 }
 
 /** Runs a checked plan: artifacts, recipe, rename into place, outputs. */

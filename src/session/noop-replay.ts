@@ -69,19 +69,18 @@ export async function replayNoop(argv: string[], io: { cwd: string; env: NodeJS.
   // While another build of this package writes, its folder may be half-updated: no fast answer then.
   if (existsSync(context.lockFile)) return { status: undefined };
   const options = reportOptions(argv, context);
-  const { machineReadableFailures, startReporting } = await import('./reporting.js');
+  const { Session } = await import('./session.js');
   // The same command as recorded, but `build_again` replays the last one typed.
   await recordLastBuild(root, argv);
-  machineReadableFailures('aiop', options.machineReadable);
   const pkg = context.pkg;
-  const { stream, reporters } = await startReporting({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });
-  const started = Date.now();
-  stream.emit({ type: 'package-start', pkg, systemTarget: options.systemTarget, compat: context.compat });
-  stream.emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
-  stream.emit({ type: 'targets-planned', pkg, total: context.targets, upToDate: context.targets });
-  for (const event of record.outputs) stream.emit(event);
-  stream.emit({ type: 'phase', phase: 'done', pkg });
-  stream.emit({ type: 'package-done', pkg, ok: true, durationMs: Date.now() - started, ...(reporters.logFile ? { logFile: reporters.logFile } : {}) });
-  await reporters.close();
+  const session = await Session.open({ program: 'aiop', options, userConfig: context.userConfig, root, logName: pkg, env: io.env });
+  // No lock: nothing is written to the package, and a build holding it was seen above.
+  await session.runPackage({ pkg, systemTarget: options.systemTarget, compat: context.compat, lock: 'none' }, async ({ emit }) => {
+    emit({ type: 'log', level: 'DEBUG', source: 'build', pkg, message: 'nothing changed since the last identical build (no-op fast path)' });
+    emit({ type: 'targets-planned', pkg, total: context.targets, upToDate: context.targets });
+    for (const event of record.outputs) emit(event);
+    emit({ type: 'phase', phase: 'done', pkg });
+  }, 'throw');
+  await session.close();
   return { status: 0 };
 }

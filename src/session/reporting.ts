@@ -44,8 +44,10 @@ export function machineReadableFailures(program: 'aiop' | 'aap', enabled: boolea
 export interface Reporting {
   stream: EventStream;
   reporters: Reporters;
-  /** Reports a failure through the reporters (once), closes them. */
-  fail(error: AiopError, target: string, pkg?: string): Promise<void>;
+  /** Notes that `error` went through the reporters, so that it is not printed again at exit. */
+  markReported(error: AiopError): void;
+  /** Whether `error` went through the reporters. */
+  reported(error: AiopError): boolean;
 }
 
 /** Attaches the reporters for one run. */
@@ -77,10 +79,7 @@ export async function startReporting(opts: {
   return {
     stream,
     reporters,
-    async fail(error, target, pkg) {
-      handled.add(error);
-      stream.emit({ type: 'failure', target, message: error.message, ...(pkg ? { pkg } : {}) });
-      await reporters.close();
-    },
+    markReported: (error) => void handled.add(error),
+    reported: (error) => handled.has(error),
   };
 }
