@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** `aap [option]... [assignment]... [target]...`: the A-A-P command line (issue 7). */
+/** `aap [option]... [assignment]... [target]...`: the A-A-P command line over aiop's engine. */
 import { parseAapArgs } from './aap-args.js';
+import { AAP_HELP } from './aap-help.js';
 import { main } from './run.js';
 import { setFailurePrinter } from '../report/failure-printer.js';
-import { aapCommand, terminalConfirm } from '../commands/aap.js';
+import { VERSION } from '../core/version.js';
 
 const argv = process.argv.slice(2);
 
@@ -11,19 +12,29 @@ let machineReadable = false;
 try {
   machineReadable = parseAapArgs(argv).options.machineReadable;
 } catch {
-  // aapCommand parses again and reports the usage error.
+  // Parsed again below, where the usage error is reported.
 }
 if (machineReadable) {
-  // Failures become ui,error lines on stdout, like every other message in this mode.
+  // The failure that ends the run is a `ui,error` line on stdout, like every other message in this mode.
   setFailurePrinter((message) => {
     const field = message.replace(/,/g, '%!(PACKER_COMMA)').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
     process.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,error,${field}\n`);
   });
 }
 
-main('aap', () => {
+main('aap', async () => {
+  const invocation = parseAapArgs(argv);
+  if (invocation.options.help) {
+    process.stdout.write(AAP_HELP);
+    return 0;
+  }
+  if (invocation.options.version) {
+    process.stdout.write(`aap (aiop) ${VERSION}\n`);
+    return 0;
+  }
+  const { aapCommand, terminalConfirm } = await import('../commands/aap.js');
   const confirm = terminalConfirm();
-  return aapCommand(argv, {
+  return aapCommand(invocation, {
     cwd: process.cwd(),
     env: process.env,
     stdout: process.stdout,

@@ -12,15 +12,14 @@
  * - `-c` commands run with the playbook root as working folder, like recipe commands.
  *   With `-n` or `-t` only `:print` runs; every other `-c` command is reported, not run.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { AiopError, UsageError } from '../core/errors.js';
-import { EventStream, LEVELS, type AiopEvent, type Emit, type EventOf, type Level } from '../core/events.js';
-import { AAP_HELP } from '../cli/aap-help.js';
-import { parseAapArgs, recipeSource, type AapInvocation, type AapOptions } from '../cli/aap-args.js';
+import type { Emit } from '../core/events.js';
+import { recipeSource, type AapInvocation, type AapOptions } from '../options/aap-options.js';
 import { runBuiltin } from '../engine/builtins.js';
 import { collectRecipeUnits, type RecipeUnit } from '../engine/children.js';
 import { buildGraph, checkMissingSources, type Graph } from '../engine/graph.js';
@@ -36,9 +35,8 @@ import type { UserConfig } from '../playbook/schema.js';
 import type { FetchSettings } from '../artifacts/place.js';
 import { aapFetch, aapFetchSettings } from './aap-fetch.js';
 import { installTool, toolBinDir, toolDir, type ToolSpec } from './aap-install.js';
-import { onInterrupt } from '../session/interrupt.js';
 import { defaultGoals } from '../session/full-build.js';
-import { machineLine, unixNow } from '../report/machine-readable.js';
+import { Session } from '../session/session.js';
 
 /** Where `aap` talks to the world. */
 export interface AapIo {
@@ -48,12 +46,6 @@ export interface AapIo {
   stderr: NodeJS.WritableStream;
   /** Asks a yes/no question on a terminal; undefined when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
-}
-
-/** The version of aiop (and so of `aap`), from package.json. */
-export function aapVersion(): string {
-  const file = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Asks on the terminal when stdin and stderr are both terminals; else undefined. */
@@ -75,34 +67,39 @@ export function aapStatePath(root: string, pkgDir: string, recipeDir?: string): 
   return join(root, '.aiop', 'state', 'aap', `${sha256(key).slice(0, 16)}.json`);
 }
 
-/** Runs `aap` with the given arguments (without node and script). Returns the exit status. */
-export async function aapCommand(argv: readonly string[], io: AapIo): Promise<number> {
-  const invocation = parseAapArgs(argv);
+/**
+ * Runs a parsed `aap` command line through a build session (its console is aap's own, in
+ * src/report/aap-console.ts). Returns the exit status; expected failures are thrown.
+ */
+export async function aapCommand(invocation: AapInvocation, io: AapIo): Promise<number> {
   const { options } = invocation;
-  if (options.help) {
-    io.stdout.write(AAP_HELP);
-    return 0;
-  }
-  if (options.version) {
-    io.stdout.write(`aap (aiop) ${aapVersion()}\n`);
-    return 0;
-  }
   const { config: userConfig } = await loadUserConfig(io.env);
-  const stream = new EventStream();
-  const reporter = attachAapReporter(stream, options, userConfig, io);
-  const controller = new AbortController();
-  const stopListening = onInterrupt(controller);
+  const session = await Session.open({
+    program: 'aap',
+    options: {
+      // -S wins over -v: only errors are shown.
+      verbose: options.verbose && !options.silent,
+      stdoutLogLevel: options.silent ? 'ERROR' : userConfig.stdout_log_level,
+      fileLogLevel: 'DISABLED',
+      hideProgress: true,
+      machineReadable: options.machineReadable,
+    },
+    userConfig,
+    root: io.cwd,
+    logName: 'aap',
+    env: io.env,
+    extra: { aap: { debug: options.debug, nobuild: options.nobuild }, stdout: io.stdout, stderr: io.stderr },
+  });
   try {
-    if (options.install !== undefined) return await installCommand(options.install, options, userConfig, io, stream.emit, controller.signal);
-    return await buildCommand(invocation, userConfig, io, stream, controller.signal);
+    const status =
+      options.install !== undefined
+        ? await installCommand(options.install, options, userConfig, io, session.emit, session.signal)
+        : await session.runPackage({ pkg: 'aap', systemTarget: '', compat: {}, lock: 'none' }, () => buildCommand(invocation, userConfig, io, session), 'throw');
+    await session.close();
+    return status ?? 0;
   } catch (error) {
-    if (controller.signal.aborted && !(error instanceof AiopError && error.reason === 'interrupted')) {
-      throw new AiopError('interrupted', 'aap interrupted');
-    }
-    throw error;
-  } finally {
-    stopListening();
-    reporter.finish();
+    const interrupted = session.signal.aborted && !(error instanceof AiopError && error.reason === 'interrupted');
+    throw await session.end(interrupted ? new AiopError('interrupted', 'aap interrupted') : error, 'aap');
   }
 }
 
@@ -236,13 +233,13 @@ interface Prepared {
 
 const NO_RECIPE: Recipe = { variables: {}, targets: {}, children: [], files: [] };
 
-async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, io: AapIo, stream: EventStream, signal: AbortSignal): Promise<number> {
+async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, io: AapIo, session: Session): Promise<number> {
   const { options } = invocation;
-  const emit = stream.emit;
+  const { emit, signal } = session;
   const settings = aapFetchSettings(userConfig, io.env, emit, signal);
   const located = await locate(invocation, io, settings);
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
-  if (recorder) stream.subscribe(recorder.record);
+  if (recorder) session.subscribe(recorder.record);
   const fetcher = aapFetch({ nocache: options.nocache, settings });
   let built = false;
   try {
@@ -502,114 +499,5 @@ async function runTopCommand(raw: string, ctx: TopContext): Promise<void> {
       throw new AiopError('command', `-c ${command}: ${error.message}`);
     }
     throw error;
-  }
-}
-
-/**
- * The console of `aap` (until the final reporters are wired in): people's text on stderr,
- * the recipe's own `:print` on stdout; `-d` output on stderr whatever the level;
- * `--machine-readable` turns every shown message into a `ui,say`/`ui,error` line on stdout.
- */
-function attachAapReporter(stream: EventStream, options: AapOptions, userConfig: UserConfig, io: AapIo): { finish: () => void } {
-  const level: Level = options.silent ? 'ERROR' : options.verbose ? 'DEBUG' : userConfig.stdout_log_level;
-  const threshold = LEVELS.indexOf(level);
-  const debug = options.debug;
-  const machine = options.machineReadable;
-  const failures: Array<{ target: string; message: string }> = [];
-  const outputs: Array<EventOf<'output'>> = [];
-  const say = (l: Exclude<Level, 'DISABLED'>, text: string, toStdout = false): void => {
-    if (level === 'DISABLED' || LEVELS.indexOf(l) < threshold) return;
-    if (machine) {
-      const kind = LEVELS.indexOf(l) >= LEVELS.indexOf('ERROR') ? 'error' : 'say';
-      io.stdout.write(machineLine(unixNow(), '', 'ui', kind, text));
-    } else (toStdout ? io.stdout : io.stderr).write(`${text}\n`);
-  };
-  const debugLine = (flag: string, text: string): void => {
-    if (machine) io.stdout.write(machineLine(unixNow(), '', 'ui', 'message', `${flag}: ${text}`));
-    else io.stderr.write(`${flag}: ${text}\n`);
-  };
-  const name = (e: { pkg?: string; target: string }): string => (e.pkg ? `${e.pkg}: ${e.target}` : e.target);
-  stream.subscribe((e: AiopEvent) => {
-    switch (e.type) {
-      case 'log':
-        if (e.source === 'expand' || e.source === 'sign') {
-          if (debug.has(e.source)) debugLine(e.source, e.pkg ? `${e.pkg}: ${e.message}` : e.message);
-          break;
-        }
-        if (e.source === 'recipe') say(e.level, e.message, true);
-        else say(e.level, `${e.level === 'INFO' ? '' : `${e.level}: `}${e.pkg ? `${e.pkg}: ` : ''}${e.message}`);
-        break;
-      case 'target-start':
-        if (debug.has('explain')) debugLine('explain', `${name(e)}: runs because ${explainReason(e.reason)}${e.detail ? ` (${e.detail})` : ''}`);
-        say('INFO', `==> ${name(e)}${options.nobuild ? ' (would run)' : ''}`);
-        break;
-      case 'target-skip':
-        if (debug.has('explain')) debugLine('explain', `${name(e)}: not run: up to date (output, sources, commands and dependencies unchanged)`);
-        say('DEBUG', `    ${name(e)} is up to date`);
-        break;
-      case 'command':
-        say(options.nobuild ? 'INFO' : 'DEBUG', `    $ ${e.command}`);
-        break;
-      case 'command-output':
-        say('DEBUG', `    | ${e.text}`);
-        break;
-      case 'target-fail':
-        say('ERROR', `ERROR: ${e.error}`);
-        break;
-      case 'download-done':
-        say('DEBUG', `    downloaded ${e.url} (${e.bytes} bytes)`);
-        break;
-      case 'failure':
-        failures.push({ target: e.target, message: e.message });
-        break;
-      case 'output':
-        outputs.push(e);
-        break;
-      default:
-        break;
-    }
-  });
-  return {
-    finish: () => {
-      if (!machine) return;
-      const ts = unixNow();
-      if (outputs.length > 0) io.stdout.write(machineLine(ts, 'aap', 'artifact-count', String(outputs.length)));
-      outputs.forEach((o, i) => {
-        const n = String(i);
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'builder-id', `aiop.${o.kind}`));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'id', o.id));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'string', o.description));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'files-count', String(o.files.length)));
-        o.files.forEach((f, j) => io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'file', String(j), f)));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'end'));
-      });
-      io.stdout.write(machineLine(ts, '', 'error-count', String(failures.length)));
-      for (const f of failures) io.stdout.write(machineLine(ts, f.target, 'error', f.message));
-    },
-  };
-}
-
-function explainReason(reason: string): string {
-  switch (reason) {
-    case 'forced':
-      return 'of -F (force)';
-    case 'never-built':
-      return 'it was never built (no signature recorded)';
-    case 'output-missing':
-      return 'its output does not exist';
-    case 'output-changed':
-      return 'its output was changed since it was built';
-    case 'sources-changed':
-      return 'its sources changed';
-    case 'commands-changed':
-      return 'its build commands changed';
-    case 'dependencies-changed':
-      return 'a dependency changed';
-    case 'marked-changed':
-      return 'a source was named by --changed';
-    case 'virtual':
-      return 'it is a virtual target with commands (always run)';
-    default:
-      return reason;
   }
 }

@@ -21,3 +21,15 @@ export function setFailurePrinter(next: FailurePrinter): void {
 export function printFailure(message: string, error: AiopError): void {
   printer(message, error);
 }
+
+const reported = new WeakSet<AiopError>();
+
+/** Notes that a failure already went through a run's reporters (so an exit printer can skip it). */
+export function markReported(error: AiopError): void {
+  reported.add(error);
+}
+
+/** Whether a failure already went through a run's reporters. */
+export function wasReported(error: AiopError): boolean {
+  return reported.has(error);
+}

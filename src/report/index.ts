@@ -12,6 +12,7 @@ import { ArtifactCollector, uiLine, unixNow, type UiKind } from './machine-reada
 import type { ProgressBox } from './progress.js';
 import { redactor } from './redact.js';
 import { RunStats } from './summary.js';
+import type { AapConsoleSettings } from './aap-console.js';
 
 export type { Level } from '../core/events.js';
 
@@ -45,6 +46,8 @@ export interface ReportSettings {
    * package's lines. See {@link Reporters.packageLogFile}.
    */
   perPackageLogs?: boolean;
+  /** aap's session: its own console (src/report/aap-console.ts) instead of aiop's. */
+  aap?: AapConsoleSettings;
 }
 
 /** What {@link attachReporters} hands back. */
@@ -131,6 +134,7 @@ class LineBuffers {
  * a failing sink is dropped with one note on stderr.
  */
 export async function attachReporters(stream: EventStream, settings: ReportSettings): Promise<Reporters> {
+  if (settings.aap) return (await import('./aap-console.js')).attachAapConsole(stream, settings, settings.aap);
   const env = settings.env ?? process.env;
   const stdout = settings.stdout ?? process.stdout;
   const stderr = settings.stderr ?? process.stderr;

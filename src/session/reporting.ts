@@ -9,7 +9,7 @@ import type { AiopError } from '../core/errors.js';
 import type { UserConfig } from '../playbook/schema.js';
 import { attachReporters, type Reporters, type ReportSettings } from '../report/index.js';
 import { machineLine } from '../report/machine-readable.js';
-import { setFailurePrinter } from '../report/failure-printer.js';
+import { markReported, setFailurePrinter, wasReported } from '../report/failure-printer.js';
 
 /** The reporting options every command shares (the seed's -v, -sll, -fll, -hp, plus --machine-readable). */
 export interface ReportOptions {
@@ -25,7 +25,6 @@ export function secretsFrom(env: NodeJS.ProcessEnv): string[] {
   return ['AIOP_UPLOAD_PASSWORD', 'AIOP_UPLOAD_TOKEN'].map((k) => env[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 
-const handled = new WeakSet<object>();
 
 /**
  * In machine-readable mode, a failure found before the reporters exist still ends stdout
@@ -35,7 +34,7 @@ export function machineReadableFailures(program: 'aiop' | 'aap', enabled: boolea
   if (!enabled) return;
   setFailurePrinter((message, error) => {
     process.stderr.write(`${message}\n`);
-    if (handled.has(error)) return;
+    if (wasReported(error)) return;
     const now = Math.floor(Date.now() / 1000);
     process.stdout.write(machineLine(now, '', 'error-count', '1') + machineLine(now, program, 'error', error.message));
   });
@@ -79,7 +78,7 @@ export async function startReporting(opts: {
   return {
     stream,
     reporters,
-    markReported: (error) => void handled.add(error),
-    reported: (error) => handled.has(error),
+    markReported,
+    reported: wasReported,
   };
 }
