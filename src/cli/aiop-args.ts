@@ -7,6 +7,9 @@ import { LEVELS, type Level } from '../core/events.js';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
 import { defaultBuildOptions, type BuildOptions } from '../options/build-options.js';
+import type { BuildAllOptions, InitOptions } from '../options/command-options.js';
+
+export type { BuildAllOptions, InitOptions } from '../options/command-options.js';
 
 
 /** The seed's multi-letter short options, which commander cannot declare. */
@@ -113,17 +116,6 @@ function toBuildOptions(systemTarget: string, params: string[], raw: RawBuildOpt
 }
 
 /** `aiop build_all` options. */
-export interface BuildAllOptions {
-  threads?: number;
-  ci?: 'gitlab' | 'github';
-  local: boolean;
-  verbose: boolean;
-  stdoutLogLevel?: Level;
-  fileLogLevel?: Level;
-  hideProgress: boolean;
-  machineReadable: boolean;
-}
-
 export type Invocation =
   | { command: 'build'; options: BuildOptions; argv: string[] }
   | { command: 'build_all'; options: BuildAllOptions }
@@ -138,14 +130,6 @@ export type Invocation =
   | { command: 'completion'; shell: 'bash' | 'zsh' | 'fish' }
   /** Hidden: the candidates for the last word of `words` (the completion scripts call it). */
   | { command: '__complete'; words: string[] };
-
-/** `aiop init` options. */
-export interface InitOptions {
-  /** Where to write the playbook (default: the current folder). */
-  folder?: string;
-  name?: string;
-  target?: string;
-}
 
 /** Parses the whole command line. Commander's own messages go to stderr. */
 export function parseAiop(argv: string[]): Invocation {

@@ -14,7 +14,7 @@ import { packageStateDir } from '../session/destination.js';
 import { buildArgs, expandPackages, type PackageSpec } from '../ci/packages.js';
 import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
-import type { BuildAllOptions } from '../cli/aiop-args.js';
+import type { BuildAllOptions } from '../options/command-options.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
 import { packagesSchema, type PackagesConfig } from '../playbook/schema.js';

@@ -7,7 +7,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempPathFor } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
-import type { InitOptions } from '../cli/aiop-args.js';
+import type { InitOptions } from '../options/command-options.js';
 import { INIT_PARAMETERS, initFiles, type InitFile } from '../init/templates.js';
 
 /** What `aiop init` needs from its surroundings. */
