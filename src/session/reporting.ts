@@ -49,16 +49,22 @@ export interface Reporting {
   reported(error: AiopError): boolean;
 }
 
-/** Attaches the reporters for one run. */
-export async function startReporting(opts: {
+/** What reporting needs: resolved once, before anything is written. */
+export interface ReportingSettings {
   program: 'aiop' | 'aap';
   options: ReportOptions;
   userConfig: UserConfig;
+  /** The playbook root (or the folder standing in for it): the default log folder is under it. */
   root: string;
+  /** The log file's name: the package id, `build_all` or `aap`. */
   logName: string;
   env: NodeJS.ProcessEnv;
+  /** Reporter settings beyond the common ones (build_all's per-package logs, aap's console). */
   extra?: Partial<ReportSettings>;
-}): Promise<Reporting> {
+}
+
+/** Attaches the reporters for one run. */
+export async function startReporting(opts: ReportingSettings): Promise<Reporting> {
   const { options, userConfig } = opts;
   const stream = new EventStream();
   const reporters = await attachReporters(stream, {

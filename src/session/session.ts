@@ -11,24 +11,13 @@
 import { relative } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
-import type { UserConfig } from '../playbook/schema.js';
-import type { ReportSettings, Reporters } from '../report/index.js';
+import type { Reporters } from '../report/index.js';
 import { onInterrupt } from './interrupt.js';
 import { acquirePackageLock, type PackageLock } from './lock.js';
-import { machineReadableFailures, startReporting, type ReportOptions, type Reporting } from './reporting.js';
+import { machineReadableFailures, startReporting, type Reporting, type ReportingSettings } from './reporting.js';
 
-/** What a session needs to report: resolved once, before anything is written. */
-export interface SessionSettings {
-  program: 'aiop' | 'aap';
-  options: ReportOptions;
-  userConfig: UserConfig;
-  /** The playbook root (or the folder standing in for it): the default log folder is under it. */
-  root: string;
-  /** The log file's name: the package id, `build_all` or `aap`. */
-  logName: string;
-  env: NodeJS.ProcessEnv;
-  /** Reporter settings beyond the common ones (build_all's per-package logs, aap's console). */
-  extra?: Partial<ReportSettings>;
+/** What a session needs: resolved once, before anything is written. */
+export interface SessionSettings extends ReportingSettings {
   /** When set, log file paths in events are relative to this folder (build_all's summary). */
   logPathsFrom?: string;
 }
