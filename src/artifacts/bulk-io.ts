@@ -36,9 +36,18 @@ function isEinval(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EINVAL';
 }
 
+/**
+ * The switch for this module's one speed trick: `AIOP_DIRECT_IO=0` writes through the page
+ * cache like any other file (for file systems that take O_DIRECT and then misbehave, or to
+ * measure without it).
+ */
+export function directIoAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.AIOP_DIRECT_IO !== '0';
+}
+
 /** Opens `path` with O_DIRECT added when `direct`, or without it where the file system refuses it. */
 async function openMaybeDirect(path: string, flags: number, mode: number, direct: boolean): Promise<{ fh: FileHandle; direct: boolean }> {
-  if (direct && constants.O_DIRECT !== undefined) {
+  if (direct && constants.O_DIRECT !== undefined && directIoAllowed()) {
     try {
       return { fh: await open(path, flags | constants.O_DIRECT, mode), direct: true };
     } catch (error) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { tempDir } from '../util/run.js';
 import { startFaultServer } from '../util/fault-server.js';
-import { SequentialWriter, copyChunked, readChunks } from '../../src/artifacts/bulk-io.js';
+import { SequentialWriter, copyChunked, directIoAllowed, readChunks } from '../../src/artifacts/bulk-io.js';
 import { contentPath, fetchUrl, placeArtifacts, type ResolvedArtifact } from '../../src/artifacts/index.js';
 import { scan, settingsFor, sri } from './helpers.js';
 
@@ -120,4 +120,11 @@ test('without the cache, one download shared by two places of the same package i
   assert.deepEqual(await scan(pkg), ['a', 'a/one.bin', 'b', 'b/two.bin']);
   // Nothing was kept: no content, no temp file.
   assert.deepEqual((await scan(cache)).filter((p) => p !== 'tmp'), []);
+});
+
+test("AIOP_DIRECT_IO=0 is the switch that turns O_DIRECT off; anything else leaves it on where the file system takes it", () => {
+
+  assert.equal(directIoAllowed({ AIOP_DIRECT_IO: '0' }), false);
+  assert.equal(directIoAllowed({}), true);
+  assert.equal(directIoAllowed({ AIOP_DIRECT_IO: '1' }), true);
 });
