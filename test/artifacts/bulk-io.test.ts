@@ -122,8 +122,7 @@ test('without the cache, one download shared by two places of the same package i
   assert.deepEqual((await scan(cache)).filter((p) => p !== 'tmp'), []);
 });
 
-test("AIOP_DIRECT_IO=0 is the switch that turns O_DIRECT off; anything else leaves it on where the file system takes it", () => {
-
+test('AIOP_DIRECT_IO=0 is the switch that turns O_DIRECT off; anything else leaves it on where the file system takes it', () => {
   assert.equal(directIoAllowed({ AIOP_DIRECT_IO: '0' }), false);
   assert.equal(directIoAllowed({}), true);
   assert.equal(directIoAllowed({ AIOP_DIRECT_IO: '1' }), true);
