@@ -77,7 +77,12 @@ export const AAP_OPTION_SPECS: readonly AapOptionSpec[] = [
 ];
 
 const BY_SHORT = new Map(AAP_OPTION_SPECS.filter((s) => s.short).map((s) => [s.short!, s]));
-const BY_LONG = new Map(AAP_OPTION_SPECS.map((s) => [s.long, s]));
+/** Long options by name with `_` read as `-`: `--nofetch_recipe` is `--nofetch-recipe`. */
+const BY_LONG = new Map(AAP_OPTION_SPECS.map((s) => [dashed(s.long), s]));
+
+function dashed(long: string): string {
+  return long.replace(/_/g, '-');
+}
 
 /** Pairs of options that contradict each other, checked in this order after parsing. */
 const CONFLICTS: ReadonlyArray<readonly [string, string, string]> = [
@@ -156,7 +161,7 @@ export function parseAapArgs(argv: readonly string[]): AapInvocation {
     } else if (!optionsEnded && word.startsWith('--')) {
       const eq = word.indexOf('=');
       const long = word.slice(2, eq < 0 ? undefined : eq);
-      const spec = BY_LONG.get(long);
+      const spec = BY_LONG.get(dashed(long));
       if (!spec) throw unknownLong(`--${long}`);
       if (spec.value === undefined) {
         if (eq >= 0) throw new UsageError(`option ${optionLabel(spec)} takes no value (got "${word}")`);
@@ -169,7 +174,7 @@ export function parseAapArgs(argv: readonly string[]): AapInvocation {
       }
     } else if (!optionsEnded && word.startsWith('-') && word !== '-') {
       const long = word.slice(1).split('=')[0]!;
-      if (long.length > 1 && BY_LONG.has(long)) {
+      if (long.length > 1 && BY_LONG.has(dashed(long))) {
         // getopt would read -force as -f orce: almost surely not what was meant.
         throw new UsageError(`unknown option ${word}: long options take two dashes`, `did you mean "--${word.slice(1)}"?`);
       }

@@ -19,8 +19,29 @@ const SHORT_ALIASES: Record<string, string> = {
   '-hp': '--hide_progress',
 };
 
-/** Rewrites the seed's `-sll`, `-fll`, `-hp` into their long forms. */
-export function normalizeArgv(argv: string[]): string[] {
+/** A long option's name with `-` and `_` made the same, so that either spelling finds it. */
+function spellingKey(long: string): string {
+  return long.replace(/_/g, '-');
+}
+
+/** Every long option that `program` and its subcommands declare, by {@link spellingKey}. */
+function longOptions(program: Command): Map<string, string> {
+  const byKey = new Map<string, string>();
+  const visit = (cmd: Command): void => {
+    for (const option of cmd.options) if (option.long) byKey.set(spellingKey(option.long), option.long);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
+  byKey.set('--help', '--help');
+  return byKey;
+}
+
+/**
+ * Rewrites the seed's `-sll`, `-fll`, `-hp` into their long forms, and a long option
+ * spelled with `-` where it has `_` (or the other way round) into its declared spelling:
+ * `--zip-pack` is `--zip_pack`, `--machine_readable` is `--machine-readable`.
+ */
+export function normalizeArgv(argv: string[], longs: ReadonlyMap<string, string> = new Map()): string[] {
   const out: string[] = [];
   for (const arg of argv) {
     if (arg === '--') {
@@ -29,7 +50,7 @@ export function normalizeArgv(argv: string[]): string[] {
     }
     const eq = arg.indexOf('=');
     const head = eq > 0 ? arg.slice(0, eq) : arg;
-    const long = SHORT_ALIASES[head];
+    const long = SHORT_ALIASES[head] ?? (head.startsWith('--') ? longs.get(spellingKey(head)) : undefined);
     out.push(long ? (eq > 0 ? `${long}${arg.slice(eq)}` : long) : arg);
   }
   return out;
@@ -156,11 +177,11 @@ export function parseAiop(argv: string[]): Invocation {
       .argument('[params...]', 'Its compatibility values, in order, or as name=value')
       .option('-h, --help', 'show this help message and exit (with a system target: its parameters)')
       .option('--compat_args <args...>', 'List of compatibility arguments')
-      .option('--args <args...>', 'Same as --compat_args (the seed\'s usage line spells it so)')
+      .option('--args <args...>', 'Same as --compat_args')
       .option('--destination_path <path>', 'Path to destination (default: .build/<package-id> in the playbook)')
       .option('--force', 'Use destination_path even if it is not empty (it is deleted first)')
-      .option('--zip_pack', 'Zip the built package (default: False)')
-      .option('--goto_pack', 'Open the newly created package in the file manager (default: False)')
+      .option('--zip_pack', 'Zip the built package')
+      .option('--goto_pack', 'Open the newly created package in the file manager')
       .option('--upload <kinds...>', 'Upload the generated installer or zipped package (zip, deb, rpm); needs --upload_url')
       .option('--upload_url <url>', 'Upload repository URL; needs --upload')
       .addOption(new Option('--installer <types...>', 'Types of installer to generate (deb, rpm; both: --installer deb rpm)').choices(['deb', 'rpm']))
@@ -298,14 +319,14 @@ export function parseAiop(argv: string[]): Invocation {
 
   program
     .command('completion')
-    .description('Print a shell completion script: bash, zsh or fish (see docs/commands.md for where to put it)')
+    .description('Print a shell completion script for bash, zsh or fish (its first lines say how to load it)')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .action((shell: 'bash' | 'zsh' | 'fish') => {
       invocation = { command: 'completion', shell };
     });
 
   try {
-    program.parse(normalizeArgv(argv), { from: 'user' });
+    program.parse(normalizeArgv(argv, longOptions(program)), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {

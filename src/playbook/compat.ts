@@ -4,7 +4,7 @@
  * error that lists the valid choices.
  */
 import { UsageError } from '../core/errors.js';
-import { didYouMean } from '../core/suggest.js';
+import { didYouMean, editDistance } from '../core/suggest.js';
 import type { InventoryConfig, SystemTargetConfig } from './schema.js';
 
 export interface ResolvedTarget {
@@ -21,6 +21,17 @@ export interface ResolvedTarget {
 /** The package id of SPEC section 2. */
 export function packageIdOf(inventory: InventoryConfig, systemTarget: string, values: string[]): string {
   return [inventory.package.name, inventory.package.version, systemTarget, ...values].join('-');
+}
+
+/**
+ * Whether `name` looks like a mistyped `param` (`dist` for `distro`, `arc` for `arch`); kept
+ * tight so that a real variable such as `CC=gcc` is not taken for the parameter `cpu`.
+ */
+function nearMiss(name: string, param: string): boolean {
+  const a = name.toLowerCase();
+  const b = param.toLowerCase();
+  if (a.length >= 3 && (b.startsWith(a) || a.startsWith(b))) return true;
+  return editDistance(a, b) <= Math.max(1, Math.floor(b.length / 3));
 }
 
 /** Checks the system target name and the compatibility values. */
@@ -62,6 +73,15 @@ export function resolveTarget(inventory: InventoryConfig, systemTarget: string, 
   for (const param of params) {
     const value = given.get(param.name);
     if (value === undefined) {
+      // `dist=debian12` for `distro=debian12` reads as a variable assignment; with `distro`
+      // missing, a close name is far more likely a typo than a variable.
+      const typo = Object.keys(assignments).find((name) => nearMiss(name, param.name));
+      if (typo !== undefined) {
+        throw new UsageError(
+          `"${typo}=${assignments[typo]}": "${typo}" is not a compatibility parameter of "${systemTarget}"`,
+          `did you mean "${param.name}=${assignments[typo]}"? compatibility parameters of "${systemTarget}": ${names.join(', ')}`,
+        );
+      }
       throw new UsageError(
         `missing compatibility value "${param.name}" for "${systemTarget}"${param.help ? ` (${param.help})` : ''}`,
         `valid choices: ${param.choices.join(', ')}; usage: aiop build ${systemTarget} ${names.map((n) => `{${n}}`).join(' ')}`,

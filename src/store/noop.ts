@@ -68,8 +68,16 @@ const MAGIC = 'aiop-noop 4\n';
 /** Numbers per path: a packed stamp (src/store/stamp.ts), size -1 for a path that must not exist. */
 const FIELDS = STAMP_FIELDS;
 
+/**
+ * A command-line word with `_` and `-` made the same in a long option (`--zip-pack` and
+ * `--zip_pack` are one option); any other word as it is.
+ */
+function spelling(word: string): string {
+  return word.startsWith('--') ? word.replace(/_/g, '-') : word;
+}
+
 /** Command-line words that change how a build reports, not what it builds. */
-const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable']);
+const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable'].map(spelling));
 
 /**
  * The key of a build request: the same key means the same build. It is computed from the
@@ -77,7 +85,7 @@ const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable']);
  * the same options only cost a full build once each.
  */
 export function noopKey(argv: string[], cwd: string, env: NodeJS.ProcessEnv, version: string): string {
-  const words = argv.filter((word) => !REPORT_ONLY.has(word));
+  const words = argv.filter((word) => !REPORT_ONLY.has(spelling(word)));
   const relevant = Object.keys(env)
     .filter((k) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
     .sort()
@@ -85,9 +93,13 @@ export function noopKey(argv: string[], cwd: string, env: NodeJS.ProcessEnv, ver
   return createHash('sha256').update(JSON.stringify([version, cwd, words, relevant])).digest('hex').slice(0, 32);
 }
 
-/** Whether the words ask for one of the report-only switches (they are not part of the key). */
+/**
+ * Whether the words ask for one of the report-only switches (they are not part of the key),
+ * in either spelling of a long option.
+ */
 export function hasWord(argv: string[], ...words: string[]): boolean {
-  return argv.some((word) => words.includes(word));
+  const wanted = new Set(words.map(spelling));
+  return argv.some((word) => wanted.has(spelling(word)));
 }
 
 function recordPath(root: string, key: string): string {

@@ -198,3 +198,13 @@ test('--machine-readable prints Packer lines on stdout, with the error count at 
   assert.match(failed.stdout, /^\d+,bad,error,target "bad": command exited with status 4: exit 4$/m);
   assert.match(failed.stdout, /^\d+,,ui,error,aap: error: failed targets \(1\)%!\(PACKER_COMMA\) each with its error:\\n/m);
 });
+
+test('long options take `_` and `-` alike', async (t) => {
+  const pb = await aapPlaybook(t, { recipe: 'default: t.txt\ntargets:\n  t.txt: { commands: ["echo x > $target"] }\n' });
+  const result = await pb.run(['--machine_readable', '--nofetch_recipe']);
+  expectStatus(result, 0);
+  assert.match(result.stdout, /^\d+,,error-count,0$/m);
+  const typo = await pb.run(['--nofetch_recipes']);
+  expectStatus(typo, 2);
+  assert.match(typo.stderr, /unknown option --nofetch_recipes/);
+});
