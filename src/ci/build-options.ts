@@ -5,45 +5,18 @@
  * command-line words, so a typo or a wrong value is caught when packages.yml is read, not
  * halfway through a CI pipeline.
  */
-import { LEVELS } from '../core/events.js';
+import { PACKAGE_OPTIONS, spellingKey, type OptionSpec } from '../options/table.js';
 
-/** How an option's value is written in YAML and on the command line. */
-export type BuildOptionKind =
-  /** `true` gives `--name`; `false` gives nothing. */
-  | { kind: 'flag' }
-  /** Any non-empty text: `--name value`. */
-  | { kind: 'text' }
-  /** A whole number not below `min`: `--name 3`. */
-  | { kind: 'integer'; min: number }
-  /** One of `choices`: `--name value`. */
-  | { kind: 'choice'; choices: readonly string[] }
-  /** One or more of `choices`, a YAML list or a single value: `--name a b`. */
-  | { kind: 'choices'; choices: readonly string[] };
+/** The options packages.yml may set, by {@link spellingKey} (`zip-pack` finds `zip_pack`). */
+const BY_KEY = new Map(PACKAGE_OPTIONS.map((o) => [spellingKey(o.name), o]));
 
-/** The long option names in the seed's order (which is also the order of generated arguments). */
-export const BUILD_OPTIONS: Readonly<Record<string, BuildOptionKind>> = {
-  destination_path: { kind: 'text' },
-  force: { kind: 'flag' },
-  zip_pack: { kind: 'flag' },
-  goto_pack: { kind: 'flag' },
-  upload: { kind: 'choices', choices: ['zip', 'deb', 'rpm'] },
-  upload_url: { kind: 'text' },
-  installer: { kind: 'choices', choices: ['deb', 'rpm'] },
-  installer_name: { kind: 'text' },
-  no_verify: { kind: 'flag' },
-  retries: { kind: 'integer', min: 0 },
-  no_caching: { kind: 'flag' },
-  verbose: { kind: 'flag' },
-  stdout_log_level: { kind: 'choice', choices: LEVELS },
-  file_log_level: { kind: 'choice', choices: LEVELS },
-  hide_progress: { kind: 'flag' },
-  // Additions of the SPEC (section 3): recipe parallelism and Packer-style output.
-  jobs: { kind: 'integer', min: 1 },
-  'machine-readable': { kind: 'flag' },
-};
+/** Every long option name that `options:` in packages.yml accepts, as the seed spells it, in the seed's order. */
+export const KNOWN_BUILD_OPTIONS: readonly string[] = PACKAGE_OPTIONS.map((o) => o.name);
 
-/** Every long option name that `options:` in packages.yml accepts. */
-export const KNOWN_BUILD_OPTIONS: readonly string[] = Object.keys(BUILD_OPTIONS);
+/** The seed's spelling of an option name given in either spelling; undefined for an unknown one. */
+export function canonicalOptionName(name: string): string | undefined {
+  return BY_KEY.get(spellingKey(name))?.name;
+}
 
 /** Names that people reach for but that packages.yml spells differently; the hint says how. */
 const MISPLACED: Readonly<Record<string, string>> = {
@@ -55,7 +28,7 @@ const MISPLACED: Readonly<Record<string, string>> = {
 
 /** Why an option value is refused, with the hint to show; undefined when it is fine. */
 export function checkOptionValue(name: string, value: unknown): { message: string; hint?: string } | undefined {
-  const option = BUILD_OPTIONS[name];
+  const option = BY_KEY.get(spellingKey(name))?.value;
   if (option === undefined) {
     const misplaced = MISPLACED[name];
     if (misplaced !== undefined) return { message: `option "${name}" is not allowed here`, hint: misplaced };
@@ -65,13 +38,18 @@ export function checkOptionValue(name: string, value: unknown): { message: strin
     case 'flag':
       return typeof value === 'boolean' ? undefined : { message: `option "${name}" takes true or false, not ${describe(value)}` };
     case 'text':
+    case 'texts':
       return (typeof value === 'string' && value !== '') || typeof value === 'number'
         ? undefined
         : { message: `option "${name}" takes a non-empty text, not ${describe(value)}` };
     case 'integer':
-      return Number.isInteger(value) && (value as number) >= option.min
+    case 'days': {
+      const min = option.kind === 'integer' ? option.min : 0;
+      return Number.isInteger(value) && (value as number) >= min
         ? undefined
-        : { message: `option "${name}" takes a whole number of at least ${option.min}, not ${describe(value)}` };
+        : { message: `option "${name}" takes a whole number of at least ${min}, not ${describe(value)}` };
+    }
+    case 'level':
     case 'choice':
       return typeof value === 'string' && option.choices.includes(value)
         ? undefined
@@ -93,23 +71,21 @@ export function checkOptionValue(name: string, value: unknown): { message: strin
  * {@link checkOptionValue}.
  */
 export function optionArgs(options: Record<string, unknown>): string[] {
-  const words: string[] = [];
-  for (const name of KNOWN_BUILD_OPTIONS) {
-    if (!(name in options)) continue;
-    const value = options[name];
-    const option = BUILD_OPTIONS[name]!;
-    switch (option.kind) {
-      case 'flag':
-        if (value === true) words.push(`--${name}`);
-        break;
-      case 'choices':
-        words.push(`--${name}`, ...(Array.isArray(value) ? value : [value]).map(String));
-        break;
-      default:
-        words.push(`--${name}`, String(value));
-    }
+  const byName = new Map(Object.entries(options).map(([name, value]) => [canonicalOptionName(name) ?? name, value]));
+  return PACKAGE_OPTIONS.flatMap((option) => (byName.has(option.name) ? words(option, byName.get(option.name)) : []));
+}
+
+/** One option's words, spelled as the seed spells it. */
+function words(option: OptionSpec, value: unknown): string[] {
+  switch (option.value.kind) {
+    case 'flag':
+      return value === true ? [`--${option.name}`] : [];
+    case 'texts':
+    case 'choices':
+      return [`--${option.name}`, ...(Array.isArray(value) ? value : [value]).map(String)];
+    default:
+      return [`--${option.name}`, String(value)];
   }
-  return words;
 }
 
 function describe(value: unknown): string {

@@ -7,7 +7,7 @@
 import type { InventoryConfig, PackagesConfig, SystemTargetConfig } from '../playbook/schema.js';
 import { ConfigError, type Diagnostic, type SourceLocation } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { checkOptionValue, optionArgs, KNOWN_BUILD_OPTIONS } from './build-options.js';
+import { canonicalOptionName, checkOptionValue, optionArgs, KNOWN_BUILD_OPTIONS } from './build-options.js';
 import { rpmArchitecture } from '../pack/rpm.js';
 
 export { KNOWN_BUILD_OPTIONS } from './build-options.js';
@@ -82,8 +82,11 @@ export function expandPackages(config: PackagesConfig, inventory: InventoryConfi
     }
     const before = problems.count;
     const axes = compatAxes(entry, target, label, at, problems);
-    const options = entry.options ?? {};
-    checkOptions(options, target, entry.system_target, label, at, problems);
+    const { options, given } = seedSpelling(entry.options ?? {}, label, at, problems);
+    // Problems are located at the option as it is written.
+    const atGiven = (...rest: Array<string | number>): ConfigPath =>
+      rest[0] === 'options' && typeof rest[1] === 'string' ? at('options', given.get(rest[1]) ?? rest[1], ...rest.slice(2)) : at(...rest);
+    checkOptions(options, target, entry.system_target, label, atGiven, problems);
     if (problems.count > before || axes === undefined) return;
     const count = axes.reduce((n, [, values]) => n * values.length, 1);
     if (specs.length + count > MAX_PACKAGES) {
@@ -182,6 +185,28 @@ function compatAxes(
     axes.push([parameter.name, got.values]);
   }
   return problems.count > before ? undefined : axes;
+}
+
+/**
+ * The options with their names as the seed spells them (`zip-pack: true` is `zip_pack`), as
+ * on the command line; one option given in both spellings is a problem.
+ */
+function seedSpelling(
+  options: Record<string, unknown>,
+  label: string,
+  at: (...rest: Array<string | number>) => ConfigPath,
+  problems: Problems,
+): { options: Record<string, unknown>; given: Map<string, string> } {
+  const out: Record<string, unknown> = {};
+  const given = new Map<string, string>();
+  for (const [name, value] of Object.entries(options)) {
+    const seed = canonicalOptionName(name) ?? name;
+    const earlier = given.get(seed);
+    if (earlier !== undefined) problems.add(at('options', name), `${label}: option "${seed}" is given twice, as "${earlier}" and "${name}"`, 'keep one of them');
+    given.set(seed, name);
+    out[seed] = value;
+  }
+  return { options: out, given };
 }
 
 /** Option names and values, and the rules between options that `aiop build` enforces too. */

@@ -4,25 +4,20 @@
 import type { RepoAptOptions } from '../commands/repo.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { LEVELS, type Level } from '../core/events.js';
+import { parseLevel } from '../report/levels.js';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
 import { defaultBuildOptions, type BuildOptions } from '../options/build-options.js';
+import { OPTIONS, optionsOf, spellingKey, takesList, type OptionCommand, type OptionSpec } from '../options/table.js';
 import type { BuildAllOptions, InitOptions } from '../options/command-options.js';
 
 export type { BuildAllOptions, InitOptions } from '../options/command-options.js';
 
 
-/** The seed's multi-letter short options, which commander cannot declare. */
-const SHORT_ALIASES: Record<string, string> = {
-  '-sll': '--stdout_log_level',
-  '-fll': '--file_log_level',
-  '-hp': '--hide_progress',
-};
-
-/** A long option's name with `-` and `_` made the same, so that either spelling finds it. */
-function spellingKey(long: string): string {
-  return long.replace(/_/g, '-');
-}
+/** The seed's multi-letter short options (`-sll`), which commander cannot declare, by their long forms. */
+const SHORT_ALIASES: Record<string, string> = Object.fromEntries(
+  OPTIONS.filter((o) => o.short !== undefined && o.short.length > 2).map((o) => [o.short!, `--${o.name}`]),
+);
 
 /** Every long option that `program` and its subcommands declare, by {@link spellingKey}. */
 function longOptions(program: Command): Map<string, string> {
@@ -57,11 +52,9 @@ export function normalizeArgv(argv: string[], longs: ReadonlyMap<string, string>
 }
 
 function level(value: string): Level {
-  const upper = value.toUpperCase();
-  if (!(LEVELS as readonly string[]).includes(upper)) {
-    throw new UsageError(`"${value}" is not a log level`, `valid choices: ${LEVELS.join(', ')}`);
-  }
-  return upper as Level;
+  const parsed = parseLevel(value);
+  if (parsed === undefined) throw new UsageError(`"${value}" is not a log level`, `valid choices: ${LEVELS.join(', ')}`);
+  return parsed;
 }
 
 function days(value: string): number {
@@ -69,79 +62,100 @@ function days(value: string): number {
   return Number(value);
 }
 
-function integer(name: string) {
+function integer(name: string, min: number) {
   return (value: string): number => {
     if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number, not "${value}"`);
+    if (Number(value) < min) throw new UsageError(`${name} must be at least ${min}, not ${value}`);
     return Number(value);
   };
 }
 
-/** Options shared by every command that reports (build, build_all, build_again). */
-function reportingOptions(cmd: Command): Command {
-  return cmd
-    .option('-v, --verbose', 'Force the verbosity of the logs to DEBUG, overriding -sll and -fll')
-    .addOption(new Option('--stdout_log_level <level>', '(-sll) Console log level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .addOption(new Option('--file_log_level <level>', '(-fll) Log file level: DEBUG INFO WARNING ERROR CRITICAL DISABLED').argParser(level))
-    .option('--hide_progress', '(-hp) Hide the progress box')
-    .option('--machine-readable', 'Packer-style machine-readable output on stdout');
+/** The commander option of a table entry (spelled `name`: the entry's own or an alias). */
+function commanderOption(spec: OptionSpec, name = spec.name): Option {
+  const value = spec.value;
+  const short = name === spec.name && spec.short?.length === 2 ? `${spec.short}, ` : '';
+  const words = value.kind === 'flag' ? '' : takesList(spec) ? ` <${value.placeholder}...>` : ` <${value.placeholder}>`;
+  const help =
+    name !== spec.name
+      ? `Same as --${spec.name}`
+      : [
+          spec.short !== undefined && spec.short.length > 2 ? `(${spec.short}) ` : '',
+          spec.help,
+          value.kind === 'level' ? `: ${value.choices.join(' ')}` : '',
+          spec.default !== undefined || spec.defaultValue !== undefined ? ` (default: ${spec.defaultValue ?? spec.default})` : '',
+        ].join('');
+  const option = new Option(`${short}--${name}${words}`, help);
+  if (name === spec.name && spec.defaultValue !== undefined) option.default(spec.defaultValue);
+  switch (value.kind) {
+    case 'integer':
+      return option.argParser(integer(`--${spec.name}`, value.min));
+    case 'days':
+      return option.argParser(days);
+    case 'level':
+      return option.argParser(level);
+    case 'choice':
+    case 'choices':
+      return option.choices(value.choices);
+    default:
+      return option;
+  }
 }
 
-interface RawBuildOptions {
-  compat_args?: string[];
-  args?: string[];
-  destination_path?: string;
-  force?: boolean;
-  zip_pack?: boolean;
-  goto_pack?: boolean;
-  upload?: string[];
-  upload_url?: string;
-  installer?: Array<'deb' | 'rpm'>;
-  installer_name?: string;
-  no_verify?: boolean;
-  retries?: number;
-  no_caching?: boolean;
-  verbose?: boolean;
-  stdout_log_level?: Level;
-  file_log_level?: Level;
-  hide_progress?: boolean;
-  machineReadable?: boolean;
-  jobs?: number;
-  help?: boolean;
+/** Declares the table's options of `command` on `cmd`, in table order. */
+function withOptions(cmd: Command, command: OptionCommand): Command {
+  for (const spec of optionsOf(command)) {
+    cmd.addOption(commanderOption(spec));
+    for (const alias of spec.aliases ?? []) cmd.addOption(commanderOption(spec, alias));
+  }
+  return cmd;
+}
+
+/** What commander parsed, by attribute name (`zip_pack`, `machineReadable`). */
+type Raw = Record<string, unknown>;
+
+/** The value commander parsed for a table entry (or one of its aliases), under commander's camel-cased name. */
+function valueOf(raw: Raw, spec: OptionSpec, name = spec.name): unknown {
+  return raw[name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())];
+}
+
+/** The {@link BuildOptions} fields that `command`'s options set, for the options given. */
+function fields(command: OptionCommand, raw: Raw): Partial<BuildOptions> {
+  const out: Record<string, unknown> = {};
+  for (const spec of optionsOf(command)) {
+    const value = valueOf(raw, spec);
+    if (spec.field !== undefined && value !== undefined) out[spec.field] = value;
+  }
+  return out as Partial<BuildOptions>;
 }
 
 /** Turns commander's parse of `aiop build` into {@link BuildOptions}. */
-function toBuildOptions(systemTarget: string, params: string[], raw: RawBuildOptions): BuildOptions {
-  const options = defaultBuildOptions(systemTarget, [...params, ...(raw.compat_args ?? []), ...(raw.args ?? [])]);
-  const assignments: Record<string, string> = {};
+function toBuildOptions(systemTarget: string, params: string[], raw: Raw): BuildOptions {
+  const compat = OPTIONS.find((o) => o.name === 'compat_args')!;
+  const given = [compat.name, ...(compat.aliases ?? [])].flatMap((name) => (valueOf(raw, compat, name) as string[] | undefined) ?? []);
+  return { ...defaultBuildOptions(systemTarget, [...params, ...given]), ...fields('build', raw) };
+}
+
+/** The report options of `build`, `build_all` and `build_again`, with their defaults. */
+function reportOptions(raw: Raw): ReportFields {
+  const { verbose, stdoutLogLevel, fileLogLevel, hideProgress, machineReadable } = fields('build_again', raw);
   return {
-    ...options,
-    ...(raw.destination_path !== undefined ? { destinationPath: raw.destination_path } : {}),
-    force: raw.force ?? false,
-    zipPack: raw.zip_pack ?? false,
-    gotoPack: raw.goto_pack ?? false,
-    upload: raw.upload ?? [],
-    ...(raw.upload_url !== undefined ? { uploadUrl: raw.upload_url } : {}),
-    ...(raw.installer !== undefined ? { installer: raw.installer } : {}),
-    ...(raw.installer_name !== undefined ? { installerName: raw.installer_name } : {}),
-    noVerify: raw.no_verify ?? false,
-    ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
-    noCaching: raw.no_caching ?? false,
-    verbose: raw.verbose ?? false,
-    ...(raw.stdout_log_level !== undefined ? { stdoutLogLevel: raw.stdout_log_level } : {}),
-    ...(raw.file_log_level !== undefined ? { fileLogLevel: raw.file_log_level } : {}),
-    hideProgress: raw.hide_progress ?? false,
-    machineReadable: raw.machineReadable ?? false,
-    ...(raw.jobs !== undefined ? { jobs: raw.jobs } : {}),
-    assignments,
+    verbose: verbose ?? false,
+    ...(stdoutLogLevel !== undefined ? { stdoutLogLevel } : {}),
+    ...(fileLogLevel !== undefined ? { fileLogLevel } : {}),
+    hideProgress: hideProgress ?? false,
+    machineReadable: machineReadable ?? false,
   };
 }
+
+/** The options every reporting command has (the seed's -v, -sll, -fll, -hp, and --machine-readable). */
+export type ReportFields = Pick<BuildOptions, 'verbose' | 'stdoutLogLevel' | 'fileLogLevel' | 'hideProgress' | 'machineReadable'>;
 
 /** `aiop build_all` options. */
 export type Invocation =
   | { command: 'build'; options: BuildOptions; argv: string[] }
   | { command: 'build_all'; options: BuildAllOptions }
   | { command: 'build-help'; systemTarget: string }
-  | { command: 'build_again'; report: Pick<BuildOptions, 'machineReadable'> }
+  | { command: 'build_again'; report: ReportFields }
   | { command: 'done' }
   | { command: 'init'; options: InitOptions }
   | { command: 'validate'; verbose: boolean; machineReadable: boolean }
@@ -164,7 +178,7 @@ export function parseAiop(argv: string[]): Invocation {
     .showSuggestionAfterError(true)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  const build = reportingOptions(
+  const build = withOptions(
     program
       .command('build')
       .description(
@@ -174,23 +188,9 @@ export function parseAiop(argv: string[]): Invocation {
       .usage('{system_target} {params} [options]   (aiop build TARGET -h lists the target\'s parameters)')
       .helpOption(false)
       .argument('[system_target]', 'System target for which to create a package')
-      .argument('[params...]', 'Its compatibility values, in order, or as name=value')
-      .option('-h, --help', 'show this help message and exit (with a system target: its parameters)')
-      .option('--compat_args <args...>', 'List of compatibility arguments')
-      .option('--args <args...>', 'Same as --compat_args')
-      .option('--destination_path <path>', 'Path to destination (default: .build/<package-id> in the playbook)')
-      .option('--force', 'Use destination_path even if it is not empty (it is deleted first)')
-      .option('--zip_pack', 'Zip the built package')
-      .option('--goto_pack', 'Open the newly created package in the file manager')
-      .option('--upload <kinds...>', 'Upload the generated installer or zipped package (zip, deb, rpm); needs --upload_url')
-      .option('--upload_url <url>', 'Upload repository URL; needs --upload')
-      .addOption(new Option('--installer <types...>', 'Types of installer to generate (deb, rpm; both: --installer deb rpm)').choices(['deb', 'rpm']))
-      .option('--installer_name <name>', 'File name of the installer')
-      .option('--no_verify', 'Do not verify an artifact taken from the cache (a fresh download is always verified)')
-      .addOption(new Option('--retries <n>', 'Download retries after the first try (overrides download_retries; default 3)').argParser(integer('--retries')))
-      .option('--no_caching', 'Download artifacts again and copy them into the package instead of taking them from the cache')
-      .addOption(new Option('-j, --jobs <n>', 'Recipe targets run at once (default: number of CPUs)').argParser(integer('--jobs'))),
-  ).action((systemTarget: string | undefined, params: string[], raw: RawBuildOptions) => {
+      .argument('[params...]', 'Its compatibility values, in order, or as name=value'),
+    'build',
+  ).action((systemTarget: string | undefined, params: string[], raw: Raw) => {
     if (raw.help) {
       if (systemTarget) invocation = { command: 'build-help', systemTarget };
       else {
@@ -203,84 +203,67 @@ export function parseAiop(argv: string[]): Invocation {
     invocation = { command: 'build', options: toBuildOptions(systemTarget, params, raw), argv: argv.slice(argv.indexOf('build') + 1) };
   });
 
-  reportingOptions(
-    program
-      .command('build_all')
-      .description('Build all the packages listed in .aiop/packages.yml, several at once; in CI, write a dynamic pipeline instead')
-      .addOption(new Option('-t, --threads <n>', 'Number of packages built at once (default: 4, or `threads` in the user config)').argParser(integer('--threads')))
-      .addOption(new Option('--ci <system>', 'Write a CI pipeline instead of building: gitlab (child pipeline) or github (matrix)').choices(['gitlab', 'github']))
-      .option('--local', 'Build here even inside a CI pipeline'),
-  ).action((raw: RawBuildOptions & { threads?: number; ci?: 'gitlab' | 'github'; local?: boolean }) => {
-    if (raw.threads !== undefined && raw.threads < 1) throw new UsageError('--threads must be at least 1');
+  withOptions(
+    program.command('build_all').description('Build all the packages listed in .aiop/packages.yml, several at once; in CI, write a dynamic pipeline instead'),
+    'build_all',
+  ).action((raw: Raw & { threads?: number; ci?: 'gitlab' | 'github'; local?: boolean }) => {
     invocation = {
       command: 'build_all',
       options: {
         ...(raw.threads !== undefined ? { threads: raw.threads } : {}),
         ...(raw.ci !== undefined ? { ci: raw.ci } : {}),
         local: raw.local ?? false,
-        verbose: raw.verbose ?? false,
-        ...(raw.stdout_log_level !== undefined ? { stdoutLogLevel: raw.stdout_log_level } : {}),
-        ...(raw.file_log_level !== undefined ? { fileLogLevel: raw.file_log_level } : {}),
-        hideProgress: raw.hide_progress ?? false,
-        machineReadable: raw.machineReadable ?? false,
+        ...reportOptions(raw),
       },
     };
   });
 
-  reportingOptions(program.command('build_again').description('Rebuild with the last build command')).action(
-    (raw: RawBuildOptions) => {
-      invocation = { command: 'build_again', report: { machineReadable: raw.machineReadable ?? false } };
-    },
-  );
+  withOptions(program.command('build_again').description('Rebuild with the last build command'), 'build_again').action((raw: Raw) => {
+    invocation = { command: 'build_again', report: reportOptions(raw) };
+  });
 
-  program
-    .command('init')
-    .description('Write a new, working playbook (three .aiop files, a files/ example, .aiop/.gitignore); never overwrites a file')
-    .argument('[folder]', 'Folder to write it in (created when missing; default: the current folder)')
-    .option('--name <name>', 'Package name, a Debian package name (default: from the folder name)')
-    .option('--target <name>', 'Name of the system target (default: linux)')
-    .action((folder: string | undefined, raw: { name?: string; target?: string }) => {
-      invocation = {
-        command: 'init',
-        options: { ...(folder !== undefined ? { folder } : {}), ...(raw.name !== undefined ? { name: raw.name } : {}), ...(raw.target !== undefined ? { target: raw.target } : {}) },
-      };
-    });
+  withOptions(
+    program
+      .command('init')
+      .description('Write a new, working playbook (three .aiop files, a files/ example, .aiop/.gitignore); never overwrites a file')
+      .argument('[folder]', 'Folder to write it in (created when missing; default: the current folder)'),
+    'init',
+  ).action((folder: string | undefined, raw: { name?: string; target?: string }) => {
+    invocation = {
+      command: 'init',
+      options: { ...(folder !== undefined ? { folder } : {}), ...(raw.name !== undefined ? { name: raw.name } : {}), ...(raw.target !== undefined ? { target: raw.target } : {}) },
+    };
+  });
 
-  program
-    .command('validate')
-    .description('Check every playbook file without building; print every problem found (exit 0 when all is well, 2 otherwise)')
-    .option('-v, --verbose', 'Print a summary of what was checked')
-    .option('--machine-readable', 'One machine-readable `error` line per problem on stdout')
-    .action((raw: { verbose?: boolean; machineReadable?: boolean }) => {
-      invocation = { command: 'validate', verbose: raw.verbose ?? false, machineReadable: raw.machineReadable ?? false };
-    });
+  withOptions(
+    program.command('validate').description('Check every playbook file without building; print every problem found (exit 0 when all is well, 2 otherwise)'),
+    'validate',
+  ).action((raw: { verbose?: boolean; machineReadable?: boolean }) => {
+    invocation = { command: 'validate', verbose: raw.verbose ?? false, machineReadable: raw.machineReadable ?? false };
+  });
 
-  program
-    .command('repo')
-    .description('Publish the built packages as a repository')
-    .command('apt')
-    .description('Make or update a signed apt repository in OUTPUT_DIR from the .debs in .build/ (or --deb FILE...)')
-    .argument('<output_dir>', 'Folder of the repository')
-    .option('--suite <name>', 'Suite (dists/<suite>)', 'stable')
-    .option('--component <name>', 'Component', 'main')
-    .option('--deb <files...>', 'The .deb files to add (default: every .deb in the playbook\'s .build/)')
-    .option('--signing_key <file>', 'Armored OpenPGP private key (default: the environment variable AIOP_SIGNING_KEY)')
-    .option('--upload_url <url>', 'PUT the files that changed to URL, under the same paths (as --upload does: checksum headers, retries)')
-    .addOption(new Option('--retries <n>', 'Upload retries after the first try (overrides download_retries; default 3)').argParser(integer('--retries')))
-    .action((outputDir: string, raw: { suite: string; component: string; deb?: string[]; signing_key?: string; upload_url?: string; retries?: number }) => {
-      invocation = {
-        command: 'repo-apt',
-        options: {
-          outputDir,
-          suite: raw.suite,
-          component: raw.component,
-          debs: raw.deb ?? [],
-          ...(raw.signing_key !== undefined ? { signingKeyFile: raw.signing_key } : {}),
-          ...(raw.upload_url !== undefined ? { uploadUrl: raw.upload_url } : {}),
-          ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
-        },
-      };
-    });
+  withOptions(
+    program
+      .command('repo')
+      .description('Publish the built packages as a repository')
+      .command('apt')
+      .description('Make or update a signed apt repository in OUTPUT_DIR from the .debs in .build/ (or --deb FILE...)')
+      .argument('<output_dir>', 'Folder of the repository'),
+    'repo apt',
+  ).action((outputDir: string, raw: { suite: string; component: string; deb?: string[]; signing_key?: string; upload_url?: string; retries?: number }) => {
+    invocation = {
+      command: 'repo-apt',
+      options: {
+        outputDir,
+        suite: raw.suite,
+        component: raw.component,
+        debs: raw.deb ?? [],
+        ...(raw.signing_key !== undefined ? { signingKeyFile: raw.signing_key } : {}),
+        ...(raw.upload_url !== undefined ? { uploadUrl: raw.upload_url } : {}),
+        ...(raw.retries !== undefined ? { retries: raw.retries } : {}),
+      },
+    };
+  });
 
   program
     .command('targets')
@@ -309,13 +292,11 @@ export function parseAiop(argv: string[]): Invocation {
     .action(() => {
       invocation = { command: 'cache', action: 'verify' };
     });
-  cache
-    .command('clean')
-    .description('Remove cached artifacts: all of them, or those older than --older-than DAYS')
-    .addOption(new Option('--older-than <days>', 'Only entries cached more than DAYS days ago (0: every entry)').argParser(days))
-    .action((raw: { olderThan?: number }) => {
+  withOptions(cache.command('clean').description('Remove cached artifacts: all of them, or those older than --older-than DAYS'), 'cache clean').action(
+    (raw: { olderThan?: number }) => {
       invocation = { command: 'cache', action: 'clean', ...(raw.olderThan !== undefined ? { olderThanDays: raw.olderThan } : {}) };
-    });
+    },
+  );
 
   program
     .command('completion')

@@ -1,6 +1,7 @@
 /**
  * `:fetch` for `aap` (built-in commands in recipes and in `-c`), through the artifact cache.
  */
+import { resolveSettings } from '../options/settings.js';
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
@@ -23,7 +24,7 @@ export interface AapFetcher {
 export function aapFetchSettings(userConfig: UserConfig, env: NodeJS.ProcessEnv, emit: Emit, signal?: AbortSignal): FetchSettings {
   return {
     cacheDir: userConfig.cache_dir ?? defaultCacheDir(env),
-    retries: userConfig.download_retries,
+    retries: resolveSettings({}, userConfig).retries,
     noCaching: false,
     noVerify: false,
     connectTimeoutMs: userConfig.connect_timeout * 1000,

@@ -12,8 +12,9 @@
  * - `-c` commands run with the playbook root as working folder, like recipe commands.
  *   With `-n` or `-t` only `:print` runs; every other `-c` command is reported, not run.
  */
+import { resolveSettings } from '../options/settings.js';
 import { existsSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -354,7 +355,7 @@ async function buildLocated(
   for (const file of changed) {
     if (!existsSync(file)) emit({ type: 'log', level: 'WARNING', source: 'aap', message: `--changed ${file}: no such file` });
   }
-  const jobs = options.jobs ?? userConfig.jobs ?? cpus().length;
+  const jobs = resolveSettings(options, userConfig).jobs;
   const failed: Array<{ target: string; message: string }> = [];
   let ran = 0;
   let upToDate = 0;

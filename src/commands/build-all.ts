@@ -3,6 +3,7 @@
  * in this process (one failing package does not stop the others), or, inside a CI
  * pipeline, writes the list as a dynamic pipeline for the CI system to build.
  */
+import { resolveSettings } from '../options/settings.js';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
@@ -97,7 +98,7 @@ export async function buildAllCommand(
     extra: { perPackageLogs: true, alwaysShowSummary: true },
     logPathsFrom: io.cwd,
   });
-  const limit = pLimit(options.threads ?? userConfig.threads);
+  const limit = pLimit(resolveSettings(options, userConfig).threads);
   let failed = 0;
   try {
     await Promise.all(

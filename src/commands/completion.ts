@@ -4,57 +4,38 @@
  * the playbook in the current folder: its system targets and their compatibility values.
  * The playbook comes through loadPlaybook, whose cache answers without reading any YAML.
  */
-import { LEVELS } from '../core/events.js';
+import { choicesOf, optionsOf, spellingKey, takesList, takesValue, wordsOf, type OptionCommand, type OptionSpec } from '../options/table.js';
 import { loadPlaybook } from '../playbook/load.js';
 
 /** Subcommands offered after `aiop`. */
 export const SUBCOMMANDS = ['build', 'build_all', 'build_again', 'init', 'validate', 'targets', 'repo', 'cache', 'completion'] as const;
 
-const REPORTING = ['-v', '--verbose', '-sll', '--stdout_log_level', '-fll', '--file_log_level', '-hp', '--hide_progress', '--machine-readable'];
-
-/** Options per subcommand. */
-const OPTIONS: Record<string, string[]> = {
-  '': ['-h', '--help', '-V', '--version'],
-  build: [
-    '-h', '--help', '--compat_args', '--args', '--destination_path', '--force', '--zip_pack', '--goto_pack', '--upload', '--upload_url',
-    '--installer', '--installer_name', '--no_verify', '--retries', '--no_caching', '-j', '--jobs', ...REPORTING,
-  ],
-  build_all: ['-h', '--help', '-t', '--threads', '--ci', '--local', ...REPORTING],
-  build_again: ['-h', '--help', ...REPORTING],
-  init: ['-h', '--help', '--name', '--target'],
-  validate: ['-h', '--help', '-v', '--verbose', '--machine-readable'],
-  targets: ['-h', '--help'],
-  repo: ['-h', '--help', '--suite', '--component', '--deb', '--signing_key', '--upload_url', '--retries'],
-  cache: ['-h', '--help'],
-  completion: ['-h', '--help'],
+/** The table's commands by the word completion sees first (`repo apt` is completed after `repo`). */
+const COMMAND_OF: Record<string, OptionCommand> = {
+  build: 'build',
+  build_all: 'build_all',
+  build_again: 'build_again',
+  init: 'init',
+  validate: 'validate',
+  repo: 'repo apt',
+  cache: 'cache clean',
 };
 
-/** Options that take one value, and what to offer for it ([] = free text). */
-const VALUE_OPTIONS: Record<string, readonly string[]> = {
-  '--stdout_log_level': LEVELS,
-  '-sll': LEVELS,
-  '--file_log_level': LEVELS,
-  '-fll': LEVELS,
-  '--installer': ['deb', 'rpm'],
-  '--ci': ['gitlab', 'github'],
-  '--destination_path': [],
-  '--upload_url': [],
-  '--installer_name': [],
-  '--retries': [],
-  '-j': [],
-  '--jobs': [],
-  '-t': [],
-  '--threads': [],
-  '--name': [],
-  '--target': [],
-  '--older-than': [],
-  '--suite': [],
-  '--component': [],
-  '--signing_key': [],
-};
+/** The option words offered after a subcommand (or none: `''`), from the table of options. */
+function optionWords(sub: string): string[] {
+  if (sub === '') return ['-h', '--help', '-V', '--version'];
+  const command = COMMAND_OF[sub];
+  const words = command === undefined ? [] : optionsOf(command).flatMap(wordsOf);
+  return [...new Set(['-h', '--help', ...words])];
+}
 
-/** Options that take several values. */
-const LIST_OPTIONS = new Set(['--compat_args', '--args', '--upload']);
+/** The option that a word names, among `sub`'s; undefined when it is none. */
+function optionNamed(sub: string, word: string): OptionSpec | undefined {
+  const command = COMMAND_OF[sub];
+  if (command === undefined || !word.startsWith('-')) return undefined;
+  const key = spellingKey(word);
+  return optionsOf(command).find((o) => wordsOf(o).some((w) => spellingKey(w) === key));
+}
 
 /** The system targets of the playbook in `cwd` and their parameters; empty when there is none or it is broken. */
 async function playbookTargets(cwd: string): Promise<Record<string, Array<{ name: string; choices: string[] }>>> {
@@ -95,28 +76,30 @@ export async function completeWords(words: string[], cwd: string): Promise<strin
   const subIndex = sub === undefined ? -1 : before.indexOf(sub);
   const prefixed = (list: readonly string[]): string[] => list.filter((c) => c.startsWith(current));
 
-  if (sub === undefined) return prefixed(current.startsWith('-') ? OPTIONS['']! : SUBCOMMANDS);
+  if (sub === undefined) return prefixed(current.startsWith('-') ? optionWords('') : SUBCOMMANDS);
   const args = before.slice(subIndex + 1);
-  const previous = args.at(-1);
-  if (previous !== undefined && previous in VALUE_OPTIONS) return prefixed(VALUE_OPTIONS[previous]!);
-  if (current.startsWith('-')) return prefixed(OPTIONS[sub] ?? []);
+  const previous = optionNamed(sub, args.at(-1) ?? '');
+  if (previous !== undefined && takesValue(previous) && !takesList(previous)) return prefixed(choicesOf(previous));
+  if (current.startsWith('-')) return prefixed(optionWords(sub));
 
   switch (sub) {
     case 'build': {
-      // Values after --compat_args/--args are compatibility values like positionals; after --upload, kinds.
+      // Words after an option of several values are its values: compatibility values after
+      // --compat_args, like positionals; its choices after --upload or --installer.
       const positionals: string[] = [];
-      let list: string | undefined;
+      let list: OptionSpec | undefined;
       for (let i = 0; i < args.length; i++) {
         const a = args[i]!;
         if (a.startsWith('-')) {
-          list = LIST_OPTIONS.has(a) ? a : undefined;
-          if (a in VALUE_OPTIONS) i++;
+          const option = optionNamed(sub, a);
+          list = option !== undefined && takesList(option) ? option : undefined;
+          if (option !== undefined && takesValue(option) && !takesList(option)) i++;
           continue;
         }
-        if (list === '--upload') continue;
+        if (list !== undefined && list.name !== 'compat_args') continue;
         positionals.push(a);
       }
-      if (list === '--upload') return prefixed(['zip', 'deb', 'rpm']);
+      if (list !== undefined && list.name !== 'compat_args') return prefixed(choicesOf(list));
       return prefixed(await buildCandidates(cwd, positionals, current));
     }
     case 'repo':

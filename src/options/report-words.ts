@@ -4,10 +4,14 @@
  * recorded build with its own reporting switches instead of the recorded ones.
  */
 
+import { optionsOf, takesValue, wordsOf } from './table.js';
+
+/** The reporting switches: the options of `build_again` in the table of options. */
+const REPORTING = optionsOf('build_again');
 /** Reporting switches that take no value, by canonical name. */
-const FLAGS = new Set(['-v', '--verbose', '-hp', '--hide_progress', '--machine_readable']);
+const FLAGS = new Set(REPORTING.filter((o) => !takesValue(o)).flatMap(wordsOf).map(canonical));
 /** Reporting switches that take a value (`-sll DEBUG` or `--stdout_log_level=DEBUG`). */
-const WITH_VALUE = new Set(['-sll', '--stdout_log_level', '-fll', '--file_log_level']);
+const WITH_VALUE = new Set(REPORTING.filter(takesValue).flatMap(wordsOf).map(canonical));
 
 /** A word's switch name with `-` and `_` made the same (`--machine-readable` is `--machine_readable`). */
 function canonical(word: string): string {

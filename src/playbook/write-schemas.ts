@@ -88,7 +88,8 @@ targets:
     about:
       'The packages that `build_all` builds: each entry gives a system target and either `compat_args` ' +
       '(a mapping, or a list in compatibility order) or a `matrix` that expands to every combination. ' +
-      '`options` holds any `aiop build` option by its long name. `ci` says how generated CI jobs run aiop.',
+      '`options` holds any `aiop build` option by its long name (`zip_pack` or `zip-pack`); generated CI jobs spell it as `--help` does. ' +
+      '`ci` says how generated CI jobs run aiop.',
     example: `# yaml-language-server: $schema=../schema/packages.schema.json
 packages:
   - system_target: linux

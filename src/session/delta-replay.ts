@@ -10,8 +10,8 @@
  * file that is neither a source nor an output, a lock, an unfinished build) the answer is
  * undefined and the full path runs, which is always correct on its own.
  */
+import { resolveSettings } from '../options/settings.js';
 import { existsSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readDelta, type DeltaGraph } from '../store/delta.js';
 import { readBuildRecord, writeBuildRecord, type BuildRecord } from './destination.js';
@@ -161,7 +161,7 @@ async function replay(input: Parameters<typeof build>[0], ctx: PackageContext): 
     playbookRoot: run.delta.header.playbookRoot,
     pkgDir,
     statePath: run.delta.header.statePath,
-    jobs: context.options.jobs ?? context.userConfig.jobs ?? cpus().length,
+    jobs: resolveSettings(context.options, context.userConfig).jobs,
     emit,
     pkg,
     planned: run.planned,

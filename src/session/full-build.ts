@@ -3,7 +3,7 @@
  * destination, artifacts, recipe, zip, .deb, manifest, checksums, upload. Shared by
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
-import { cpus } from 'node:os';
+import { resolveSettings } from '../options/settings.js';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError } from '../core/errors.js';
@@ -162,7 +162,7 @@ function artifactSettings(plan: PackageBuildPlan): FetchSettings {
   const config = ctx.userConfig;
   return {
     cacheDir: config.cache_dir ?? defaultCacheDir(ctx.env),
-    retries: options.retries ?? config.download_retries,
+    retries: resolveSettings(options, config).retries,
     noCaching: options.noCaching,
     noVerify: options.noVerify,
     connectTimeoutMs: config.connect_timeout * 1000,
@@ -317,7 +317,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       playbookRoot: root,
       pkgDir: dest.workDir,
       statePath: join(stateDir, 'signatures.json'),
-      jobs: options.jobs ?? ctx.userConfig.jobs ?? cpus().length,
+      jobs: resolveSettings(options, ctx.userConfig).jobs,
       emit,
       pkg,
       planned,

@@ -3,6 +3,7 @@
  * manifest, SHA256SUMS), uploads and `--goto_pack`. Each finished output is announced
  * with an `output` event, which the machine-readable reporter turns into artifact lines.
  */
+import { resolveSettings } from '../options/settings.js';
 import { createHash } from 'node:crypto';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -112,7 +113,7 @@ export async function runOutputSteps(step: {
     const kinds = options.upload.filter((k): k is 'zip' | 'deb' | 'rpm' => k === 'zip' || k === 'deb' || k === 'rpm');
     const { uploadOutputs } = await import('../publish/upload-outputs.js');
     result.uploads = await uploadOutputs(kinds, { ...(packed?.zip ? { zip: packed.zip } : {}), ...(packed?.deb ? { deb: packed.deb } : {}), ...(packed?.rpm ? { rpm: packed.rpm } : {}) }, options.uploadUrl, {
-      retries: options.retries ?? ctx.userConfig.download_retries,
+      retries: resolveSettings(options, ctx.userConfig).retries,
       emit: ctx.emit,
       pkg,
       ...(ctx.env ? { env: ctx.env } : {}),

@@ -3,6 +3,7 @@
  * user configuration, and routes failures that happen before or after building into the
  * same outputs (human message on stderr; `error-count`/`error` lines in machine-readable mode).
  */
+import { resolveSettings } from '../options/settings.js';
 import { join } from 'node:path';
 import { EventStream, type Level } from '../core/events.js';
 import type { AiopError } from '../core/errors.js';
@@ -66,12 +67,13 @@ export interface ReportingSettings {
 /** Attaches the reporters for one run. */
 export async function startReporting(opts: ReportingSettings): Promise<Reporting> {
   const { options, userConfig } = opts;
+  const { stdoutLevel, fileLevel } = resolveSettings(options, userConfig);
   const stream = new EventStream();
   const reporters = await attachReporters(stream, {
     program: opts.program,
     verbose: options.verbose,
-    stdoutLevel: options.stdoutLogLevel ?? userConfig.stdout_log_level,
-    fileLevel: options.fileLogLevel ?? userConfig.file_log_level,
+    stdoutLevel,
+    fileLevel,
     machineReadable: options.machineReadable,
     hideProgress: options.hideProgress,
     logDir: userConfig.log_dir ?? join(opts.root, '.aiop', 'logs'),

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import type { AiopEvent, EventOf } from '../core/events.js';
 import { packedProvesUnchanged, packStamp, sameStamp, stampOf, statOrUndefined, statStamp, STAMP_FIELDS, unpackStamp, type Stamp } from './stamp.js';
+import { REPORT_ONLY_WORDS, spellingKey } from '../options/table.js';
 
 /** What a record gives back when it still holds. */
 export interface NoopRecord {
@@ -73,19 +74,17 @@ const FIELDS = STAMP_FIELDS;
  * `--zip_pack` are one option); any other word as it is.
  */
 function spelling(word: string): string {
-  return word.startsWith('--') ? word.replace(/_/g, '-') : word;
+  return word.startsWith('--') ? spellingKey(word) : word;
 }
 
-/** Command-line words that change how a build reports, not what it builds. */
-const REPORT_ONLY = new Set(['-hp', '--hide_progress', '--machine-readable'].map(spelling));
-
 /**
- * The key of a build request: the same key means the same build. It is computed from the
- * words after `build` as typed (no parser is loaded on the fast path), so two spellings of
- * the same options only cost a full build once each.
+ * The key of a build request: the same key means the same build; the report-only switches of
+ * the table of options (src/options/table.ts) are left out. It is computed from the words
+ * after `build` as typed (no parser is loaded on the fast path), so two spellings of the same
+ * options only cost a full build once each.
  */
 export function noopKey(argv: string[], cwd: string, env: NodeJS.ProcessEnv, version: string): string {
-  const words = argv.filter((word) => !REPORT_ONLY.has(spelling(word)));
+  const words = argv.filter((word) => !REPORT_ONLY_WORDS.has(spelling(word)));
   const relevant = Object.keys(env)
     .filter((k) => k.startsWith('AIOP_') || k.startsWith('XDG_') || k === 'HOME' || k === 'SOURCE_DATE_EPOCH')
     .sort()

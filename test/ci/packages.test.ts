@@ -161,7 +161,7 @@ test('unknown options get did-you-mean, wrong values get the valid choices, cont
 packages:
   - system_target: linux
     compat_args: [debian12, amd64]
-    options: { zip-pack: true, instaler: deb, retries: -1, stdout_log_level: LOUD, force: "yes" }
+    options: { zip_pak: true, instaler: deb, retries: -1, stdout_log_level: LOUD, force: "yes" }
   - system_target: linux
     compat_args: [debian12, arm64]
     options: { installer: msi, upload: [zip, tar] }
@@ -172,7 +172,7 @@ packages:
     compat_args: [arm64]
     options: { compat_args: [x64], installer_name: ../hello.deb }
 `);
-  assert.match(text, /package 1: unknown `aiop build` option "zip-pack"\n\s+did you mean "zip_pack"\?/);
+  assert.match(text, /package 1: unknown `aiop build` option "zip_pak"\n\s+did you mean "zip_pack"\?/);
   assert.match(text, /package 1: unknown `aiop build` option "instaler"\n\s+did you mean "installer"\?/);
   assert.match(text, /option "retries" takes a whole number of at least 0, not -1/);
   assert.match(text, /option "stdout_log_level" does not accept "LOUD"\n\s+valid choices: DEBUG, INFO, WARNING, ERROR, CRITICAL, DISABLED/);
@@ -342,4 +342,25 @@ ${params.map((p) => `      - { name: ${p}, choices: [${choices.join(', ')}] }`).
   // Right at the limit is fine.
   const four = Object.fromEntries(params.map((p, i) => [p, i < 4 ? choices : ['v0']]));
   assert.equal(expandPackages({ packages: [{ system_target: 't', matrix: four }] }, wide).length, MAX_PACKAGES);
+});
+
+test('options take `_` and `-` alike and become the seed spelling; one option in both spellings is refused', () => {
+  const [spec] = expandPackages(
+    packages(`
+packages:
+  - system_target: linux
+    compat_args: [debian12, amd64]
+    options: { zip-pack: true, upload-url: "https://x", upload: zip, machine_readable: true }
+`),
+    inv,
+  );
+  assert.deepEqual(buildArgs(spec!), ['linux', 'debian12', 'amd64', '--zip_pack', '--upload', 'zip', '--upload_url', 'https://x', '--machine-readable']);
+  const { text, error } = failure(`
+packages:
+  - system_target: linux
+    compat_args: [debian12, amd64]
+    options: { zip_pack: true, zip-pack: false }
+`);
+  assert.match(text, /package 1: option "zip_pack" is given twice, as "zip_pack" and "zip-pack"\n\s+keep one of them/);
+  assert.equal(error.diagnostics.length, 1);
 });
