@@ -84,8 +84,8 @@ export async function completeWords(words: string[], cwd: string): Promise<strin
 
   switch (sub) {
     case 'build': {
-      // Words after an option of several values are its values: compatibility values after
-      // --compat_args, like positionals; its choices after --upload or --installer.
+      // Words after an option of several values are its values: after one with choices
+      // (--upload, --installer) those choices; after --compat_args, compatibility values.
       const positionals: string[] = [];
       let list: OptionSpec | undefined;
       for (let i = 0; i < args.length; i++) {
@@ -96,10 +96,10 @@ export async function completeWords(words: string[], cwd: string): Promise<strin
           if (option !== undefined && takesValue(option) && !takesList(option)) i++;
           continue;
         }
-        if (list !== undefined && list.name !== 'compat_args') continue;
+        if (list !== undefined && choicesOf(list).length > 0) continue;
         positionals.push(a);
       }
-      if (list !== undefined && list.name !== 'compat_args') return prefixed(choicesOf(list));
+      if (list !== undefined && choicesOf(list).length > 0) return prefixed(choicesOf(list));
       return prefixed(await buildCandidates(cwd, positionals, current));
     }
     case 'repo':

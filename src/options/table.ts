@@ -331,10 +331,8 @@ export function choicesOf(option: OptionSpec): readonly string[] {
 /** The options of `aiop build` that packages.yml may set, in the seed's order. */
 export const PACKAGE_OPTIONS: readonly OptionSpec[] = optionsOf('build').filter((o) => o.packages);
 
-/** The report-only switches of `aiop build` in every spelling the command line accepts, by {@link spellingKey}. */
-export const REPORT_ONLY_WORDS: ReadonlySet<string> = new Set(
-  optionsOf('build')
-    .filter((o) => o.reportOnly)
-    .flatMap(wordsOf)
-    .map(spellingKey),
-);
+/** The report-only switches of `aiop build` (flags, each with its {@link BuildOptions} field). */
+export const REPORT_ONLY: readonly OptionSpec[] = optionsOf('build').filter((o) => o.reportOnly);
+
+/** The words of the {@link REPORT_ONLY} switches in every spelling the command line accepts, by {@link spellingKey}. */
+export const REPORT_ONLY_WORDS: ReadonlySet<string> = new Set(REPORT_ONLY.flatMap(wordsOf).map(spellingKey));

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkNoop, hasWord, noopKey, type Unchanged } from '../store/noop.js';
+import { checkNoop, noopKey, reportOnlyFields, type Unchanged } from '../store/noop.js';
 import type { BuildOptions } from '../options/build-options.js';
 import { VERSION } from '../core/version.js';
 import { recordLastBuild } from '../store/last-build.js';
@@ -34,11 +34,7 @@ export interface NoopContext {
 
 /** The recorded build's options with the report-only switches of the command typed now. */
 export function reportOptions(argv: string[], context: NoopContext): BuildOptions {
-  return {
-    ...context.options,
-    hideProgress: hasWord(argv, '-hp', '--hide_progress'),
-    machineReadable: hasWord(argv, '--machine-readable'),
-  };
+  return { ...context.options, ...reportOnlyFields(argv) };
 }
 
 /** The answer, or, when the full build must run, the files known not to have changed. */

@@ -15,7 +15,8 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import type { AiopEvent, EventOf } from '../core/events.js';
 import { packedProvesUnchanged, packStamp, sameStamp, stampOf, statOrUndefined, statStamp, STAMP_FIELDS, unpackStamp, type Stamp } from './stamp.js';
-import { REPORT_ONLY_WORDS, spellingKey } from '../options/table.js';
+import { REPORT_ONLY, REPORT_ONLY_WORDS, spellingKey, wordsOf } from '../options/table.js';
+import type { BuildOptions } from '../options/build-options.js';
 
 /** What a record gives back when it still holds. */
 export interface NoopRecord {
@@ -93,12 +94,15 @@ export function noopKey(argv: string[], cwd: string, env: NodeJS.ProcessEnv, ver
 }
 
 /**
- * Whether the words ask for one of the report-only switches (they are not part of the key),
- * in either spelling of a long option.
+ * The report-only switches of the table of options as the words ask for them, each true or
+ * false, in either spelling of a long option: what a build answered from a record takes from
+ * the command typed now (they are not part of the key).
  */
-export function hasWord(argv: string[], ...words: string[]): boolean {
-  const wanted = new Set(words.map(spelling));
-  return argv.some((word) => wanted.has(spelling(word)));
+export function reportOnlyFields(argv: string[]): Partial<BuildOptions> {
+  const typed = new Set(argv.map(spelling));
+  const out: Record<string, boolean> = {};
+  for (const option of REPORT_ONLY) out[option.field!] = wordsOf(option).some((word) => typed.has(spellingKey(word)));
+  return out as Partial<BuildOptions>;
 }
 
 function recordPath(root: string, key: string): string {

@@ -59,6 +59,10 @@ test('the no-op fast path skips an unchanged build and never hides a change', as
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.match(quiet.stderr, /no-op fast path/);
   assert.match(quiet.stdout, /,artifact,0,id,/, 'machine-readable lines come from the replay too');
+  const otherSpelling = await aiop(['build', 'linux', 'debian12', 'amd64', '-v', '--hide-progress', '--machine_readable'], { cwd: root, env });
+  assert.equal(otherSpelling.code, 0, otherSpelling.stderr);
+  assert.match(otherSpelling.stderr, /no-op fast path/, 'either spelling of a report-only switch is left out of the request');
+  assert.match(otherSpelling.stdout, /,artifact,0,id,/, '--machine_readable is machine-readable on the fast path too');
 
   // While the package's lock file exists another build may be writing: no fast answer.
   const lock = join(root, '.aiop/state/packages/demo-1.0.0-linux-debian12-amd64/lock');
