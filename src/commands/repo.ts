@@ -4,6 +4,7 @@
  * `.build/` (or the files given), and the files that changed PUT to URL.
  * The key comes from the file or from AIOP_SIGNING_KEY and is never printed, logged or stored.
  */
+import { resolveSettings } from '../options/settings.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
@@ -73,7 +74,7 @@ export async function repoAptCommand(options: RepoAptOptions, io: { cwd: string;
   io.stdout.write(`apt repository in ${outputDir}: ${result.written.length} file(s) written; use it with\n  deb [signed-by=${join(outputDir, 'key.asc')}] <URL of ${outputDir}> ${options.suite} ${options.component}\n`);
   if (options.uploadUrl !== undefined && userConfig !== undefined) {
     const uploads = await uploadRepo(outputDir, result.written, options.uploadUrl, {
-      retries: options.retries ?? userConfig.download_retries,
+      retries: resolveSettings(options, userConfig).retries,
       env: io.env,
       connectTimeoutMs: userConfig.connect_timeout * 1000,
       idleTimeoutMs: userConfig.idle_timeout * 1000,
