@@ -35,15 +35,12 @@ async function packageFile(rig: Rig, path: string): Promise<string | undefined> 
   return readFile(join(destinations(rig.root, rig.model).folder, path), 'utf8').catch(() => undefined);
 }
 
-const TODO_TEMPLATE = 'needs the variables a :template expands in its signature (issue 20 item 2)';
 const TODO_RECONCILE = 'needs the package folder reconciled with the graph (issue 20 item 3)';
-const TODO_CTIME = 'needs ctime in every stamp (issue 20 item 2)';
 const TODO_DESTINATIONS = 'needs several destinations remembered (issue 20 item 3)';
 const TODO_STATE = 'needs a missing or damaged state to mean a full rebuild (issue 20 items 1 and 3)';
-const TODO_MAKE_RULE = "needs make's rule for failed and interrupted commands (issue 20 item 4)";
 const TODO_BUILD_AGAIN = 'needs build_again to go through the one build session with its own reporting options (issue 20 item 1)';
 
-test('a variable used only in a :template file (GREETING: Hello -> Bonjour)', { todo: TODO_TEMPLATE }, async (t) => {
+test('a variable used only in a :template file (GREETING: Hello -> Bonjour)', async (t) => {
   const rig = await built(t);
   rig.model.vars.GREETING = 'Bonjour';
   await rig.write();
@@ -56,7 +53,7 @@ test('a variable used only in a :template file (GREETING: Hello -> Bonjour)', { 
   await rig.check(false, 'folder only, after GREETING: Hallo');
 });
 
-test('aap GREETING=one, then aap GREETING=two: the rendered file follows', { todo: TODO_TEMPLATE }, async (t) => {
+test('aap GREETING=one, then aap GREETING=two: the rendered file follows', async (t) => {
   const { dir, cleanup } = await tempDir('aiop-accept-');
   t.after(cleanup);
   const rig = new Rig(dir);
@@ -120,11 +117,13 @@ test('a file dropped by hand into .build/<package-id>/ goes into neither the zip
   assert.equal(result.built.folder['stray.txt'], undefined);
 });
 
-test('a source edited in place with its size kept and its mtime restored is rebuilt', { todo: TODO_CTIME }, async (t) => {
+test('a source edited in place with its size kept and its mtime restored is rebuilt', async (t) => {
   const rig = await built(t, false);
   // Old enough that its stat alone would be trusted, however fast the test runs.
   assert.equal((await stat(join(rig.root, 'files/a.in'))).mtimeMs, OLD_TIME.getTime());
-  await rig.check(false, 'the same again (no-op)');
+  // A quiet second, so that the next build records settled stamps (a racy one proves nothing).
+  await sleep(1100);
+  await rig.check(false, 'the same again');
   rig.model.a = 'aaaa-11\n';
   await rig.write();
   assert.equal((await stat(join(rig.root, 'files/a.in'))).mtimeMs, OLD_TIME.getTime());
@@ -175,7 +174,7 @@ test('a truncated signatures.json means a full rebuild, not exit 70', { todo: TO
   await rig.check(false, 'after truncating it again and editing a source');
 });
 
-test('a command killed part way leaves no half output, and the next build makes it again', { todo: TODO_MAKE_RULE }, async (t) => {
+test('a command killed part way leaves no half output, and the next build makes it again', async (t) => {
   const rig = await built(t, false);
   rig.model.vars.SLOW = 's1';
   await rig.write();
@@ -184,7 +183,7 @@ test('a command killed part way leaves no half output, and the next build makes 
   assert.equal(await packageFile(rig, 'slow.txt'), 'half of s1\nall of s1\n');
 });
 
-test('an interrupted build (SIGINT) leaves no half output, and the next build makes it again', { todo: TODO_MAKE_RULE }, async (t) => {
+test('an interrupted build (SIGINT) leaves no half output, and the next build makes it again', async (t) => {
   const rig = await built(t, false);
   rig.model.vars.SLOW = 's2';
   await rig.write();

@@ -197,7 +197,8 @@ export async function writeModel(root: string, model: Model, arts: string): Prom
       await writeFile(file, content);
     }
     if (oldMode !== mode) await chmod(file, mode);
-    if (path === 'files/a.in') await utimes(file, OLD_TIME, OLD_TIME);
+    // Only when needed: utimes changes the ctime too, and an unchanged playbook must stay unchanged.
+    if (path === 'files/a.in' && (await stat(file)).mtimeMs !== OLD_TIME.getTime()) await utimes(file, OLD_TIME, OLD_TIME);
   }
 }
 
@@ -433,7 +434,9 @@ export class Rig {
         this.options++;
         break;
       case 'stray': {
+        // Into a package folder aiop made (a folder of the user's own outside .build/ is refused, rightly).
         const folder = destinations(this.root, m).folder;
+        if (!(await exists(folder))) break;
         await mkdir(join(folder, edit.name, '..'), { recursive: true });
         await writeFile(join(folder, edit.name), 'not made by any target\n');
         break;
