@@ -38,7 +38,6 @@ async function packageFile(rig: Rig, path: string): Promise<string | undefined> 
 const TODO_RECONCILE = 'needs the package folder reconciled with the graph (issue 20 item 3)';
 const TODO_DESTINATIONS = 'needs several destinations remembered (issue 20 item 3)';
 const TODO_STATE = 'needs a missing or damaged state to mean a full rebuild (issue 20 items 1 and 3)';
-const TODO_BUILD_AGAIN = 'needs build_again to go through the one build session with its own reporting options (issue 20 item 1)';
 
 test('a variable used only in a :template file (GREETING: Hello -> Bonjour)', async (t) => {
   const rig = await built(t);
@@ -235,27 +234,27 @@ async function buildAgain(t: TestContext, option: string[], check: (result: { st
   check(result, { before, after, log });
 }
 
-test('build_again -v shows DEBUG lines', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again -v shows DEBUG lines', async (t) => {
   await buildAgain(t, ['-v'], ({ stderr }) => assert.match(stderr, /^debug: /m, stderr));
 });
 
-test('build_again -sll WARNING shows no INFO lines', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again -sll WARNING shows no INFO lines', async (t) => {
   await buildAgain(t, ['-sll', 'WARNING'], ({ stderr }) => assert.doesNotMatch(stderr, /==> Building|^Built /m, stderr));
 });
 
-test('build_again -fll DISABLED writes no log file', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again -fll DISABLED writes no log file', async (t) => {
   await buildAgain(t, ['-fll', 'DISABLED'], (_, { before, after }) => assert.deepEqual(after, before));
 });
 
-test('build_again -fll WARNING keeps INFO lines out of the log file', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again -fll WARNING keeps INFO lines out of the log file', async (t) => {
   await buildAgain(t, ['-fll', 'WARNING'], (_, { log }) => assert.doesNotMatch(log, / INFO /, log));
 });
 
-test('build_again --machine-readable prints Packer-style lines on stdout', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again --machine-readable prints Packer-style lines on stdout', async (t) => {
   await buildAgain(t, ['--machine-readable'], ({ stdout }) => assert.match(stdout, /^\d+,[^,\n]*,[a-z-]+,/m, stdout));
 });
 
-test('build_again -hp hides the progress box on a terminal', { todo: TODO_BUILD_AGAIN }, async (t) => {
+test('build_again -hp hides the progress box on a terminal', async (t) => {
   if (!requireTools(t, 'script')) return;
   const rig = await built(t);
   const underTerminal = async (args: string[]): Promise<string> => {
