@@ -9,9 +9,7 @@ import { AiopError } from '../core/errors.js';
 import { buildArgs, type PackageSpec } from './packages.js';
 import { packageOutputs, outputPaths } from './outputs.js';
 import { shellJoin } from './shell.js';
-
-/** The command that generated jobs run when packages.yml does not say (`ci.command`). */
-export const DEFAULT_CI_COMMAND = 'npx aiop';
+import { JOB_COMMANDS } from './command.js';
 
 /** The stage every generated job is in. */
 export const GITLAB_STAGE = 'build';
@@ -23,17 +21,20 @@ export const GITLAB_EMPTY_JOB = 'aiop-no-packages';
 export interface GitlabPipelineOptions {
   /** Output folder relative to the project root (default `.build`). */
   outputDir?: string;
+  /** How the jobs run aiop when `ci.command` is not set (see {@link jobCommand}); default `aiop`. */
+  command?: string;
 }
 
 /**
  * YAML text of a GitLab child pipeline: stage `build`, one job per package (named by its
- * package id, no `needs`, so all start at once) running `${ci.command} build ...args`
- * (shell-quoted), with the package's outputs as artifacts, and the `image`, `tags` and
- * `before_script` of packages.yml `ci:`.
+ * package id, no `needs`, so all start at once) running `<command> build ...args`
+ * (shell-quoted; the command is `ci.command`, else `opts.command`), with the package's
+ * outputs, SHA256SUMS and manifest as artifacts, and the `image`, `tags` and `before_script`
+ * of packages.yml `ci:`.
  * Throws when an output lies outside the project folder, where GitLab cannot collect it.
  */
 export function gitlabChildPipeline(specs: PackageSpec[], ci: PackagesConfig['ci'], opts: GitlabPipelineOptions = {}): string {
-  const command = ci?.command ?? DEFAULT_CI_COMMAND;
+  const command = ci?.command ?? opts.command ?? JOB_COMMANDS.path;
   const pipeline: Record<string, unknown> = { stages: [GITLAB_STAGE] };
   for (const spec of specs) {
     const paths = outputPaths(packageOutputs(spec, opts.outputDir));

@@ -11,6 +11,8 @@ export interface PackageOutputs {
   deb?: string;
   /** May be a glob (see {@link PackageSpec.rpmFile}). */
   rpm?: string;
+  /** `SHA256SUMS` of the zip and installers, when the package makes any. */
+  sums?: string;
   manifest: string;
 }
 
@@ -32,10 +34,12 @@ export function packageOutputs(spec: PackageSpec, outputDir: string = DEFAULT_OU
   if (spec.options.zip_pack === true) outputs.zip = posix.join(dir, `${spec.id}.zip`);
   if (spec.debFile !== undefined) outputs.deb = posix.join(dir, spec.debFile);
   if (spec.rpmFile !== undefined) outputs.rpm = posix.join(dir, spec.rpmFile);
+  // aiop build writes SHA256SUMS beside the files it checksums: the zip and the installers.
+  if (outputs.zip !== undefined || outputs.deb !== undefined || outputs.rpm !== undefined) outputs.sums = posix.join(dir, 'SHA256SUMS');
   return outputs;
 }
 
-/** The outputs as a list, in a fixed order: folder, zip, deb, rpm, manifest. */
+/** The outputs as a list, in a fixed order: folder, zip, deb, rpm, SHA256SUMS, manifest. */
 export function outputPaths(outputs: PackageOutputs): string[] {
-  return [outputs.folder, outputs.zip, outputs.deb, outputs.rpm, outputs.manifest].filter((p): p is string => p !== undefined);
+  return [outputs.folder, outputs.zip, outputs.deb, outputs.rpm, outputs.sums, outputs.manifest].filter((p): p is string => p !== undefined);
 }

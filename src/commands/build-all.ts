@@ -15,6 +15,7 @@ import { packageStateDir } from '../session/destination.js';
 import { buildArgs, expandPackages, type PackageSpec } from '../ci/packages.js';
 import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
+import { jobCommand } from '../ci/command.js';
 import type { BuildAllOptions } from '../options/command-options.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
@@ -62,8 +63,18 @@ export async function buildAllCommand(
   if (ci !== undefined) {
     const session = await Session.open({ program: 'aiop', options: { ...options, hideProgress: true }, userConfig, root, logName: 'build_all', env: io.env });
     try {
-      const plan = await writeCiPlan(ci, specs, config.ci, { root, emit: session.emit });
-      if (ci === 'github') io.stdout.write(`${plan.text}\n`);
+      // The jobs run aiop the way this process was started, unless packages.yml says how.
+      const job = await jobCommand(process.argv[1], root, io.env);
+      if (config.ci?.command === undefined && job.origin === 'unknown') {
+        session.emit({
+          type: 'log',
+          level: 'WARNING',
+          source: 'ci',
+          message: 'aiop is neither on PATH nor in this project\'s node_modules: the jobs run "aiop"; set ci.command (and ci.image or ci.before_script) in .aiop/packages.yml to say how they get it',
+        });
+      }
+      const plan = await writeCiPlan(ci, specs, config.ci, { root, emit: session.emit, command: job.command });
+      if (ci === 'github') io.stdout.write(plan.stdout);
       else {
         session.emit({
           type: 'log',

@@ -179,9 +179,13 @@ export const packagesSchema = z.strictObject({
   packages: z.array(packageEntrySchema).describe('The packages `aiop build_all` builds'),
   ci: z
     .strictObject({
-      command: z.string().default('npx aiop').describe('How a generated job runs aiop'),
-      image: z.string().optional().describe('Container image of the generated jobs'),
-      before_script: z.array(z.string()).optional().describe('Commands run before aiop in each job'),
+      command: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('How a generated job runs aiop; default: the way build_all found it ("aiop" from PATH, "npx --no-install aiop" from the project\'s node_modules)'),
+      image: z.string().optional().describe('Container image of the generated jobs (GitLab)'),
+      before_script: z.array(z.string()).optional().describe('Commands run before aiop in each job (GitLab), for example "npm ci"'),
       tags: z.array(z.string()).optional().describe('Runner tags of the generated jobs'),
     })
     .optional()

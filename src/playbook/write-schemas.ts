@@ -99,8 +99,9 @@ packages:
     matrix: { distro: [debian12, ubuntu22.04], arch: [amd64, arm64] }
     options: { zip_pack: true }
 ci:
-  command: npx aiop
-  image: node:20
+  command: npx --no-install aiop
+  image: node:22-bookworm
+  before_script: [npm ci]
 `,
   },
   'user-config.schema.json': {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { requireTools } from '../util/tools.js';
 import { AIOP, REPO, isolatedEnv, runNode, tempDir, type RunResult } from '../util/run.js';
@@ -59,6 +59,7 @@ writeFileSync('.build/' + id + '/invocation.json', JSON.stringify({ argv, ready:
 if (options.includes('--zip_pack')) writeFileSync('.build/' + id + '.zip', 'zip of ' + id);
 const installer = options.indexOf('--installer');
 if (installer >= 0 && options[installer + 1] === 'deb') writeFileSync('.build/hello_1.4.0_' + values[values.length - 1] + '.deb', 'deb of ' + id);
+if (options.includes('--zip_pack') || installer >= 0) writeFileSync('.build/SHA256SUMS', 'sums of ' + id);
 writeFileSync('.build/' + id + '.manifest.json', JSON.stringify({ id }));
 // Something a job makes that is not an output: it must not end up in the artifacts.
 writeFileSync('.build/scratch-' + id + '.tmp', 'not an output');
@@ -182,15 +183,15 @@ ci:
     const expected: Record<string, { argv: string[]; outputs: string[] }> = {
       'hello-1.4.0-linux-debian12-amd64': {
         argv: ['build', 'linux', 'debian12', 'amd64', '--zip_pack', '--installer', 'deb'],
-        outputs: ['hello-1.4.0-linux-debian12-amd64', 'hello-1.4.0-linux-debian12-amd64.manifest.json', 'hello-1.4.0-linux-debian12-amd64.zip', 'hello_1.4.0_amd64.deb'],
+        outputs: ['SHA256SUMS', 'hello-1.4.0-linux-debian12-amd64', 'hello-1.4.0-linux-debian12-amd64.manifest.json', 'hello-1.4.0-linux-debian12-amd64.zip', 'hello_1.4.0_amd64.deb'],
       },
       'hello-1.4.0-linux-ubuntu22.04-amd64': {
         argv: ['build', 'linux', 'ubuntu22.04', 'amd64', '--zip_pack', ...upload],
-        outputs: ['hello-1.4.0-linux-ubuntu22.04-amd64', 'hello-1.4.0-linux-ubuntu22.04-amd64.manifest.json', 'hello-1.4.0-linux-ubuntu22.04-amd64.zip'],
+        outputs: ['SHA256SUMS', 'hello-1.4.0-linux-ubuntu22.04-amd64', 'hello-1.4.0-linux-ubuntu22.04-amd64.manifest.json', 'hello-1.4.0-linux-ubuntu22.04-amd64.zip'],
       },
       'hello-1.4.0-linux-ubuntu22.04-arm64': {
         argv: ['build', 'linux', 'ubuntu22.04', 'arm64', '--zip_pack', ...upload],
-        outputs: ['hello-1.4.0-linux-ubuntu22.04-arm64', 'hello-1.4.0-linux-ubuntu22.04-arm64.manifest.json', 'hello-1.4.0-linux-ubuntu22.04-arm64.zip'],
+        outputs: ['SHA256SUMS', 'hello-1.4.0-linux-ubuntu22.04-arm64', 'hello-1.4.0-linux-ubuntu22.04-arm64.manifest.json', 'hello-1.4.0-linux-ubuntu22.04-arm64.zip'],
       },
       'hello-1.4.0-windows-x64': {
         argv: ['build', 'windows', 'x64'],
@@ -247,12 +248,14 @@ ci: { command: node tools/aiop-stand-in.mjs --fail-on windows }
   }
 });
 
-// The same pipeline with the real `aiop build_all` and `aiop build`.
-test('the real aiop: build_all --ci gitlab generates, and each child job builds a real package', async (t) => {
-  if (!tools(t) || !requireTools(t, 'unzip', 'dpkg-deb')) return;
+// The same pipeline with the real `aiop build_all` and `aiop build`, aiop on PATH and no `ci:` settings.
+test('the real aiop on PATH: build_all --ci gitlab generates, and each child job builds a real package with its SHA256SUMS', async (t) => {
+  if (!tools(t) || !requireTools(t, 'unzip', 'dpkg-deb', 'sha256sum')) return;
   const { dir, cleanup } = await tempDir('aiop-gcl-real-');
   try {
-    const aiop = `node ${AIOP}`;
+    const bin = join(dir, 'aiop-bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'aiop'), `#!/bin/sh\nexec "${process.execPath}" "${AIOP}" "$@"\n`, { mode: 0o755 });
     await repository(dir, {
       '.gitignore': '.gitlab-ci-local/\n.build/\n',
       '.aiop/inventory_config.yml': `
@@ -288,13 +291,14 @@ packages:
   - system_target: linux
     matrix: { distro: [debian12], arch: [amd64, arm64] }
     options: { zip_pack: true, installer: deb }
-ci: { command: ${JSON.stringify(aiop)} }
 `,
-      '.gitlab-ci.yml': parentPipeline([`${aiop} build_all --ci gitlab`]),
+      '.gitlab-ci.yml': parentPipeline(['aiop build_all --ci gitlab']),
     });
-    const run = await gitlabCiLocal(dir, isolatedEnv(dir));
+    const run = await gitlabCiLocal(dir, { ...isolatedEnv(dir), PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` });
     assert.equal(run.code, 0, run.output);
     assert.doesNotMatch(run.output, /FAIL/, run.output);
+    const child = await readFile(join(artifactsOf(dir, 'aiop-plan'), '.build', 'aiop-pipeline.yml'), 'utf8');
+    assert.match(child, /^ {4}- aiop build linux debian12 amd64 --zip_pack --installer deb$/m, 'the jobs run aiop as the plan job found it');
     for (const arch of ['amd64', 'arm64']) {
       const id = `hello-1.4.0-linux-debian12-${arch}`;
       assert.match(run.output, new RegExp(`PASS +\\[aiop-packages\\] -> ${id.replace(/\./g, '\\.')} *\\n`));
@@ -304,6 +308,8 @@ ci: { command: ${JSON.stringify(aiop)} }
       const info = execFileSync('dpkg-deb', ['--info', join(artifacts, `hello_1.4.0_${arch}.deb`)], { encoding: 'utf8' });
       assert.match(info, new RegExp(`Architecture: ${arch}`));
       JSON.parse(await readFile(join(artifacts, `${id}.manifest.json`), 'utf8'));
+      const sums = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: artifacts, encoding: 'utf8' });
+      assert.equal(sums, `${id}.zip: OK\nhello_1.4.0_${arch}.deb: OK\n`);
     }
   } finally {
     await cleanup();

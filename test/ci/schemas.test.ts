@@ -56,7 +56,7 @@ test('the generated child pipeline validates against gitlab-ci.json and runs eac
     script: [`node tools/aiop.js build windows x64 --zip_pack --upload zip --upload_url 'https://repo.example.com/raw/it'\\''s here' --retries 5`],
     artifacts: {
       name: 'hello-1.4.0-windows-x64',
-      paths: ['.build/hello-1.4.0-windows-x64/', '.build/hello-1.4.0-windows-x64.zip', '.build/hello-1.4.0-windows-x64.manifest.json'],
+      paths: ['.build/hello-1.4.0-windows-x64/', '.build/hello-1.4.0-windows-x64.zip', '.build/SHA256SUMS', '.build/hello-1.4.0-windows-x64.manifest.json'],
     },
   });
   const debian = pipeline['hello-1.4.0-linux-debian12-arm64'] as { script: string[]; artifacts: { paths: string[] } };
@@ -67,16 +67,20 @@ test('the generated child pipeline validates against gitlab-ci.json and runs eac
   assert.deepEqual(any.artifacts.paths, ['out/any-package/', 'out/hello-1.4.0-any.manifest.json']);
 });
 
-test('without ci settings the jobs run `npx aiop` on any runner; an empty list still gives a valid pipeline', () => {
+test('without ci settings the jobs run aiop the way the generator found it, on any runner; an empty list still gives a valid pipeline', () => {
   const specs = expandPackages(packages('packages: [{ system_target: windows, compat_args: [arm64] }]'), inv);
   const pipeline = parse(gitlabChildPipeline(specs, undefined)) as Record<string, unknown>;
   assert.deepEqual(gitlab(pipeline), []);
   assert.deepEqual(pipeline['hello-1.4.0-windows-arm64'], {
     stage: 'build',
     needs: [],
-    script: ['npx aiop build windows arm64'],
+    script: ['aiop build windows arm64'],
     artifacts: { name: 'hello-1.4.0-windows-arm64', paths: ['.build/hello-1.4.0-windows-arm64/', '.build/hello-1.4.0-windows-arm64.manifest.json'] },
   });
+  const local = parse(gitlabChildPipeline(specs, {}, { command: 'npx --no-install aiop' })) as Record<string, { script: string[] }>;
+  assert.deepEqual(local['hello-1.4.0-windows-arm64']!.script, ['npx --no-install aiop build windows arm64']);
+  const overridden = parse(gitlabChildPipeline(specs, { command: 'node tools/aiop.js' }, { command: 'npx --no-install aiop' })) as Record<string, { script: string[] }>;
+  assert.deepEqual(overridden['hello-1.4.0-windows-arm64']!.script, ['node tools/aiop.js build windows arm64'], 'ci.command wins');
 
   const empty = parse(gitlabChildPipeline([], { command: 'npx aiop', tags: ['docker'] })) as Record<string, unknown>;
   assert.deepEqual(gitlab(empty), []);
@@ -149,17 +153,19 @@ test('the GitHub matrix: one row per package with its arguments and outputs; one
   assert.deepEqual(matrix.include[4], {
     id: 'hello-1.4.0-windows-x64',
     system_target: 'windows',
+    command: 'aiop',
     args: `windows x64 --zip_pack --upload zip --upload_url 'https://repo.example.com/raw/it'\\''s here' --retries 5`,
-    paths: '.build/hello-1.4.0-windows-x64/\n.build/hello-1.4.0-windows-x64.zip\n.build/hello-1.4.0-windows-x64.manifest.json',
+    paths: '.build/hello-1.4.0-windows-x64/\n.build/hello-1.4.0-windows-x64.zip\n.build/SHA256SUMS\n.build/hello-1.4.0-windows-x64.manifest.json',
   });
+  assert.equal(githubMatrix(specs, { command: 'npx --no-install aiop' }).include[4]!.command, 'npx --no-install aiop');
   const line = githubOutputLine(matrix);
   assert.match(line, /^matrix=\{.*\}\n$/);
   assert.equal(line.split('\n').length, 2, 'a single line, then its newline');
   assert.deepEqual(JSON.parse(line.slice('matrix='.length)), matrix);
 
-  // The docs show the JSON for the first package of the example.
+  // The docs show the line for the first package of the example, run from the project's node_modules.
   const first = expandPackages(packages(docBlock('.aiop/packages.yml')), inv).slice(0, 1);
-  assert.equal(docBlockContaining('json', '"include"').trim(), JSON.stringify(githubMatrix(first)));
+  assert.equal(docBlockContaining('', 'matrix={"include"'), githubOutputLine(githubMatrix(first, { command: 'npx --no-install aiop' })));
 });
 
 test('more packages than a GitHub matrix holds is an error', () => {

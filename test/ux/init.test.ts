@@ -135,3 +135,24 @@ test('the commented deb relations, compression and rpm: section that aiop init w
   assert.match(execFileSync('rpm', ['-qp', '--requires', rpmFile], { encoding: 'utf8' }), /^glibc >= 2\.31$/m);
   assert.match(execFileSync('rpm', ['-qip', rpmFile], { encoding: 'utf8' }), /^Group\s+: Applications\/System$/m);
 });
+
+test('aiop init writes a commented ci: section in packages.yml that validates once uncommented', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  const init = await aiop(['init', 'p'], { cwd: dir, env });
+  assert.equal(init.code, 0, init.stderr);
+  const file = join(dir, 'p/.aiop/packages.yml');
+  const text = await readFile(file, 'utf8');
+  assert.doesNotMatch(text, /^ci:/m, 'left out, the jobs run aiop the way build_all found it');
+  assert.match(text, /^# ci:$/m);
+  for (const key of ['command', 'image', 'before_script', 'tags']) assert.match(text, new RegExp(`^# {3}${key}: `, 'm'));
+  await writeFile(file, text.replace(/^# (ci:|  \w+: .*)$/gm, '$1'));
+  const validate = await aiop(['validate'], { cwd: join(dir, 'p'), env });
+  assert.equal(validate.code, 0, validate.stderr);
+  const plan = await aiop(['build_all', '--ci', 'gitlab'], { cwd: join(dir, 'p'), env });
+  assert.equal(plan.code, 0, plan.stderr);
+  const pipeline = await readFile(join(dir, 'p/.build/aiop-pipeline.yml'), 'utf8');
+  assert.match(pipeline, /^ {4}- npx --no-install aiop build linux debian12 amd64 --zip_pack --installer deb$/m);
+  assert.match(pipeline, /^ {2}image: node:22-bookworm$/m);
+});
