@@ -1,13 +1,10 @@
-/** Reproducible zip of a package folder (SPEC 3, --zip_pack), streamed through yazl. */
-import { createReadStream, createWriteStream } from 'node:fs';
+/** Reproducible zip of a package folder (SPEC 3, --zip_pack), streamed through {@link ZipWriter}. */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import yazl from 'yazl';
 import { AiopError } from '../core/errors.js';
 import { tempPathFor } from '../core/atomic.js';
 import { compareBytes, normalMode, walkTree } from './walk.js';
+import { ZipWriter, type DosTime } from './zip-writer.js';
 
 /** Fixed deflate level: part of the output's identity, so never taken from the environment. */
 export const ZIP_LEVEL = 6;
@@ -16,45 +13,12 @@ const DOS_MIN = Date.UTC(1980, 0, 1, 0, 0, 0);
 const DOS_MAX = Date.UTC(2107, 11, 31, 23, 59, 58);
 
 /** The two 16-bit DOS fields for a UTC instant (2-second resolution). */
-function dosDateTime(mtime: Date): { date: number; time: number } {
+function dosDateTime(mtime: Date): DosTime {
   const u = new Date(Math.min(DOS_MAX, Math.max(DOS_MIN, mtime.getTime())));
   return {
     date: u.getUTCDate() | ((u.getUTCMonth() + 1) << 5) | ((u.getUTCFullYear() - 1980) << 9),
     time: Math.floor(u.getUTCSeconds() / 2) | (u.getUTCMinutes() << 5) | (u.getUTCHours() << 11),
   };
-}
-
-/**
- * yazl computes DOS time from a Date's *local* fields (and clamps with bounds taken in the zone
- * the process started in), so the same instant gives different bytes in different zones, and a
- * UTC time that falls in a local daylight-saving gap cannot be expressed through its API at all.
- * We therefore set the two DOS fields ourselves: on each entry right after adding it (for the
- * central directory) and in each local header after the archive is written (yazl writes some
- * local headers synchronously inside add*, before we could touch the entry).
- */
-interface YazlEntryInternals {
-  lastModFileTime: number;
-  lastModFileDate: number;
-  relativeOffsetOfLocalHeader: number;
-}
-
-async function patchLocalHeaders(file: string, entries: YazlEntryInternals[], dos: { date: number; time: number }): Promise<void> {
-  const fields = Buffer.alloc(4);
-  fields.writeUInt16LE(dos.time, 0);
-  fields.writeUInt16LE(dos.date, 2);
-  const handle = await open(file, 'r+');
-  try {
-    const signature = Buffer.alloc(4);
-    for (const entry of entries) {
-      const offset = entry.relativeOffsetOfLocalHeader;
-      await handle.read(signature, 0, 4, offset);
-      if (signature.readUInt32LE(0) !== 0x04034b50) throw new AiopError('pack', 'internal: zip local header not where yazl said');
-      // Local header: signature, version (2), flags (2), method (2), then time and date.
-      await handle.write(fields, 0, 4, offset + 10);
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -72,50 +36,31 @@ export async function writeZip(pkgDir: string, outFile: string, opts: { topFolde
     .sort((a, b) => compareBytes(a.name, b.name));
 
   const dos = dosDateTime(opts.mtime);
-  const zip = new yazl.ZipFile();
-  const entries = (zip as unknown as { entries: YazlEntryInternals[] }).entries;
-  const fixTime = (): void => {
-    const last = entries[entries.length - 1];
-    if (!last || typeof last.lastModFileTime !== 'number' || typeof last.lastModFileDate !== 'number') {
-      throw new AiopError('pack', 'internal: yazl entry layout changed; cannot fix zip timestamps');
-    }
-    last.lastModFileTime = dos.time;
-    last.lastModFileDate = dos.date;
-  };
-  const common = { mtime: new Date(Math.min(DOS_MAX, Math.max(DOS_MIN, opts.mtime.getTime()))), forceDosTimestamp: true };
-
-  zip.addEmptyDirectory(`${top}/`, { ...common, mode: 0o40755 });
-  fixTime();
-  for (const { entry, name } of items) {
-    switch (entry.kind) {
-      case 'dir':
-        zip.addEmptyDirectory(name, { ...common, mode: 0o40755 });
-        break;
-      case 'symlink':
-        // Info-ZIP's convention: S_IFLNK in the external attributes, the link text as the data.
-        zip.addBuffer(Buffer.from(entry.target, 'utf8'), name, { ...common, mode: 0o120777, compress: false });
-        break;
-      case 'file': {
-        const absolute = entry.absolute;
-        zip.addReadStreamLazy(
-          name,
-          { ...common, mode: 0o100000 | normalMode(entry.executable), compressionLevel: ZIP_LEVEL, size: entry.size },
-          (cb) => cb(null, createReadStream(absolute)),
-        );
-        break;
-      }
-    }
-    fixTime();
-  }
-  zip.end();
-
   await mkdir(dirname(outFile), { recursive: true });
   const tmp = tempPathFor(outFile);
-  // yazl reports a failed file read on the ZipFile, not on its output stream: route it there.
-  zip.on('error', (error: Error) => (zip.outputStream as Readable).destroy(error));
   try {
-    await pipeline(zip.outputStream, createWriteStream(tmp));
-    await patchLocalHeaders(tmp, entries, dos);
+    const fh = await open(tmp, 'wx');
+    try {
+      const zip = new ZipWriter(fh, dos);
+      await zip.directory(`${top}/`, 0o40755);
+      for (const { entry, name } of items) {
+        switch (entry.kind) {
+          case 'dir':
+            await zip.directory(name, 0o40755);
+            break;
+          case 'symlink':
+            // Info-ZIP's convention: S_IFLNK in the external attributes, the link text as the data.
+            await zip.stored(name, Buffer.from(entry.target, 'utf8'), 0o120777);
+            break;
+          case 'file':
+            await zip.file(name, entry.absolute, entry.size, 0o100000 | normalMode(entry.executable), ZIP_LEVEL);
+            break;
+        }
+      }
+      await zip.finish();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, outFile);
   } catch (error) {
     await rm(tmp, { force: true });

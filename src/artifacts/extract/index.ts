@@ -4,7 +4,7 @@ import { SafeTree } from './safe-tree.js';
 import { extractZip } from './zip.js';
 
 export { SafeTree, safeComponents, symlinkStaysInside } from './safe-tree.js';
-export { readCentralDirectory, type ZipEntry } from './zip.js';
+export type { ZipEntry } from './zip.js';
 
 /** How to extract. */
 export interface ExtractOptions {
