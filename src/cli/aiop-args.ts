@@ -160,6 +160,7 @@ export type Invocation =
   | { command: 'init'; options: InitOptions }
   | { command: 'validate'; verbose: boolean; machineReadable: boolean }
   | { command: 'targets' }
+  | { command: 'schema' }
   | { command: 'repo-apt'; options: RepoAptOptions }
   | { command: 'cache'; action: 'ls' | 'verify' | 'clean'; olderThanDays?: number }
   | { command: 'completion'; shell: 'bash' | 'zsh' | 'fish' }
@@ -270,6 +271,13 @@ export function parseAiop(argv: string[]): Invocation {
     .description('List the system targets, their compatibility parameters and choices, and the packages of packages.yml')
     .action(() => {
       invocation = { command: 'targets' };
+    });
+
+  program
+    .command('schema')
+    .description('Write the JSON Schemas into .aiop/schema/ and point the playbook files at them, for completion in editors')
+    .action(() => {
+      invocation = { command: 'schema' };
     });
 
   const cache = program

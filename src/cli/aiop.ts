@@ -63,6 +63,10 @@ main('aiop', async () => {
       const { targetsCommand } = await import('../commands/targets.js');
       return targetsCommand(io);
     }
+    case 'schema': {
+      const { schemaCommand } = await import('../commands/schema.js');
+      return schemaCommand(io);
+    }
     case 'repo-apt': {
       const { repoAptCommand } = await import('../commands/repo.js');
       return repoAptCommand(invocation.options, io);

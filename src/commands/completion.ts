@@ -8,7 +8,7 @@ import { choicesOf, optionsOf, spellingKey, takesList, takesValue, wordsOf, type
 import { loadPlaybook } from '../playbook/load.js';
 
 /** Subcommands offered after `aiop`. */
-export const SUBCOMMANDS = ['build', 'build_all', 'build_again', 'init', 'validate', 'targets', 'repo', 'cache', 'completion'] as const;
+export const SUBCOMMANDS = ['build', 'build_all', 'build_again', 'init', 'validate', 'targets', 'schema', 'repo', 'cache', 'completion'] as const;
 
 /** The table's commands by the word completion sees first (`repo apt` is completed after `repo`). */
 const COMMAND_OF: Record<string, OptionCommand> = {

@@ -2,13 +2,14 @@
  * `aiop init [FOLDER] [--name NAME] [--target NAME]`: writes a new playbook that builds at
  * once. It never overwrites anything: when any file it would write exists, it writes nothing.
  */
-import { link, lstat, mkdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { link, lstat, mkdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempPathFor } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
 import type { InitOptions } from '../options/command-options.js';
 import { INIT_PARAMETERS, initFiles, type InitFile } from '../init/templates.js';
+import { EDITOR_SCHEMA_FOLDER, PLAYBOOK_SCHEMAS } from '../playbook/editor-schemas.js';
 
 /** What `aiop init` needs from its surroundings. */
 export interface InitIo {
@@ -41,30 +42,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** aiop's own `schema/` folder, beside `dist/` in the installed package. */
-function ownSchemaDir(): string {
+export function ownSchemaDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schema');
-}
-
-/**
- * Where editors find the schemas, as a path relative to `.aiop/`: a `node_modules/aiop` in the
- * playbook or above it; else this aiop when the playbook is inside its own tree; else the place
- * a local install (`npm install --save-dev aiop`) will put them. Never an absolute path, since
- * the files are meant to be committed and shared.
- */
-export async function schemaBaseFor(root: string): Promise<{ base: string; found: boolean }> {
-  const aiopDir = join(root, '.aiop');
-  const rel = (dir: string): string => relative(aiopDir, dir).split(sep).join('/');
-  for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', 'aiop', 'schema');
-    if (await exists(join(candidate, 'inventory_config.schema.json'))) return { base: rel(candidate), found: true };
-    if (dirname(dir) === dir) break;
-  }
-  const own = ownSchemaDir();
-  const ownRoot = dirname(own);
-  if ((root === ownRoot || root.startsWith(ownRoot + sep)) && (await exists(join(own, 'inventory_config.schema.json')))) {
-    return { base: rel(own), found: true };
-  }
-  return { base: '../node_modules/aiop/schema', found: false };
 }
 
 /** Writes `content` to `file` only if `file` does not exist, atomically (temp file, then link). */
@@ -101,8 +80,11 @@ export async function initCommand(options: InitOptions, io: InitIo): Promise<num
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 
-  const schema = await schemaBaseFor(root);
-  const files = initFiles({ name, target, schemaBase: schema.base, now: io.now ?? new Date() });
+  const files = initFiles({ name, target, now: io.now ?? new Date() });
+  // The schemas beside the files, where their yaml-language-server comments point.
+  for (const schema of Object.values(PLAYBOOK_SCHEMAS)) {
+    files.push({ path: `.aiop/${EDITOR_SCHEMA_FOLDER}/${schema}`, content: await readFile(join(ownSchemaDir(), schema), 'utf8') });
+  }
   const present: InitFile[] = [];
   for (const f of files) if (!f.optional && (await exists(join(root, f.path)))) present.push(f);
   if (present.length > 0) {
@@ -124,9 +106,7 @@ export async function initCommand(options: InitOptions, io: InitIo): Promise<num
   const values = INIT_PARAMETERS.map((p) => p.choices[0]).join(' ');
   const lines = [`Wrote a playbook for package "${name}" (system target "${target}") in ${shown}:`, ...written.map((p) => `  ${p}`)];
   if (kept.length > 0) lines.push(`Kept your own ${kept.join(', ')} (add ".build/" to it).`);
-  if (!schema.found) {
-    lines.push(`Editors find the schemas in ${schema.base} once aiop is installed there: npm install --save-dev aiop`);
-  }
+  lines.push(`Editors with the YAML language server complete and check the files against .aiop/${EDITOR_SCHEMA_FOLDER}/ ("aiop schema" refreshes it).`);
   lines.push('', 'Next:', `  ${shown === '.' ? '' : `cd ${quoteShell(shown)} && `}aiop build ${target} ${values}`);
   lines.push(`  (then: aiop build ${target} ${values} --zip_pack --installer deb; aiop validate; aiop targets)`);
   io.stdout.write(`${lines.join('\n')}\n`);

@@ -3,14 +3,14 @@
  * .deb that lintian accepts, and shows each part of the formats with a comment.
  */
 
+import { schemaModeline, type PlaybookFile } from '../playbook/editor-schemas.js';
+
 /** What the templates are filled with. */
 export interface InitValues {
   /** Debian package name. */
   name: string;
   /** System target name. */
   target: string;
-  /** Folder holding the JSON Schemas, as seen from `.aiop/` (no trailing slash). */
-  schemaBase: string;
   /** The moment of `aiop init`, for the changelog and copyright. */
   now: Date;
 }
@@ -43,11 +43,11 @@ const MAINTAINER = 'Your Name <you@example.com>';
 /** Every file of a new playbook. */
 export function initFiles(v: InitValues): InitFile[] {
   const { name, target } = v;
-  const schema = (file: string): string => `# yaml-language-server: $schema=${v.schemaBase}/${file}`;
+  const schema = (file: string): string => schemaModeline(file as PlaybookFile);
   const params = INIT_PARAMETERS.map((p) => `      - { name: ${p.name}, choices: [${p.choices.join(', ')}], help: ${p.help} }`).join('\n');
-  const inventory = `${schema('inventory_config.schema.json')}
+  const inventory = `${schema('inventory_config.yml')}
 # The package, its system targets and their compatibility parameters.
-# Reference: docs/formats.md of aiop; check it with "aiop validate".
+# Reference: docs/formats.md (shipped with aiop); check it with "aiop validate".
 package:
   name: ${name}
   version: 0.1.0
@@ -90,7 +90,7 @@ ${params}
     #   scripts: { post: files/post.sh }           # pre, post, preun, postun
     #   compression: gzip          # gzip, xz or zstd
 `;
-  const recipe = `${schema('recipe.schema.json')}
+  const recipe = `${schema('recipe.yml')}
 # How each file of the package is made. File targets are paths inside the package folder;
 # sources are paths in the playbook. Built-in commands start with ':'; others run in /bin/sh.
 variables:
@@ -116,7 +116,7 @@ targets:
     commands: [":gzip $source $target"]
 `;
   const [first, second] = INIT_PARAMETERS;
-  const packages = `${schema('packages.schema.json')}
+  const packages = `${schema('packages.yml')}
 # What "aiop build_all" builds (and what "aiop build_all --ci gitlab" turns into CI jobs).
 packages:
   - system_target: ${target}

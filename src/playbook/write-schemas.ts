@@ -23,7 +23,7 @@ const FORMATS: Record<SchemaName, { title: string; where: string; about: string;
       'Package metadata, system targets with their ordered `compatibility` parameters, remote artifacts, ' +
       'Debian installer settings and tools for `aap --install`. Playbook `variables` are defaults for recipe ' +
       'variables and for compatibility names that a system target lacks.',
-    example: `# yaml-language-server: $schema=../schema/inventory_config.schema.json
+    example: `# yaml-language-server: $schema=schema/inventory_config.schema.json
 package:
   name: hello
   version: 1.4.0
@@ -64,7 +64,7 @@ system_targets:
       'and `default` override those of the files it includes; a target defined in two files is an error, ' +
       'and so is an include cycle. `children` folders are relative to the playbook root. `default` must name a ' +
       'target; each `depends` entry must name a target (checked when the recipe has no `children`).',
-    example: `# yaml-language-server: $schema=../schema/recipe.schema.json
+    example: `# yaml-language-server: $schema=schema/recipe.schema.json
 variables: { GREETING: Hello }
 include: [common.yml]
 default: package
@@ -90,7 +90,7 @@ targets:
       '(a mapping, or a list in compatibility order) or a `matrix` that expands to every combination. ' +
       '`options` holds any `aiop build` option by its long name (`zip_pack` or `zip-pack`); generated CI jobs spell it as `--help` does. ' +
       '`ci` says how generated CI jobs run aiop.',
-    example: `# yaml-language-server: $schema=../schema/packages.schema.json
+    example: `# yaml-language-server: $schema=schema/packages.schema.json
 packages:
   - system_target: linux
     compat_args: { distro: debian12, arch: amd64 }
@@ -227,9 +227,10 @@ export function renderFormatsDoc(): string {
     '     src/playbook/schema.ts. Do not edit by hand: a test fails when this file drifts. -->',
     '',
     'Every file aiop reads is YAML, validated against a schema generated from the definitions the code uses.',
-    'The JSON Schemas are committed under `schema/`; start a file with',
-    '`# yaml-language-server: $schema=<relative path to schema/NAME.schema.json>` and editors with the YAML',
-    'language server complete and check it as you type.',
+    'The JSON Schemas are in aiop\'s `schema/` folder. `aiop init` and `aiop schema` copy those of the',
+    'playbook files into `.aiop/schema/` and start each file with',
+    '`# yaml-language-server: $schema=schema/NAME.schema.json`, so that editors with the YAML language',
+    'server complete and check it as you type, wherever aiop is installed.',
     '',
     'Rules for every file:',
     '',

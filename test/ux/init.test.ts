@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aiop, isolatedEnv, tempDir } from '../util/run.js';
+import { REPO, aiop, isolatedEnv, tempDir } from '../util/run.js';
 import { snapshot } from '../util/playbook.js';
 import { requireTools } from '../util/tools.js';
 import { nameFromFolder } from '../../src/commands/init.js';
@@ -48,24 +48,72 @@ test('aiop init demo && cd demo && aiop build <its target and values> succeeds, 
   }
 });
 
-test('aiop init --name --target: a playbook for that name and target; the schema path points at an installed aiop', async (t) => {
+test('aiop init --name --target: a playbook for that name and target, with the schemas its comments point at', async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   const env = isolatedEnv(dir);
-  // A local install of aiop above the playbook: the schema comments point at it, relatively.
-  await mkdir(join(dir, 'node_modules/aiop/schema'), { recursive: true });
-  await writeFile(join(dir, 'node_modules/aiop/schema/inventory_config.schema.json'), '{}');
   await mkdir(join(dir, 'pkgs/tool'), { recursive: true });
   const init = await aiop(['init', '--name', 'my-tool', '--target', 'ubuntu'], { cwd: join(dir, 'pkgs/tool'), env });
   assert.equal(init.code, 0, init.stderr);
   assert.match(init.stdout, /^\s+aiop build ubuntu debian12 amd64$/m);
+  assert.match(init.stdout, /complete and check the files against \.aiop\/schema\//);
   const inventory = await readFile(join(dir, 'pkgs/tool/.aiop/inventory_config.yml'), 'utf8');
-  assert.match(inventory, /^# yaml-language-server: \$schema=\.\.\/\.\.\/\.\.\/node_modules\/aiop\/schema\/inventory_config\.schema\.json$/m);
+  assert.match(inventory, /^# yaml-language-server: \$schema=schema\/inventory_config\.schema\.json\n/);
+  for (const file of ['inventory_config', 'recipe', 'packages']) {
+    const copy = await readFile(join(dir, `pkgs/tool/.aiop/schema/${file}.schema.json`), 'utf8');
+    assert.equal(copy, await readFile(join(REPO, 'schema', `${file}.schema.json`), 'utf8'), `${file}: the schema aiop ships`);
+  }
   assert.match(inventory, /^ {2}name: my-tool$/m);
   assert.match(inventory, /^ {2}ubuntu:$/m);
   const build = await aiop(['build', 'ubuntu', 'ubuntu24.04', 'arm64'], { cwd: join(dir, 'pkgs/tool'), env });
   assert.equal(build.code, 0, build.stderr);
   await stat(join(dir, 'pkgs/tool/.build/my-tool-0.1.0-ubuntu-ubuntu24.04-arm64/bin/my-tool'));
+});
+
+test('aiop schema: writes the schemas into .aiop/schema/ and points each playbook file at its own; a second run changes nothing', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  assert.equal((await aiop(['init', 'p'], { cwd: dir, env })).code, 0);
+  const root = join(dir, 'p');
+  // A playbook of an older aiop: comments into node_modules, one file without any, no schema folder.
+  await rm(join(root, '.aiop/schema'), { recursive: true });
+  const inventory = await readFile(join(root, '.aiop/inventory_config.yml'), 'utf8');
+  await writeFile(join(root, '.aiop/inventory_config.yml'), inventory.replace(/^# yaml-language-server: .*$/m, '# yaml-language-server: $schema=../node_modules/aiop/schema/inventory_config.schema.json'));
+  const recipe = (await readFile(join(root, '.aiop/recipe.yml'), 'utf8')).split('\n').slice(1).join('\n');
+  await writeFile(join(root, '.aiop/recipe.yml'), recipe);
+
+  const run = await aiop(['schema'], { cwd: root, env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    [
+      'Wrote .aiop/schema/inventory_config.schema.json',
+      'Wrote .aiop/schema/recipe.schema.json',
+      'Wrote .aiop/schema/packages.schema.json',
+      'Pointed .aiop/inventory_config.yml at its schema',
+      'Pointed .aiop/recipe.yml at its schema',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(
+    await readFile(join(root, '.aiop/inventory_config.yml'), 'utf8'),
+    inventory.replace(/^# yaml-language-server: .*$/m, '# yaml-language-server: $schema=schema/inventory_config.schema.json'),
+  );
+  assert.equal(await readFile(join(root, '.aiop/recipe.yml'), 'utf8'), `# yaml-language-server: $schema=schema/recipe.schema.json\n${recipe}`);
+  for (const file of ['inventory_config', 'recipe', 'packages']) {
+    assert.equal(await readFile(join(root, `.aiop/schema/${file}.schema.json`), 'utf8'), await readFile(join(REPO, 'schema', `${file}.schema.json`), 'utf8'));
+  }
+  const before = await snapshot(root);
+  const again = await aiop(['schema'], { cwd: root, env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, 'The schemas in .aiop/schema/ and the files pointing at them are up to date\n');
+  assert.deepEqual(await snapshot(root), before);
+  const validate = await aiop(['validate'], { cwd: root, env });
+  assert.equal(validate.code, 0, validate.stderr);
+
+  const outside = await aiop(['schema'], { cwd: dir, env });
+  assert.equal(outside.code, 2, 'no playbook here');
 });
 
 test('aiop init refuses to overwrite: exit 2, names the files, writes nothing', async (t) => {
