@@ -301,6 +301,7 @@ packages:
     '.build/hello-1.4.0-linux-debian12-amd64/',
     '.build/hello_1.4.0_amd64.deb',
     '.build/hello-1.4.0-3.x86_64.rpm',
+    '.build/SHA256SUMS',
     '.build/hello-1.4.0-linux-debian12-amd64.manifest.json',
   ]);
 });
