@@ -101,6 +101,11 @@ export function classify(error: unknown): TryFailure {
       return new TryFailure(`idle timeout waiting for the response headers`, true);
     case 'UND_ERR_BODY_TIMEOUT':
       return new TryFailure(`idle timeout: no data received for a while`, true);
+    // The local file system, not the network: another try would fail the same way.
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EROFS':
+    case 'EPERM':
     case 'ENOENT':
     case 'EACCES':
     case 'EISDIR':

@@ -107,8 +107,114 @@ export function expandPackages(config: PackagesConfig, inventory: InventoryConfi
     }
   });
   checkCollisions(specs, problems);
+  if (problems.count === 0) {
+    nameInstallersApart(specs, inventory);
+    checkOutputCollisions(specs, inventory, problems);
+  }
   problems.throwIfAny();
   return specs;
+}
+
+/** The folder a package's outputs go to (beside its package folder), as packages.yml can tell it. */
+function outputFolderOf(spec: PackageSpec): string {
+  const destination = spec.options.destination_path;
+  if (destination === undefined) return '.build';
+  const trimmed = String(destination).replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  return slash < 0 ? '.' : slash === 0 ? '/' : trimmed.slice(0, slash);
+}
+
+function installersOf(options: Record<string, unknown>): string[] {
+  return options.installer === undefined ? [] : (Array.isArray(options.installer) ? options.installer : [options.installer]).map(String);
+}
+
+/**
+ * The installer files a package writes (folder-relative to {@link outputFolderOf}); an
+ * architecture only the recipe knows stays `*`.
+ */
+function installerFilesOf(spec: PackageSpec, inventory: InventoryConfig): string[] {
+  const target = inventory.system_targets[spec.systemTarget]!;
+  const installers = installersOf(spec.options);
+  const named = spec.options.installer_name === undefined ? undefined : String(spec.options.installer_name);
+  const files: string[] = [];
+  const values = new Map<string, string>(Object.entries(inventory.variables ?? {}));
+  for (const [name, value] of spec.compat) values.set(name, value);
+  const { name, version } = inventory.package;
+  if (installers.includes('deb') && target.deb !== undefined) {
+    files.push(named !== undefined ? (named.endsWith('.deb') ? named : `${named}.deb`) : `${name}_${version}_${expandVariables(target.deb.architecture, values) ?? '*'}.deb`);
+  }
+  if (installers.includes('rpm') && target.rpm !== undefined) {
+    const release = expandVariables(target.rpm.release, values) ?? '*';
+    const arch = expandVariables(target.rpm.architecture, values);
+    files.push(named !== undefined ? `${named.replace(/\.(deb|rpm)$/, '')}.rpm` : `${name}-${version}-${release}.${arch === undefined ? '*' : rpmArchitectureName(arch)}.rpm`);
+  }
+  return files;
+}
+
+/** rpm's names of Debian architectures (the same rule as the rpm writer's). */
+function rpmArchitectureName(arch: string): string {
+  return ({ amd64: 'x86_64', arm64: 'aarch64', all: 'noarch', i386: 'i686', armhf: 'armv7hl', ppc64el: 'ppc64le' } as Record<string, string>)[arch] ?? arch;
+}
+
+/**
+ * Packages of one system target that differ only in values the installer's default name does not
+ * show (a distro matrix: \`distro: [debian12, ubuntu22.04]\`, one arch) would write the same
+ * \`<name>_<version>_<arch>.deb\`. Each of them is given Debian's backport-style name instead, the
+ * values that tell them apart after a \`~\` in the version part: \`demo_1.0.0~debian12_amd64.deb\`
+ * (and \`.rpm\`). A package named explicitly (\`installer_name\`) keeps its name.
+ */
+function nameInstallersApart(specs: PackageSpec[], inventory: InventoryConfig): void {
+  const groups = new Map<string, PackageSpec[]>();
+  for (const spec of specs) {
+    if (spec.options.installer_name !== undefined) continue;
+    for (const file of installerFilesOf(spec, inventory)) {
+      const key = `${outputFolderOf(spec)}/${file}`;
+      groups.set(key, [...(groups.get(key) ?? []), spec]);
+    }
+  }
+  const renamed = new Set<PackageSpec>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    for (const spec of group) {
+      if (renamed.has(spec)) continue;
+      // The values in which this package differs from the others of its group, in compatibility order.
+      const differing = spec.compat.filter(([name], i) => group.some((other) => other.compat[i]?.[0] === name && other.compat[i]?.[1] !== spec.compat[i]![1]));
+      const suffix = differing.map(([, value]) => value).join('+');
+      const target = inventory.system_targets[spec.systemTarget]!;
+      const values = new Map<string, string>(Object.entries(inventory.variables ?? {}));
+      for (const [name, value] of spec.compat) values.set(name, value);
+      const { name, version } = inventory.package;
+      const installers = installersOf(spec.options);
+      const arch = installers.includes('deb') && target.deb !== undefined
+        ? expandVariables(target.deb.architecture, values)
+        : target.rpm !== undefined ? expandVariables(target.rpm.architecture, values) : undefined;
+      if (arch === undefined) continue; // only the recipe knows it: the check below reports what collides
+      spec.options.installer_name = `${name}_${version}~${suffix}_${arch}`;
+      if (spec.debFile !== undefined) spec.debFile = `${spec.options.installer_name}.deb`;
+      renamed.add(spec);
+    }
+  }
+}
+
+/** Two packages that would write the same installer file: found before anything is built. */
+function checkOutputCollisions(specs: PackageSpec[], inventory: InventoryConfig, problems: Problems): void {
+  const writers = new Map<string, PackageSpec>();
+  for (const spec of specs) {
+    for (const file of installerFilesOf(spec, inventory)) {
+      const path = `${outputFolderOf(spec)}/${file}`;
+      const first = writers.get(path);
+      if (first === undefined) {
+        writers.set(path, spec);
+        continue;
+      }
+      const where = spec.options.installer_name !== undefined ? ['packages', spec.entry, 'options', 'installer_name'] : ['packages', spec.entry];
+      problems.add(
+        where,
+        `package ${spec.entry + 1}: "${spec.id}" and "${first.id}" (package ${first.entry + 1}) would both write ${path}`,
+        'give each its own installer_name (or leave installer_name out for names that tell them apart)',
+      );
+    }
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * The one place where expected failures become messages and exit statuses. Every
  * executable wraps its work in {@link main}. Unexpected errors keep their stack.
  */
-import { AiopError, EXIT, exitStatusFor, formatFailure } from '../core/errors.js';
+import { AiopError, EXIT, exitStatusFor, fileSystemFailure, formatFailure } from '../core/errors.js';
 import { printFailure } from '../report/failure-printer.js';
 
 /** Runs a command body and exits with its status. */
@@ -18,7 +18,8 @@ export function main(program: string, body: () => Promise<number>): void {
     (status) => {
       process.exitCode = status;
     },
-    (error: unknown) => {
+    (thrown: unknown) => {
+      const error = fileSystemFailure(thrown);
       if (error instanceof AiopError) {
         printFailure(`${program}: error: ${formatFailure(error)}`, error);
         process.exitCode = exitStatusFor(error.reason);

@@ -15,6 +15,7 @@ export type FailureReason =
   | 'command' // a recipe command failed
   | 'pack' // zip or .deb could not be made
   | 'upload' // an upload failed
+  | 'filesystem' // a file could not be written: read-only or full file system, no permission
   | 'interrupted'; // SIGINT / SIGTERM
 
 /** A place in a configuration file, 1-based. */
@@ -62,8 +63,39 @@ export class ConfigError extends AiopError {
   }
 }
 
+/** What the system says for the errors of a file system that refuses a write. */
+const FILE_SYSTEM_REASONS: Record<string, string> = {
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+/**
+ * A system error of a file system that refuses to be written (read-only, full, no permission)
+ * as an expected failure naming the path and the reason, instead of a crash with a stack;
+ * anything else is returned as it is.
+ */
+export function fileSystemFailure(error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (!(error instanceof Error) || code === undefined || !(code in FILE_SYSTEM_REASONS)) return error;
+  const path = e!.path ?? '';
+  const what = e!.syscall ? `cannot ${e!.syscall}` : 'cannot write';
+  return new AiopError('filesystem', `${what}${path ? ` ${path}` : ''}: ${FILE_SYSTEM_REASONS[code]} (${code})`, { cause: error });
+}
+
 /** Exit statuses of SPEC section 3. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** The status of an interrupted run: 130 (SIGINT, SIGTERM, per SPEC), 129 after SIGHUP (128 + its number). */
+let interruptedStatus: number = EXIT.interrupted;
+
+/** Records the signal that interrupted the run, for its exit status. */
+export function noteInterruptSignal(signal: NodeJS.Signals): void {
+  interruptedStatus = signal === 'SIGHUP' ? 129 : EXIT.interrupted;
+}
 
 /** The exit status for a failure reason: problems found before building are 2. */
 export function exitStatusFor(reason: FailureReason): number {
@@ -74,7 +106,7 @@ export function exitStatusFor(reason: FailureReason): number {
     case 'destination':
       return EXIT.usage;
     case 'interrupted':
-      return EXIT.interrupted;
+      return interruptedStatus;
     default:
       return EXIT.failed;
   }

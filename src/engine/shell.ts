@@ -37,12 +37,13 @@ const live = new Set<ChildProcess>();
 /** Launchers running a command right now. */
 const busy = new Set<Launcher>();
 
-/** Ends every running command's process group: SIGTERM now, SIGKILL after `graceMs`. */
+/** Ends every running command's process group: SIGTERM now, SIGKILL after `graceMs` (0: SIGKILL now). */
 export function killAllCommands(graceMs = 1500): Promise<void> {
   const children = [...live];
   const launchers = [...busy];
-  for (const child of children) signalGroup(child, 'SIGTERM');
-  for (const launcher of launchers) launcher.abort('SIGTERM');
+  const first = graceMs <= 0 ? 'SIGKILL' : 'SIGTERM';
+  for (const child of children) signalGroup(child, first);
+  for (const launcher of launchers) launcher.abort(first);
   if (children.length === 0 && launchers.length === 0) return Promise.resolve();
   const allDone = (): boolean => children.every((c) => !live.has(c)) && launchers.every((l) => !busy.has(l));
   return new Promise((resolve) => {

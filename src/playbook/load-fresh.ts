@@ -9,6 +9,7 @@ import { ConfigError, type Diagnostic } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { badFileTargetName, checkInventory } from './checks.js';
 import { printable } from './path-values.js';
+import { noteUrlsIn, noteVariables } from '../report/known-secrets.js';
 import type { FileStamp, FreshLoad, Playbook, Recipe, RecipeTarget } from './load.js';
 import { stampOf } from './load.js';
 import { inventorySchema, recipeSchema, type RecipeConfig } from './schema.js';
@@ -72,6 +73,10 @@ export async function loadFresh(root: string, recipeFile: string | null | 'defau
   }
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const playbook: Playbook = { root, inventory: inventory.value, recipe };
+  // Credentials in URLs are masked in every output (a playbook holding any is never cached, so
+  // a cache hit has none to note).
+  noteUrlsIn(JSON.stringify(playbook));
+  noteVariables({ ...inventory.value.variables, ...recipe.variables });
   return { playbook, files, absent };
 }
 

@@ -4,9 +4,9 @@
  * `.aiop/state/playbook-cache.json` without importing `yaml` or `zod` and without reading the
  * YAML files. Everything that needs those two lives in `load-fresh.ts`, imported on a miss only.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
 import { isRacy, sameStamp, stampOf as stampOfStats, type Stamp } from '../store/stamp.js';
 import type { InventoryConfig, PackagesConfig } from './schema.js';
@@ -196,6 +196,8 @@ const CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@"]+@/i;
 
 async function writeCache(cacheFile: string, key: string, fresh: FreshLoad): Promise<void> {
   const { targets, ...recipe } = fresh.playbook.recipe;
+  // aiop's own folder reached through a link is refused by the build; the cache is not written there.
+  if (lstatSync(dirname(cacheFile), { throwIfNoEntry: false })?.isSymbolicLink()) return;
   // Secrets never go to disk: a playbook with a credential in a URL is simply parsed every time.
   if (CREDENTIALS.test(JSON.stringify(fresh.playbook))) {
     await rm(cacheFile, { force: true });

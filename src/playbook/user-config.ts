@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError, type Diagnostic } from '../core/errors.js';
 import type { UserConfig } from './schema.js';
+import { noteUrlsIn } from '../report/known-secrets.js';
 
 /** Log levels accepted by the configuration and the environment. */
 const LEVEL_NAMES = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'DISABLED'] as const;
@@ -109,5 +110,6 @@ export async function loadUserConfig(env: NodeJS.ProcessEnv = process.env): Prom
   if (!exists) return { config: applyEnvOverrides(defaultUserConfig(), env) };
   const [{ readYamlFile }, { userConfigSchema }] = await Promise.all([import('./yaml-file.js'), import('./schema.js')]);
   const fromFile = await readYamlFile(path, userConfigSchema, { emptyValue: {} });
+  noteUrlsIn(JSON.stringify(fromFile));
   return { config: applyEnvOverrides(fromFile, env), file: path };
 }

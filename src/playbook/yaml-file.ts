@@ -4,6 +4,7 @@
  * `yaml` and `zod` are slow to import and to run on big files.
  */
 import { open } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
 import type { Stats } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, isPair, type Document, type Node } from 'yaml';
@@ -66,15 +67,98 @@ async function readLimited(file: string, display: string): Promise<{ text: strin
         },
       ]);
     }
-    const text = await handle.readFile({ encoding: 'utf8' });
+    const bytes = await handle.readFile();
     // The file may have grown between stat and read.
-    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    if (bytes.length > MAX_CONFIG_BYTES) {
       throw new ConfigError([{ message: `${display}: over the 10 MiB limit for configuration files`, location: { file: display, line: 1, column: 1 } }]);
     }
-    return { text, stats };
+    // Decoding would turn a bad byte into U+FFFD, and that would end up in names and outputs.
+    if (!isUtf8(bytes)) throw new ConfigError([invalidUtf8(bytes, display)]);
+    return { text: bytes.toString('utf8'), stats };
   } finally {
     await handle.close();
   }
+}
+
+/** Where the first byte that is not UTF-8 is, as a diagnostic. */
+function invalidUtf8(bytes: Buffer, display: string): Diagnostic {
+  const offset = firstInvalidUtf8(bytes);
+  const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
+  const line = bytes.subarray(0, lineStart).reduce((n, b) => (b === 0x0a ? n + 1 : n), 1);
+  const column = bytes.subarray(lineStart, offset).toString('utf8').length + 1;
+  const lineEnd = bytes.indexOf(0x0a, offset);
+  return {
+    message: `${display}: not valid UTF-8 text (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at line ${line}, column ${column})`,
+    location: { file: display, line, column },
+    sourceLine: bytes.subarray(lineStart, lineEnd < 0 ? bytes.length : lineEnd).toString('utf8'),
+    hint: 'save the file as UTF-8',
+  };
+}
+
+/** The offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    for (let k = 1; k < length; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    // Overlong forms, surrogates and code points above U+10FFFF.
+    const second = bytes[i + 1]!;
+    if ((b === 0xe0 && second < 0xa0) || (b === 0xed && second > 0x9f) || (b === 0xf0 && second < 0x90) || (b === 0xf4 && second > 0x8f)) return i;
+    i += length;
+  }
+  return i;
+}
+
+/** Deeper nesting than this is refused: no configuration needs it, and a parser's stack would not survive much more. */
+export const MAX_NESTING = 100;
+
+/** Where flow collections (`[`, `{`) first nest deeper than {@link MAX_NESTING}, outside quotes and comments. */
+function tooDeep(text: string): number | undefined {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i);
+      if (end < 0) break;
+      i = end;
+    } else if (c === '"' || (c === "'" && (i === 0 || /[\s[{,:]/.test(text[i - 1]!)))) quote = c;
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_NESTING) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
+function nestingDiagnostic(pos: Positions, offset: number): Diagnostic {
+  return { message: `nested deeper than ${MAX_NESTING} levels: refusing a document no configuration needs`, ...pos.at(offset) };
+}
+
+/** Every NUL character in a key or value: it cannot be part of a name, a path, a command or a variable. */
+function nulCharacters(doc: Document, pos: Positions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visitNode = (node: unknown, depth: number): void => {
+    if (depth > MAX_NESTING + 1) return;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        visitNode(pair.key, depth + 1);
+        visitNode(pair.value, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visitNode(item, depth + 1);
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('\0')) {
+      out.push({ message: 'a NUL character (\\0) in a value: names, paths, commands and variables cannot hold one', ...pos.at(offsetOf(node)) });
+    }
+  };
+  visitNode(doc.contents, 0);
+  return out;
 }
 
 /** Positions and source lines of one text, computed lazily (only errors need them). */
@@ -341,6 +425,7 @@ function issueToDiagnostics(issue: IssueLike, schema: unknown, data: unknown, do
 /** The syntax and structure errors of a parsed document (all of them). */
 function yamlErrors(doc: Document, pos: Positions): Diagnostic[] {
   return doc.errors.map((error) => {
+    if (error.code === 'RESOURCE_EXHAUSTION') return nestingDiagnostic(pos, error.pos[0]);
     const message = error.code === 'DUPLICATE_KEY' ? 'duplicate key: map keys must be unique' : `YAML syntax error: ${error.message}`;
     return { message, ...pos.at(error.pos[0]) };
   });
@@ -381,6 +466,7 @@ function toPlain(doc: Document, pos: Positions): unknown {
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw new ConfigError([nestingDiagnostic(pos, 0)]);
     const firstAlias = pos.text.search(/(^|[\s[{,:-])\*[^\s,\]}]/);
     const offset = firstAlias < 0 ? 0 : firstAlias + 1;
     const message = error instanceof ReferenceError && /alias/i.test(error.message)
@@ -421,9 +507,11 @@ function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): un
 export function parseYamlText<S extends z.ZodType>(text: string, display: string, schema: S, emptyValue: unknown = null): ParsedYamlFile<z.output<S>> {
   const counter = new LineCounter();
   const pos = new Positions(text, counter, display);
+  const deep = tooDeep(text);
+  if (deep !== undefined) throw new ConfigError([nestingDiagnostic(pos, deep)]);
   // yaml's own duplicate-key check compares every key with every other (minutes on a big recipe); ours is linear.
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
-  const syntax = [...yamlErrors(doc, pos), ...duplicateKeys(doc, pos)];
+  const syntax = [...yamlErrors(doc, pos), ...duplicateKeys(doc, pos), ...nulCharacters(doc, pos)];
   if (syntax.length > 0) throw new ConfigError(syntax);
   const plain = keepNumbersAsWritten(doc, toPlain(doc, pos), schema);
   const data = (plain === null || plain === undefined) && doc.contents === null ? emptyValue : plain;

@@ -4,6 +4,7 @@
  * here, beside the reporters, so that the command line and the commands share one printer.
  */
 import type { AiopError } from '../core/errors.js';
+import { redactKnown } from './redact.js';
 
 /** Prints the message of a failure that ends a command. */
 export type FailurePrinter = (message: string, error: AiopError) => void;
@@ -19,7 +20,9 @@ export function setFailurePrinter(next: FailurePrinter): void {
 
 /** Prints a failure through the current printer. */
 export function printFailure(message: string, error: AiopError): void {
-  printer(message, error);
+  // A server's error body may echo the credentials it was sent; the machine-readable printer shows error.message.
+  error.message = redactKnown(error.message);
+  printer(redactKnown(message), error);
 }
 
 const reported = new WeakSet<AiopError>();

@@ -3,6 +3,8 @@
  * machine-readable stdout). Credentials must never appear in output (SPEC 3, upload).
  */
 
+import { knownSecrets } from './known-secrets.js';
+
 /** What a secret is replaced with. */
 export const MASK = '***';
 
@@ -50,5 +52,11 @@ export function redact(text: string, secrets: readonly string[]): string {
 /** A redactor bound to a fixed list of secrets. */
 export function redactor(secrets: readonly string[] | undefined): (text: string) => string {
   const list = (secrets ?? []).filter((s) => s.length > 0);
-  return (text) => redact(text, list);
+  // The credentials of URLs are learnt as the playbook and the variables are read: looked up per line.
+  return (text) => redact(text, [...list, ...knownSecrets()]);
+}
+
+/** {@link redact} with only the credentials the run knows of (for messages printed outside the reporters). */
+export function redactKnown(text: string): string {
+  return redact(text, knownSecrets());
 }

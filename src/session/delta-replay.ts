@@ -19,6 +19,7 @@ import { recordLastBuild } from '../store/last-build.js';
 import { listTree } from '../core/list-tree.js';
 import { checkFolders, type FolderStats } from '../store/package-folders.js';
 import { acquirePackageLock, type PackageLock } from './lock.js';
+import { linkTarget } from '../store/own-paths.js';
 import { statsToReuse, writeNoop, type StaleRecord } from '../store/noop.js';
 import { AiopError } from '../core/errors.js';
 import type { AiopEvent } from '../core/events.js';
@@ -65,6 +66,8 @@ export async function replayDelta(
     // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
     const watched = new Set([header.pkgDir, ...folders.map((folder) => `${header.pkgDir}/${folder}`)]);
     if (!others.every((path) => watched.has(path))) return undefined;
+    // A package folder replaced by a link is the full path's to refuse.
+    if (linkTarget(header.pkgDir) !== undefined) return undefined;
     const folderStats = checkFolders(stale, header.pkgDir, folders, inputs, inputs + entries);
     if (!folderStats) return undefined;
     // A source that is gone may resolve elsewhere now (or nowhere): the full path says which.

@@ -11,6 +11,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import { pidAlive } from './lock.js';
+import { refuseOwnLinks } from '../store/own-paths.js';
 
 /** What `aiop build` remembers about a package between runs (beside its signatures). */
 export interface BuildRecord {
@@ -72,6 +73,7 @@ export async function chooseDestination(opts: {
   sourceFiles: string[];
 }): Promise<Destination> {
   const finalDir = opts.destinationPath ? resolve(opts.root, opts.destinationPath) : join(opts.root, '.build', opts.id);
+  refuseOwnLinks([{ path: finalDir, what: 'the package folder' }], opts.force);
   if (inside(opts.root, finalDir)) {
     throw new AiopError('destination', `destination ${finalDir} contains the playbook itself; choose a folder inside .build/ or outside the playbook`);
   }

@@ -24,6 +24,10 @@ import { recordLastBuild } from '../store/last-build.js';
 import { recordForFastPaths, type FastPathRecording } from './fast-path-records.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { ResolvedTarget } from '../playbook/compat.js';
+import { ownStateFolders, refuseOwnLinks } from '../store/own-paths.js';
+import { noteVariables } from '../report/known-secrets.js';
+import { cleanupOnExit } from '../core/exit-cleanup.js';
+import { rmSync } from 'node:fs';
 import {
   chooseDestination,
   packageStateDir,
@@ -65,6 +69,8 @@ export function packageScope(
   assignments: Record<string, string>,
 ): Scope {
   const playbookVars = Object.fromEntries(Object.entries(playbook.inventory.variables ?? {}).map(([k, v]) => [k, String(v)]));
+  // A variable may hold the password of a URL (http://alice:${PW}@host/...): it is masked everywhere.
+  noteVariables({ ...playbookVars, ...playbook.recipe.variables, ...assignments });
   return new Scope([builtins, playbookVars, playbook.recipe.variables, compat, assignments]);
 }
 
@@ -120,6 +126,7 @@ export async function planPackageBuild(
   });
 
   // Everything that can be checked is checked before anything is written.
+  refuseOwnLinks(ownStateFolders(root, pkg, ctx.userConfig.log_dir === undefined ? join(root, '.aiop', 'logs') : undefined), options.force);
   const sourceFiles = Object.values(playbook.recipe.targets).flatMap((t) => t.sources).map((s) => join(root, s));
   const dest = await chooseDestination({
     root,
@@ -293,9 +300,12 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   const inPlaceRecord: BuildRecord = { ...(record ?? { destination: dest.finalDir }), destination: dest.finalDir, unfinished: true };
   if (dest.inPlace) await writeBuildRecord(stateDir, inPlaceRecord);
   else await mkdir(dest.workDir, { recursive: true });
+  // Removed even when the process exits before the clean-up below runs (a second Ctrl-C).
+  const forgetTemp = dest.inPlace ? () => undefined : cleanupOnExit(() => rmSync(dest.workDir, { recursive: true, force: true }));
 
   const cleanupTemp = async (): Promise<void> => {
     if (!dest.inPlace) await rm(dest.workDir, { recursive: true, force: true });
+    forgetTemp();
   };
   const interrupted = (): never => {
     throw new AiopError('interrupted', `build of ${pkg} interrupted`);
@@ -337,6 +347,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: true });
       if (dest.replace) await rm(dest.finalDir, { recursive: true, force: true });
       await rename(dest.workDir, dest.finalDir);
+      forgetTemp();
     }
   } catch (error) {
     await cleanupTemp();

@@ -13,6 +13,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
+import { refuseOwnLinks } from '../store/own-paths.js';
+import { cleanupOnExit } from '../core/exit-cleanup.js';
 
 /** The lock file of a package's state folder. */
 export function lockPath(stateDir: string): string {
@@ -134,6 +136,8 @@ const UNREADABLE_STALE_MS = 5_000;
  * @throws AiopError('destination') when the wait runs out, AiopError('interrupted') on abort.
  */
 export function acquirePackageLock(stateDir: string, options: LockOptions = {}): Promise<PackageLock> {
+  // The lock is created through these folders: a link among them would put it elsewhere.
+  refuseOwnLinks([dirname(dirname(stateDir)), dirname(stateDir), stateDir].map((path) => ({ path, what: 'the state folder' })), false);
   return acquireLock(lockPath(stateDir), { ...options, holder: 'another aiop build of this package' });
 }
 
@@ -182,11 +186,17 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
     if (options.signal?.aborted) throw new AiopError('interrupted', `interrupted while waiting for ${options.holder}`);
     await sleep(Math.min(pollMs, Math.max(1, waitMs - (Date.now() - started))));
   }
+  const releaseNow = (): void => {
+    const current = quietly(() => readOwner(file));
+    if (current?.owner?.nonce === me.nonce) rmSync(file, { force: true });
+  };
+  // Released even when the process exits without coming back here (a second Ctrl-C).
+  const forget = cleanupOnExit(releaseNow);
   return {
     file,
     async release() {
-      const current = quietly(() => readOwner(file));
-      if (current?.owner?.nonce === me.nonce) rmSync(file, { force: true });
+      forget();
+      releaseNow();
     },
   };
 }

@@ -30,6 +30,7 @@ import type { Graph, Node, TargetDef } from '../engine/graph.js';
 import type { Planned } from '../engine/run.js';
 import { jsonString, type SavedState } from './state-file.js';
 import { deltaPath } from './noop.js';
+import { knownSecrets } from '../report/known-secrets.js';
 
 const MAGIC = 'aiop-delta 4\n';
 /** Snapshot id (16 hex) or 16 dashes, a space, the journal's length in 12 digits, a newline. */
@@ -108,6 +109,8 @@ export async function writeDelta(
     statePath: string;
   },
 ): Promise<string | undefined> {
+  // The record holds every variable's value: none is written while a credential is known.
+  if (knownSecrets().length > 0) return undefined;
   const { graph, planned } = input;
   const count = graph.order.length;
   const index = new Map(graph.order.map((node, i) => [node, i]));

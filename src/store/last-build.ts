@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
+import { knownSecrets } from '../report/known-secrets.js';
+import { redact } from '../report/redact.js';
 
 /** Where the last `aiop build` command line is recorded, relative to the playbook root. */
 export const LAST_BUILD = join('.aiop', 'state', 'last-build.json');
@@ -14,7 +16,8 @@ export const LAST_BUILD = join('.aiop', 'state', 'last-build.json');
  * to disk (a replay takes credentials from AIOP_UPLOAD_USER/PASSWORD or AIOP_UPLOAD_TOKEN).
  */
 export function recordableArgv(argv: string[]): string[] {
-  return argv.map((arg) => arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1'));
+  // A variable given on the command line may be a URL's password (http://alice:${PW}@...): masked.
+  return argv.map((arg) => redact(arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1'), knownSecrets()));
 }
 
 /** Records the arguments after `aiop build`; an unchanged record is not written again. */

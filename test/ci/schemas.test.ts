@@ -60,8 +60,9 @@ test('the generated child pipeline validates against gitlab-ci.json and runs eac
     },
   });
   const debian = pipeline['hello-1.4.0-linux-debian12-arm64'] as { script: string[]; artifacts: { paths: string[] } };
-  assert.deepEqual(debian.script, ['node tools/aiop.js build linux debian12 arm64 --zip_pack --installer deb --stdout_log_level WARNING']);
-  assert.ok(debian.artifacts.paths.includes('.build/hello_1.4.0_arm64.deb'));
+  // Its matrix builds the same arch for another distro: the .deb is named apart (Debian's ~<distro>).
+  assert.deepEqual(debian.script, ["node tools/aiop.js build linux debian12 arm64 --zip_pack --installer deb --installer_name 'hello_1.4.0~debian12_arm64' --stdout_log_level WARNING"]);
+  assert.ok(debian.artifacts.paths.includes('.build/hello_1.4.0~debian12_arm64.deb'), debian.artifacts.paths.join(' '));
   const any = pipeline['hello-1.4.0-any'] as { script: string[]; artifacts: { paths: string[] } };
   assert.deepEqual(any.script, ['node tools/aiop.js build any --destination_path out/any-package']);
   assert.deepEqual(any.artifacts.paths, ['out/any-package/', 'out/hello-1.4.0-any.manifest.json']);
@@ -203,7 +204,14 @@ test('any valid packages.yml gives a valid pipeline whose jobs hand `aiop build`
         }),
         ci: { command: 'npx aiop', ...(tags === undefined ? {} : { tags }) },
       };
-      const specs = expandPackages(config, inv);
+      let specs: PackageSpec[];
+      try {
+        specs = expandPackages(config, inv);
+      } catch (error) {
+        // One installer_name for several packages of a matrix: refused, rightly (they would write one file).
+        if (/would both write/.test(String(error))) return;
+        throw error;
+      }
       const pipeline = parse(gitlabChildPipeline(specs, config.ci)) as Record<string, { script: string[] }>;
       assert.deepEqual(gitlab(pipeline), []);
       for (const spec of specs) {

@@ -5,18 +5,37 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { AiopError } from '../../core/errors.js';
 import { SafeTree } from './safe-tree.js';
+import { ExpansionBudget } from './limits.js';
+
+/** Whether the file starts as gzip does (a .tar.gz may also be a plain tar: tar reads both). */
+async function startsWithGzipMagic(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Extracts a tar archive (gzip- or xz-compressed) into the tree. */
 export async function extractTar(file: string, kind: 'tar.gz' | 'tar.xz', tree: SafeTree): Promise<void> {
   const pending: Promise<void>[] = [];
   let failure: unknown;
   let track: (p: Promise<void> | undefined) => void = () => undefined;
+  const gzip = kind === 'tar.gz' && (await startsWithGzipMagic(file));
   const parser = new Parser({ strict: true });
-  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  // Small reads: each becomes at most one inflated chunk's worth at a time downstream.
+  const input = createReadStream(file, { highWaterMark: 64 * 1024 });
+  let compressedBytes = 0;
+  input.on('data', (chunk) => (compressedBytes += chunk.length));
+  const budget = new ExpansionBudget(tree.archive, () => compressedBytes);
   let xzError: Promise<void> = Promise.resolve();
   let source: Readable = input;
   let child: ReturnType<typeof spawn> | undefined;
@@ -35,7 +54,16 @@ export async function extractTar(file: string, kind: 'tar.gz' | 'tar.xz', tree: 
     input.pipe(proc.stdin!);
     proc.stdin!.on('error', () => undefined);
     source = proc.stdout!;
+  } else if (gzip) {
+    // Inflated here, not by tar's parser: its inflater turns each chunk read into all of its
+    // output at once, which the parser then holds (a 1 MB read of a 500:1 archive is 500 MB).
+    // zlib's stream hands on small chunks and waits while the file being written catches up.
+    const gunzip = createGunzip();
+    input.pipe(gunzip);
+    source = gunzip;
   }
+  const counted = source.pipe(budget.counter());
+  counted.on('error', () => undefined);
 
   const done = new Promise<void>((resolve, reject) => {
     const fail = (error: unknown): void => {
@@ -66,9 +94,11 @@ export async function extractTar(file: string, kind: 'tar.gz' | 'tar.xz', tree: 
     );
     parser.on('end', () => resolve());
     input.on('error', fail);
-    source.on('error', fail);
+    if (source === input) source.on('error', fail);
+    else source.on('error', (error: Error) => fail(kind === 'tar.xz' ? error : new AiopError('extract', `${tree.archive} is not a valid gzip file: ${error.message}`)));
+    counted.on('error', fail);
   });
-  source.pipe(parser as unknown as NodeJS.WritableStream);
+  counted.pipe(parser as unknown as NodeJS.WritableStream);
   await done;
   await xzError;
   await Promise.all(pending);
