@@ -154,7 +154,7 @@ function nulCharacters(doc: Document, pos: Positions): Diagnostic[] {
     } else if (isSeq(node)) {
       for (const item of node.items) visitNode(item, depth + 1);
     } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('\0')) {
-      out.push({ message: 'a NUL character (\\0) in a value: names, paths, commands and variables cannot hold one', ...pos.at(offsetOf(node)) });
+      out.push({ message: 'a NUL character in a value: names, paths, commands and variables cannot hold one', ...pos.at(offsetOf(node)) });
     }
   };
   visitNode(doc.contents, 0);
