@@ -17,6 +17,7 @@ import type { AiopEvent, EventOf } from '../core/events.js';
 import { packedProvesUnchanged, packStamp, sameStamp, stampOf, statOrUndefined, statStamp, STAMP_FIELDS, unpackStamp, type Stamp } from './stamp.js';
 import { REPORT_ONLY, REPORT_ONLY_WORDS, spellingKey, wordsOf } from '../options/table.js';
 import type { BuildOptions } from '../options/build-options.js';
+import { knownSecrets } from '../report/known-secrets.js';
 
 /** What a record gives back when it still holds. */
 export interface NoopRecord {
@@ -345,6 +346,9 @@ export async function writeNoop(
 ): Promise<void> {
   // A newline in a name would split the list: such a build simply gets no fast path.
   if (paths.some((path) => path.includes('\n'))) return dropNoop(root, key);
+  // Nor does a build that knows a credential (a URL's password, perhaps given as a variable):
+  // the record holds the options and variables, and secrets never go to disk.
+  if (knownSecrets().length > 0) return dropNoop(root, key);
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const numbers = new Float64Array(paths.length * FIELDS);
   paths.forEach((path, i) => packStamp(numbers, i, known?.has(path) ? known.get(path) : statStamp(path)));
