@@ -90,7 +90,8 @@ function invalidUtf8(bytes: Buffer, display: string): Diagnostic {
   return {
     message: `${display}: not valid UTF-8 text (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at line ${line}, column ${column})`,
     location: { file: display, line, column },
-    sourceLine: bytes.subarray(lineStart, lineEnd < 0 ? bytes.length : lineEnd).toString('utf8'),
+    // Up to the bad byte, shown as \xNN (decoding further would show U+FFFD again).
+    sourceLine: `${bytes.subarray(lineStart, offset).toString('utf8')}\\x${bytes[offset]!.toString(16).padStart(2, '0')}`,
     hint: 'save the file as UTF-8',
   };
 }
@@ -138,7 +139,16 @@ function tooDeep(text: string): number | undefined {
 }
 
 function nestingDiagnostic(pos: Positions, offset: number): Diagnostic {
-  return { message: `nested deeper than ${MAX_NESTING} levels: refusing a document no configuration needs`, ...pos.at(offset) };
+  // Counted here: before parsing, the line counter knows no lines yet.
+  const text = pos.text;
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const line = (text.slice(0, lineStart).match(/\n/g)?.length ?? 0) + 1;
+  const lineEnd = text.indexOf('\n', offset);
+  return {
+    message: `nested deeper than ${MAX_NESTING} levels: refusing a document no configuration needs`,
+    location: { file: pos.display, line, column: offset - lineStart + 1 },
+    sourceLine: text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd).slice(0, 200),
+  };
 }
 
 /** Every NUL character in a key or value: it cannot be part of a name, a path, a command or a variable. */
