@@ -43,7 +43,9 @@ export type AiopEvent =
   | { type: 'target-fail'; pkg?: string; target: string; error: string }
   /** One recipe command about to run (already expanded). `builtin` for `:commands`. */
   | { type: 'command'; pkg?: string; target: string; command: string; builtin: boolean }
-  | { type: 'command-end'; pkg?: string; target: string; command: string; durationMs: number; ok: boolean }
+  /** `output`: what the command printed on stdout and stderr, in one piece (see src/engine/capture.ts); absent when nothing. */
+  | { type: 'command-end'; pkg?: string; target: string; command: string; durationMs: number; ok: boolean; output?: string }
+  /** Output of a running command as it comes, for the log file; `text` ends with a newline. */
   | { type: 'command-output'; pkg?: string; target: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'download-start'; pkg?: string; name: string; url: string; total?: number; attempt: number }
   | { type: 'download-progress'; pkg?: string; name: string; url: string; bytes: number; total?: number; rate: number }

@@ -12,6 +12,7 @@ import type { Emit, TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { CommandSlots, runShell, type ShellResult } from './shell.js';
+import { OutputCapture } from './capture.js';
 import { fileSignature, seenMatches, sha256, sourceSignature, stampFile, type FileStamp, type TargetRecord } from './state.js';
 import { isRacy, sameStamp, statStamp, type Stamp } from '../store/stamp.js';
 import { StateFile, type SavedState, type StateStore } from '../store/state-file.js';
@@ -519,7 +520,11 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
     options.emit({ type: 'command', ...at, target: node.key, command, builtin });
     started = Date.now();
   };
-  const onOutput = (stream: 'stdout' | 'stderr', text: string): void => options.emit({ type: 'command-output', ...at, target: node.key, stream, text });
+  const capture = new OutputCapture();
+  const onOutput = (stream: 'stdout' | 'stderr', line: string): void => {
+    capture.add(line);
+    options.emit({ type: 'command-output', ...at, target: node.key, stream, text: `${line}\n` });
+  };
   const check = (line: string, outcome: ShellResult): void => {
     if (outcome.code !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.code}`;
@@ -577,7 +582,10 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
     }
     ok = true;
   } finally {
-    if (started) options.emit({ type: 'command-end', ...at, target: node.key, command, durationMs: Date.now() - started, ok });
+    if (started) {
+      const output = capture.text();
+      options.emit({ type: 'command-end', ...at, target: node.key, command, durationMs: Date.now() - started, ok, ...(output !== undefined ? { output } : {}) });
+    }
   }
   return true;
 }

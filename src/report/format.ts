@@ -102,7 +102,11 @@ export function describe(event: AiopEvent): Message | undefined {
         event.pkg,
       );
     case 'target-fail':
-      return withPkg({ level: 'ERROR', source: 'engine', text: `${event.target} failed: ${event.error}` }, event.pkg);
+      // The engine's messages already name the target (`target "bin/hello": ...`).
+      return withPkg(
+        { level: 'ERROR', source: 'engine', text: event.error.startsWith(`target "${event.target}"`) ? event.error : `${event.target} failed: ${event.error}` },
+        event.pkg,
+      );
     case 'command':
       // Shell commands are echoed like make and A-A-P do; built-ins are bookkeeping.
       return withPkg(

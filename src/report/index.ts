@@ -4,7 +4,7 @@
  * and, in machine-readable mode, the Packer-style lines on stdout. Every line passes
  * through redaction before any sink sees it.
  */
-import type { AiopEvent, EventLevel, EventStream, Level } from '../core/events.js';
+import type { AiopEvent, EventLevel, EventOf, EventStream, Level } from '../core/events.js';
 import { describe, type Message } from './format.js';
 import { effectiveLevels, passes } from './levels.js';
 import { LogFile } from './log-file.js';
@@ -171,42 +171,62 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     return paint ? `${paint}${body}\x1b[0m\n` : `${body}\n`;
   };
 
-  const toConsole = (m: Message, text: string): void => {
+  /** Console writes so far: a command's output needs no header when nothing was written since it started. */
+  let consoleWrites = 0;
+
+  /** Shows a message on the console; `output` (a command's, already redacted) follows it as it was printed. */
+  const toConsole = (m: Message, text: string, output?: string): void => {
+    consoleWrites++;
+    const plain = (): string => (text === '' ? '' : human(m, text)) + (output !== undefined ? `${output}\n` : '');
     if (!mr) {
-      writeErr(human(m, text));
+      writeErr(plain());
       return;
     }
     // Machine-readable: people's messages are `ui` lines on stdout; DEBUG chatter is log, so stderr.
     if (m.level === 'DEBUG') {
-      stderr.write(human(m, text));
+      stderr.write(plain());
       return;
     }
     const kind: UiKind = m.level === 'ERROR' || m.level === 'CRITICAL' ? 'error' : m.heading ? 'say' : 'message';
     const who = m.pkg !== undefined && !m.named ? `${m.pkg}: ` : '';
     const prefix = m.heading ? '==> ' : m.level === 'WARNING' ? 'Warning: ' : '';
-    stdout.write(uiLine(unixNow(), kind, `${prefix}${who}${text}`));
+    const body = text === '' ? (output ?? '') : output !== undefined ? `${text}\n${output}` : text;
+    stdout.write(uiLine(unixNow(), kind, `${prefix}${text === '' ? '' : who}${body}`));
   };
 
-  const deliver = (m: Message, options: { console?: boolean; file?: boolean } = {}): void => {
+  /**
+   * Delivers a message to the log file and the console. `output` is a command's captured
+   * output: on the console it follows the message; the log file has it already, line by
+   * line at DEBUG, unless its level leaves DEBUG out, and then it gets it here.
+   */
+  const deliver = (m: Message, options: { console?: boolean; file?: boolean; output?: string } = {}): void => {
     const text = clean(m.text);
-    if (options.file !== false && logFile && passes(m.level, levels.file)) {
-      logFile.write(m.level, m.pkg !== undefined ? `${m.source} ${m.pkg}` : m.source, text);
+    const output = options.output !== undefined ? clean(options.output) : undefined;
+    const fileText = output !== undefined && !passes('DEBUG', levels.file) ? (text === '' ? output : `${text}\n${output}`) : text;
+    if (options.file !== false && logFile && passes(m.level, levels.file) && fileText !== '') {
+      logFile.write(m.level, m.pkg !== undefined ? `${m.source} ${m.pkg}` : m.source, fileText);
     }
     const own = m.pkg !== undefined ? packageLogs.get(m.pkg) : undefined;
-    if (options.file !== false && own && passes(m.level, levels.file)) own.write(m.level, m.source, text);
-    if (options.console !== false && passes(m.level, levels.console)) toConsole(m, text);
+    if (options.file !== false && own && passes(m.level, levels.file) && fileText !== '') own.write(m.level, m.source, fileText);
+    if (options.console !== false && passes(m.level, levels.console)) toConsole(m, text, output);
   };
 
   const outputLines = (pkg: string | undefined, target: string, stream: string, lines: string[]): void => {
     for (const line of lines) {
       const m: Message = { level: 'DEBUG', source: stream === 'stderr' ? 'stderr' : 'stdout', text: `${target}| ${line}` };
-      deliver(pkg === undefined ? m : { ...m, pkg });
+      // The console shows a command's output in one piece when it ends (command-end, target-fail).
+      deliver(pkg === undefined ? m : { ...m, pkg }, { console: false });
     }
   };
 
   const flushOutput = (pkg: string | undefined, target?: string): void => {
     for (const part of buffers.drain(pkg, target)) outputLines(part.pkg, part.target, part.stream, [part.text]);
   };
+
+  /** Console writes counted when each running command started, by {@link commandKey}. */
+  const commandStarts = new Map<string, number>();
+  /** The output of a failed command, until its target's failure is shown. */
+  const failedOutput = new Map<string, EventOf<'command-end'>>();
 
   const handle = (event: AiopEvent): void => {
     stats.add(event);
@@ -226,7 +246,23 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       case 'command-output':
         outputLines(event.pkg, event.target, event.stream, buffers.add(event.pkg, event.target, event.stream, event.text));
         return;
-      case 'command-end':
+      case 'command-end': {
+        flushOutput(event.pkg, event.target);
+        const key = commandKey(event);
+        const since = commandStarts.get(key);
+        commandStarts.delete(key);
+        if (event.output === undefined) break;
+        if (!event.ok) {
+          // Shown with the failure it causes (target-fail), so the two stay together.
+          failedOutput.set(targetKey(event), event);
+          break;
+        }
+        // Echoed when it started; said again only when other lines came in between.
+        const header = since === consoleWrites ? '' : `${event.target}: ${event.command}`;
+        const m: Message = { level: 'INFO', source: 'output', text: header, ...(event.pkg !== undefined ? { pkg: event.pkg } : {}) };
+        deliver(m, { output: event.output, file: !passes('DEBUG', levels.file) });
+        break;
+      }
       case 'target-done':
       case 'target-fail':
         flushOutput(event.pkg, event.target);
@@ -236,6 +272,19 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     }
     const m = describe(event);
     if (!m) return;
+    if (event.type === 'command') {
+      deliver(m);
+      commandStarts.set(commandKey(event), consoleWrites);
+      return;
+    }
+    if (event.type === 'target-fail' || event.type === 'failure') {
+      const failed = failedOutput.get(targetKey(event));
+      if (failed) {
+        failedOutput.delete(targetKey(event));
+        deliver(m, { output: failed.output!, ...(event.type === 'failure' ? { console: false } : {}) });
+        return;
+      }
+    }
     // Failures are listed by the summary (or the error lines) at the end; live, they only go to the file.
     deliver(m, event.type === 'failure' ? { console: false } : {});
   };
@@ -258,6 +307,11 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       unsubscribe();
       flushOutput(undefined);
       box?.stop();
+      // A failed command whose failure was not reported as a target's (a top-level command of aap).
+      for (const failed of failedOutput.values()) {
+        deliver({ level: 'ERROR', source: 'output', text: `${failed.target}: ${failed.command}`, ...(failed.pkg !== undefined ? { pkg: failed.pkg } : {}) }, { output: failed.output! });
+      }
+      failedOutput.clear();
       const summary = await stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path);
       const force = settings.alwaysShowSummary === true;
       for (const line of summary) {
@@ -286,6 +340,14 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     packageLogFile: (pkg) => packageLogs.get(pkg)?.path,
     close,
   };
+}
+
+function targetKey(event: { pkg?: string; target: string }): string {
+  return `${event.pkg ?? ''}\0${event.target}`;
+}
+
+function commandKey(event: { pkg?: string; target: string; command: string }): string {
+  return `${event.pkg ?? ''}\0${event.target}\0${event.command}`;
 }
 
 /** Waits until what was written to a stream has been handed to the system. */
