@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import { AiopError } from '../core/errors.js';
-import type { Emit, TargetReason } from '../core/events.js';
+import { log, type Emit, type TargetReason } from '../core/events.js';
 import { runBuiltin } from './builtins.js';
 import type { Graph, Node } from './graph.js';
 import { CommandSlots, runShell, type ShellResult } from './shell.js';
@@ -98,6 +98,12 @@ export interface Planned {
   commands: string[];
   /** Signature text of the commands: the package folder replaced, comments removed, blanks folded. */
   cmdSig: string;
+}
+
+/** Says that the signature file could not be read whole, and that what it recorded is made again. */
+function warnDamaged(emit: Emit, statePath: string, root: string, why: string, pkg: string | undefined): void {
+  const shown = statePath.startsWith(`${root}/`) ? statePath.slice(root.length + 1) : statePath;
+  log(emit, 'WARNING', 'state', `${shown} is damaged (${why}); the targets it could not tell about are made again, and it is written anew`, pkg);
 }
 
 /** Makes the graph's goals. Expected failures come back in the result, not as exceptions. */
@@ -383,6 +389,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     for (const failed of result.failed) targets.set(failed.target, null);
     for (const key of forget) targets.set(key, null);
     result.saved = await state.save({ targets, files: new Map(Object.entries(next.files)) }, only !== undefined);
+    if (state.damaged !== undefined) warnDamaged(emit, options.statePath, options.playbookRoot, state.damaged, pkg);
     if (debug.has('sign')) emit({ type: 'log', level: 'DEBUG', source: 'sign', ...at, message: `signatures written to ${options.statePath}` });
   }
   if (result.failed.length === 0 && result.notBuilt.length === 0) {

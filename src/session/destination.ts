@@ -1,45 +1,21 @@
 /**
  * Where a package is built, and the rules that keep a finished package safe: a first
  * build goes into a temporary sibling that is renamed into place; an earlier build of the
- * same package is updated in place while marked unfinished; anything else that is not
- * empty is refused unless `--force`.
+ * same package (to any destination it remembers) is updated in place while marked
+ * unfinished. Under the playbook's `.build/` everything is aiop's: a folder there that no
+ * record vouches for (state removed or damaged) is built anew and replaced. Anything else
+ * that is not empty is refused unless `--force`: aiop never deletes files it cannot prove
+ * it made.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { writeFileAtomicSync } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
+import { buildRecordPath, knownDestinations, packageStateDir, readBuildRecordFile, recordFor, type BuildRecord } from '../store/build-record.js';
 import { pidAlive } from './lock.js';
 import { refuseOwnLinks } from '../store/own-paths.js';
 
-/** What `aiop build` remembers about a package between runs (beside its signatures). */
-export interface BuildRecord {
-  destination: string;
-  /** True while an in-place update runs: the folder may be half-updated. */
-  unfinished: boolean;
-  /** Artifacts placed last time, to skip placing them again when nothing changed. */
-  artifacts?: Array<{ name: string; url: string; integrity: string; files: Array<{ path: string; size: number; mtimeMs: number; ino: number }> }>;
-}
-
-/** The state folder of one package id. */
-export function packageStateDir(root: string, id: string): string {
-  return join(root, '.aiop', 'state', 'packages', id);
-}
-
-export async function readBuildRecord(stateDir: string): Promise<BuildRecord | undefined> {
-  try {
-    // A few hundred bytes: a synchronous read costs less than a round trip through the thread pool.
-    return JSON.parse(readFileSync(join(stateDir, 'build.json'), 'utf8')) as BuildRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeBuildRecord(stateDir: string, record: BuildRecord): Promise<void> {
-  // Small, and written twice by every build: synchronously, without thread-pool round trips.
-  writeFileAtomicSync(join(stateDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
-}
+export { packageStateDir, readBuildRecord, writeBuildRecord, type BuildRecord } from '../store/build-record.js';
 
 export interface Destination {
   /** Where the finished package folder lives. */
@@ -51,6 +27,10 @@ export interface Destination {
   inPlace: boolean;
   /** Whether an existing folder must be deleted before the rename (`--force`, or an empty one). */
   replace: boolean;
+  /** What the build record says about this destination (undefined: never built there, as far as it knows). */
+  record?: BuildRecord | undefined;
+  /** What the build should say about how the destination was chosen (a damaged record, a folder built anew). */
+  notes?: Array<{ level: 'INFO' | 'WARNING'; message: string }>;
 }
 
 function inside(child: string, parent: string): boolean {
@@ -84,23 +64,46 @@ export async function chooseDestination(opts: {
   if (holdsSource) {
     throw new AiopError('destination', `destination ${finalDir} holds the recipe source ${relative(opts.root, holdsSource)}; refusing to build over the playbook's sources`);
   }
-  const entries = await readdir(finalDir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    if (error.code === 'ENOTDIR') throw new AiopError('destination', `destination ${finalDir} exists and is not a folder`);
-    throw error;
-  });
   const outputDir = dirname(finalDir);
   const temp = join(outputDir, `.${basename(finalDir)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
-  if (entries === undefined) return { finalDir, workDir: temp, outputDir, inPlace: false, replace: false };
-  if (entries.length === 0) return { finalDir, workDir: temp, outputDir, inPlace: false, replace: true };
-  if (opts.force) return { finalDir, workDir: temp, outputDir, inPlace: false, replace: true };
-  if (opts.record && resolve(opts.record.destination) === finalDir) {
-    return { finalDir, workDir: finalDir, outputDir, inPlace: true, replace: false };
+  const record = recordFor(opts.record, finalDir);
+  const notes = recordNotes(opts);
+  const fresh = (replace: boolean, note?: string): Destination => {
+    const all = note === undefined ? notes : [...notes, { level: 'INFO' as const, message: `${relative(opts.root, finalDir)}: ${note}; it is built anew` }];
+    return { finalDir, workDir: temp, outputDir, inPlace: false, replace, record, ...(all.length > 0 ? { notes: all } : {}) };
+  };
+  const buildDir = join(opts.root, '.build');
+  const ours = finalDir !== buildDir && inside(finalDir, buildDir);
+  // A link where aiop's own folder is expected is never followed: under `.build/` it is replaced.
+  if (ours && (await lstat(finalDir).catch(() => undefined))?.isSymbolicLink()) return fresh(true, 'a symbolic link stands where the package folder belongs');
+  const entries = await readdir(finalDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    if (error.code === 'ENOTDIR') {
+      if (ours) return ['(not a folder)'];
+      throw new AiopError('destination', `destination ${finalDir} exists and is not a folder`);
+    }
+    throw error;
+  });
+  if (entries === undefined) return fresh(false);
+  if (entries.length === 0) return fresh(true);
+  if (opts.force) return fresh(true);
+  if (knownDestinations(opts.record).some((known) => resolve(known) === finalDir)) {
+    return { finalDir, workDir: finalDir, outputDir, inPlace: true, replace: false, record, ...(notes.length > 0 ? { notes } : {}) };
   }
+  if (ours) return fresh(true, opts.record ? 'the build record does not name this folder' : 'no build record names this folder (the state was removed or damaged)');
   throw new AiopError(
     'destination',
     `destination ${finalDir} exists, is not empty and is not an earlier build of this package; use --force to delete it and build there`,
   );
+}
+
+/** A warning naming the build record when it exists but cannot be read (then it is written anew). */
+function recordNotes(opts: { root: string; id: string; record: BuildRecord | undefined }): NonNullable<Destination['notes']> {
+  if (opts.record) return [];
+  const stateDir = packageStateDir(opts.root, opts.id);
+  const { damaged } = readBuildRecordFile(stateDir);
+  if (damaged === undefined) return [];
+  return [{ level: 'WARNING', message: `${relative(opts.root, buildRecordPath(stateDir))} is damaged (${damaged}); it is written anew` }];
 }
 
 /** Removes leftovers of interrupted first builds of this folder (`.<name>.partial-*`) whose process is gone. */

@@ -158,7 +158,7 @@ export async function planPackageBuild(
     : undefined;
   const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}) };
+  return { target, options, ctx, dest, record: dest.record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}) };
 }
 
 type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];
@@ -290,6 +290,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   const root = playbook.root;
   const pkg = target.id;
   emit({ type: 'phase', phase: 'fetch', pkg });
+  for (const note of dest.notes ?? []) log(emit, note.level, 'build', note.message, pkg);
   await mkdir(dest.outputDir, { recursive: true });
   await removeStalePartials(dest);
   await removeStaleTemps([dest.outputDir, stateDir, join(root, '.aiop', 'state'), join(root, '.aiop', 'state', 'noop'), join(root, '.aiop')]);

@@ -58,6 +58,11 @@ export interface StateReader {
   /** The recorded signature of a target, without reading the rest of its record. */
   signature(key: string): string | undefined;
   file(path: string): FileStamp | undefined;
+  /**
+   * Why the file could not be read whole (cut short, not a state file, a line that is not
+   * JSON), or undefined: what could not be read counts as never built, which is always safe.
+   */
+  readonly damaged?: string | undefined;
 }
 
 /** A state the engine reads and then saves its changes to. */
@@ -141,10 +146,27 @@ export class StateFile implements StateStore {
   readonly #path: string;
   /** Whether the journal may be appended to (it applied whole to this snapshot). */
   #journalOk = true;
+  #damaged: string | undefined;
 
-  private constructor(path: string, id: string | undefined) {
+  private constructor(path: string, id: string | undefined, damaged?: string) {
     this.#path = path;
     this.id = id;
+    this.#damaged = damaged;
+  }
+
+  get damaged(): string | undefined {
+    return this.#damaged;
+  }
+
+  /** A record's JSON, or undefined (and the entry forgotten) when it is not JSON. */
+  #parse<T>(map: Map<string, Entry<T>>, name: string, entry: Entry<T>): T | undefined {
+    try {
+      return (entry.value ??= JSON.parse(entry.line.slice(entry.at)) as T);
+    } catch {
+      map.delete(name);
+      this.#damaged ??= `the record of ${JSON.stringify(name)} is not JSON`;
+      return undefined;
+    }
   }
 
   /** Reads a state file and its journal; a missing or unreadable one means "nothing built yet". */
@@ -156,23 +178,25 @@ export class StateFile implements StateStore {
       return new StateFile(path, undefined);
     }
     if (text.startsWith('{')) return StateFile.#fromJson(path, text);
+    // Anything damaged starts over, which is always safe. Every write ends with a newline.
+    const damaged = (why: string): StateFile => new StateFile(path, undefined, why);
+    if (!text.endsWith('\n')) return damaged(text === '' ? 'empty' : 'cut short');
     const lines = text.split('\n');
     const head = lines[0]!.split('\t');
-    // Anything else (a damaged file, the JSON of earlier versions) starts over, which is always safe.
-    if ((head[0] !== MAGIC && head[0] !== UNSORTED) || head.length !== 2) return new StateFile(path, undefined);
+    if ((head[0] !== MAGIC && head[0] !== UNSORTED) || head.length !== 2) return damaged('not a signature file this version of aiop reads');
     const state = new StateFile(path, head[1]);
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       if (line.startsWith('t\t')) {
         const keyAt = line.indexOf('\t', 2) + 1;
         const at = line.indexOf('\t', keyAt) + 1;
-        if (keyAt === 0 || at === 0) return new StateFile(path, undefined);
+        if (keyAt === 0 || at === 0) return damaged(`line ${i + 1} is not a record`);
         state.#targets.set(jsonString(line.slice(keyAt, at - 1)), { line, at, sig: line.slice(2, keyAt - 1) });
       } else if (line.startsWith('f\t')) {
         const at = line.indexOf('\t', 2) + 1;
-        if (at === 0) return new StateFile(path, undefined);
+        if (at === 0) return damaged(`line ${i + 1} is not a record`);
         state.#files.set(jsonString(line.slice(2, at - 1)), { line, at });
-      } else if (line !== '' || i !== lines.length - 1) return new StateFile(path, undefined);
+      } else if (line !== '' || i !== lines.length - 1) return damaged(`line ${i + 1} is not a record`);
     }
     state.#applyJournal();
     return state;
@@ -183,11 +207,11 @@ export class StateFile implements StateStore {
     const state = new StateFile(path, undefined);
     try {
       const parsed = JSON.parse(text) as { version?: number; targets?: Record<string, TargetRecord>; files?: Record<string, FileStamp> };
-      if (parsed.version !== 1 || typeof parsed.targets !== 'object' || typeof parsed.files !== 'object') return state;
+      if (parsed.version !== 1 || typeof parsed.targets !== 'object' || typeof parsed.files !== 'object') return new StateFile(path, undefined, 'not a signature file this version of aiop reads');
       for (const [key, value] of Object.entries(parsed.targets)) state.#targets.set(key, { line: '', at: 0, value, sig: value.sig, replaced: true });
       for (const [file, value] of Object.entries(parsed.files)) state.#files.set(file, { line: '', at: 0, value, replaced: true });
     } catch {
-      // Damaged: start over, which is always safe.
+      return new StateFile(path, undefined, 'not JSON');
     }
     return state;
   }
@@ -211,7 +235,7 @@ export class StateFile implements StateStore {
   target(key: string): TargetRecord | undefined {
     const entry = this.#targets.get(key);
     if (!entry) return undefined;
-    return (entry.value ??= JSON.parse(entry.line.slice(entry.at)) as TargetRecord);
+    return this.#parse(this.#targets, key, entry);
   }
 
   signature(key: string): string | undefined {
@@ -226,7 +250,7 @@ export class StateFile implements StateStore {
   file(path: string): FileStamp | undefined {
     const entry = this.#files.get(path);
     if (!entry) return undefined;
-    return (entry.value ??= JSON.parse(entry.line.slice(entry.at)) as FileStamp);
+    return this.#parse(this.#files, path, entry);
   }
 
   /**

@@ -18,6 +18,22 @@ export class StateSearch implements StateStore {
   /** Entries the journal changed (null: removed), and entries found so far. */
   readonly #targets = new Map<string, TargetRecord | null>();
   readonly #files = new Map<string, FileStamp | null>();
+  #damaged: string | undefined;
+
+  get damaged(): string | undefined {
+    return this.#damaged;
+  }
+
+  /** A record's JSON, or null (counted as never built) when it is not JSON. */
+  #parse<T>(json: string | undefined, name: string): T | null {
+    if (json === undefined) return null;
+    try {
+      return JSON.parse(json) as T;
+    } catch {
+      this.#damaged ??= `the record of ${JSON.stringify(name)} is not JSON`;
+      return null;
+    }
+  }
 
   private constructor(path: string, id: string, journalBytes: number, signature: (key: string) => string | undefined) {
     this.#path = path;
@@ -38,6 +54,9 @@ export class StateSearch implements StateStore {
       const fd = openSync(path, 'r');
       try {
         length = readSync(fd, first, 0, first.length, 0);
+        // Every write ends with a newline: a file cut short is left to the full reading, which says so.
+        const last = Buffer.alloc(1);
+        if (readSync(fd, last, 0, 1, Math.max(0, fstatSync(fd).size - 1)) !== 1 || last[0] !== 10) return undefined;
       } finally {
         closeSync(fd);
       }
@@ -111,8 +130,7 @@ export class StateSearch implements StateStore {
 
   target(key: string): TargetRecord | undefined {
     if (!this.#targets.has(key)) {
-      const json = this.#find('t', key);
-      this.#targets.set(key, json === undefined ? null : (JSON.parse(json) as TargetRecord));
+      this.#targets.set(key, this.#parse<TargetRecord>(this.#find('t', key), key));
     }
     return this.#targets.get(key) ?? undefined;
   }
@@ -123,8 +141,7 @@ export class StateSearch implements StateStore {
 
   file(path: string): FileStamp | undefined {
     if (!this.#files.has(path)) {
-      const json = this.#find('f', path);
-      this.#files.set(path, json === undefined ? null : (JSON.parse(json) as FileStamp));
+      this.#files.set(path, this.#parse<FileStamp>(this.#find('f', path), path));
     }
     return this.#files.get(path) ?? undefined;
   }
