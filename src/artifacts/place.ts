@@ -44,6 +44,8 @@ export interface PlacedArtifact {
   integrity: string;
   /** package-relative, sorted */
   files: string[];
+  /** Folders an extraction made or filled (an archive's empty folders among them), package-relative, sorted. */
+  folders?: string[];
   fromCache: boolean;
 }
 
@@ -319,8 +321,8 @@ async function moveFile(from: string, to: string): Promise<boolean> {
   }
 }
 
-/** Moves everything under `from` into `to` (creating folders), returning the files moved, relative to `base`. */
-async function mergeInto(from: string, to: string, base: string, files: string[]): Promise<void> {
+/** Moves everything under `from` into `to` (creating folders), listing the files moved and the folders below `to`, relative to `base`. */
+async function mergeInto(from: string, to: string, base: string, files: string[], folders: string[] = []): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
@@ -330,7 +332,8 @@ async function mergeInto(from: string, to: string, base: string, files: string[]
       if (existing && !existing.isDirectory()) {
         throw new AiopError('extract', `cannot place folder ${relative(base, dst)}: something else is already there`);
       }
-      await mergeInto(src, dst, base, files);
+      folders.push(relative(base, dst).split(sep).join('/'));
+      await mergeInto(src, dst, base, files, folders);
     } else {
       if (existing?.isDirectory()) throw new AiopError('extract', `cannot place ${relative(base, dst)}: a folder is already there`);
       await rename(src, dst);
@@ -340,7 +343,7 @@ async function mergeInto(from: string, to: string, base: string, files: string[]
 }
 
 /** Extracts a verified archive into a temp folder inside the package, then moves it into place. */
-async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir: string, verify: boolean, signal?: AbortSignal): Promise<string[] | false> {
+async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir: string, verify: boolean, signal?: AbortSignal): Promise<{ files: string[]; folders: string[] } | false> {
   if (verify && !(await matchesIntegrity(source.file, source.integrity, signal))) return false;
   const kind = archiveKindOf(artifact.url);
   if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
@@ -357,8 +360,9 @@ async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir
       ...(artifact.mode === undefined ? {} : { mode: artifact.mode }),
     });
     const files: string[] = [];
-    await mergeInto(root, target, pkgDir, files);
-    return files.sort();
+    const folders: string[] = artifact.dest === '' ? [] : [relative(pkgDir, target).split(sep).join('/')];
+    await mergeInto(root, target, pkgDir, files, folders);
+    return { files: files.sort(), folders: folders.sort() };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -377,7 +381,7 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
   const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity };
   if (artifact.extract) {
     const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal), first);
-    return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result, fromCache };
+    return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result.files, folders: result.folders, fromCache };
   }
   const rel = fileTarget(artifact);
   const target = join(pkgDir, rel);

@@ -30,6 +30,7 @@ import { runEngine, type Planned } from '../engine/run.js';
 import { Scope } from '../engine/variables.js';
 import { reportOptions, type NoopContext } from './noop-replay.js';
 import { Session, type PackageContext } from './session.js';
+import { reconcileAfterPartialRun } from './reconcile.js';
 
 /**
  * Builds `aiop build ARGV` from the delta record when the no-op check found only changed
@@ -191,7 +192,9 @@ async function replay(input: Parameters<typeof build>[0], ctx: PackageContext): 
     const made = engine.ran.map((key) => stale.indexOf(`${pkgDir}/${key}`)).filter((i) => i >= 0);
     await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [...made, ...after]);
   } else {
-    const tree = await listTree(pkgDir);
+    let tree = await listTree(pkgDir);
+    const before = Array.from({ length: entries }, (_, i) => stale.path(inputs + i).slice(pkgDir.length + 1));
+    if (await reconcileAfterPartialRun({ pkgDir, before, after: tree.all, ran: engine.ran, graph: run.delta.graph, placed: record.artifacts ?? [], report: { emit, pkg } })) tree = await listTree(pkgDir);
     outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
     for (const event of outputs) emit(event);
     // A command added, removed or replaced entries: the record is written anew from the listing.

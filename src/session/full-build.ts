@@ -40,6 +40,7 @@ import {
 import type { BuildOptions } from '../options/build-options.js';
 import { removePackageDebris, removeStaleCacheTemps, removeStaleTemps } from './debris.js';
 import { runOutputSteps, type OutputStepsResult } from './outputs.js';
+import { keptEntries, reconcilePackageFolder } from './reconcile.js';
 
 export interface PackageBuildContext {
   playbook: Playbook;
@@ -204,7 +205,7 @@ async function placeArtifactsOnce(
   // Imported here: the download stack (undici, cacache, tar) costs start-up time a build without artifacts never needs.
   const { placeArtifacts } = await import('../artifacts/place.js');
   const placed = await placeArtifacts(artifacts, pkgDir, settings);
-  return placed.map(({ name, url, integrity, files }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })) }));
+  return placed.map(({ name, url, integrity, files, folders }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })), ...(folders ? { folders } : {}) }));
 }
 
 async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<boolean> {
@@ -342,6 +343,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
       const first = engine.failed[0]!;
       throw new AiopError('command', first.message + (engine.failed.length > 1 ? ` (and ${engine.failed.length - 1} more failures)` : ''));
     }
+    await reconcilePackageFolder(dest.workDir, keptEntries(graph, placed), { emit, pkg });
     if (!dest.inPlace) {
       // Claimed before it appears: a build killed right after the rename must find the
       // folder recognised as its own (to update in place), not refused as foreign.
