@@ -33,6 +33,12 @@ export interface FetchSettings {
   emit: Emit;
   pkg?: string;
   signal?: AbortSignal;
+  /**
+   * Files (package-relative) that an earlier build's artifacts placed: one standing where an
+   * extraction now puts a folder, or a folder holding only such files where it puts a file,
+   * is removed instead of refused, as a clean build would not have it.
+   */
+  replaceable?: ReadonlySet<string>;
   /** first backoff delay; tests pass small values */
   backoffMs?: number;
 }
@@ -322,28 +328,50 @@ async function moveFile(from: string, to: string): Promise<boolean> {
 }
 
 /** Moves everything under `from` into `to` (creating folders), listing the files moved and the folders below `to`, relative to `base`. */
-async function mergeInto(from: string, to: string, base: string, files: string[], folders: string[] = []): Promise<void> {
+async function mergeInto(from: string, to: string, base: string, files: string[], folders: string[] = [], replaceable?: ReadonlySet<string>): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
-    const existing = await lstat(dst).catch(() => undefined);
+    const rel = relative(base, dst).split(sep).join('/');
+    let existing = await lstat(dst).catch(() => undefined);
+    if (existing && existing.isDirectory() !== entry.isDirectory() && (await placedEarlier(dst, rel, existing.isDirectory(), replaceable))) {
+      await rm(dst, { recursive: true, force: true });
+      existing = undefined;
+    }
     if (entry.isDirectory()) {
       if (existing && !existing.isDirectory()) {
         throw new AiopError('extract', `cannot place folder ${relative(base, dst)}: something else is already there`);
       }
-      folders.push(relative(base, dst).split(sep).join('/'));
-      await mergeInto(src, dst, base, files, folders);
+      folders.push(rel);
+      await mergeInto(src, dst, base, files, folders, replaceable);
     } else {
       if (existing?.isDirectory()) throw new AiopError('extract', `cannot place ${relative(base, dst)}: a folder is already there`);
       await rename(src, dst);
-      files.push(relative(base, dst).split(sep).join('/'));
+      files.push(rel);
     }
   }
 }
 
+/** Whether an entry is a file an earlier placement made, or a folder holding only such files. */
+async function placedEarlier(path: string, rel: string, isFolder: boolean, replaceable: ReadonlySet<string> | undefined): Promise<boolean> {
+  if (!replaceable) return false;
+  if (!isFolder) return replaceable.has(rel);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    if (!(await placedEarlier(join(path, entry.name), `${rel}/${entry.name}`, entry.isDirectory(), replaceable))) return false;
+  }
+  return true;
+}
+
 /** Extracts a verified archive into a temp folder inside the package, then moves it into place. */
-async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir: string, verify: boolean, signal?: AbortSignal): Promise<{ files: string[]; folders: string[] } | false> {
+async function placeExtracted(
+  artifact: ResolvedArtifact,
+  source: Source,
+  pkgDir: string,
+  verify: boolean,
+  signal?: AbortSignal,
+  replaceable?: ReadonlySet<string>,
+): Promise<{ files: string[]; folders: string[] } | false> {
   if (verify && !(await matchesIntegrity(source.file, source.integrity, signal))) return false;
   const kind = archiveKindOf(artifact.url);
   if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
@@ -361,7 +389,7 @@ async function placeExtracted(artifact: ResolvedArtifact, source: Source, pkgDir
     });
     const files: string[] = [];
     const folders: string[] = artifact.dest === '' ? [] : [relative(pkgDir, target).split(sep).join('/')];
-    await mergeInto(root, target, pkgDir, files, folders);
+    await mergeInto(root, target, pkgDir, files, folders, replaceable);
     return { files: files.sort(), folders: folders.sort() };
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -380,7 +408,7 @@ function fileTarget(artifact: ResolvedArtifact): string {
 async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings, first: Source): Promise<PlacedArtifact> {
   const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity };
   if (artifact.extract) {
-    const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal), first);
+    const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal, settings.replaceable), first);
     return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result.files, folders: result.folders, fromCache };
   }
   const rel = fileTarget(artifact);

@@ -204,8 +204,13 @@ async function placeArtifactsOnce(
   }
   // Imported here: the download stack (undici, cacache, tar) costs start-up time a build without artifacts never needs.
   const { placeArtifacts } = await import('../artifacts/place.js');
-  const placed = await placeArtifacts(artifacts, pkgDir, settings);
+  const placed = await placeArtifacts(artifacts, pkgDir, { ...settings, replaceable: placedFiles(record) });
   return placed.map(({ name, url, integrity, files, folders }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })), ...(folders ? { folders } : {}) }));
+}
+
+/** The files the last build's artifacts placed (package-relative): a new placement may replace them. */
+function placedFiles(record: BuildRecord | undefined): Set<string> {
+  return new Set((record?.artifacts ?? []).flatMap((artifact) => artifact.files.map((file) => file.path)));
 }
 
 async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<boolean> {

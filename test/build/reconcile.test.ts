@@ -165,6 +165,17 @@ test('an artifact removed from the inventory, or replaced by an archive with oth
   assert.equal(zipHolds(await readFile(join(root, '.build', `${PKG}.zip`)), 'opt/lib/tool/old.so'), false);
   await assertSameAsClean(root, PACKED, env, PKG, 'artifact replaced');
 
+  // Where the old archive had a file the new one has a folder, and the other way round.
+  const three = await archive(dir, 'tool-3', { 'bin/tool/run': 'run\n', 'lib/tool': 'a file now\n' });
+  await writeFile(inventory, inventoryWith(tool(three) + noteArtifact));
+  await build();
+  assert.equal(await readFile(join(pkgDir, 'opt/bin/tool/run'), 'utf8'), 'run\n');
+  assert.equal(await readFile(join(pkgDir, 'opt/lib/tool'), 'utf8'), 'a file now\n');
+  await assertSameAsClean(root, PACKED, env, PKG, 'artifact files and folders swapped');
+  await writeFile(inventory, inventoryWith(tool(two) + noteArtifact));
+  await build();
+  await assertSameAsClean(root, PACKED, env, PKG, 'artifact folders and files swapped back');
+
   await writeFile(inventory, inventoryWith(tool(two)));
   await build();
   assert.equal(await exists(join(pkgDir, 'share/NOTE.txt')), false, 'a removed artifact leaves nothing');
