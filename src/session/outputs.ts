@@ -15,6 +15,7 @@ import { writeManifest } from '../pack/manifest.js';
 import type { PackResult } from '../pack/outputs.js';
 import { sourceDate } from '../pack/source-date.js';
 import type { PackageBuildPlan } from './full-build.js';
+import { isRacy, provesUnchanged, stampOf, type Stamp } from '../store/stamp.js';
 
 export interface OutputStepsResult {
   files: Array<{ kind: 'folder' | 'zip' | 'deb' | 'rpm' | 'manifest'; path: string }>;
@@ -25,12 +26,18 @@ export interface OutputStepsResult {
   folders: string[];
 }
 
-/** What the zip and .deb are made of: every entry's path, size, mode and mtime, and the pack settings. */
-async function packKey(packageDir: string, files: string[], settings: unknown): Promise<string> {
+/**
+ * What the zip and .deb are made of: every entry's path and stamp (src/store/stamp.ts), and
+ * the pack settings. Undefined when an entry's stamp is racy: it cannot prove the entry
+ * unchanged later, so such a pack is never reused.
+ */
+async function packKey(packageDir: string, files: string[], settings: unknown): Promise<string | undefined> {
+  const takenAt = Date.now();
   const hash = createHash('sha256').update(JSON.stringify(settings));
   for (const file of files) {
-    const s = await lstat(join(packageDir, file));
-    hash.update(`\n${file}\0${s.size}\0${s.mode}\0${s.mtimeMs}\0${s.ino}`);
+    const s = stampOf(await lstat(join(packageDir, file)));
+    if (isRacy(s, takenAt)) return undefined;
+    hash.update(`\n${file}\0${s.size}\0${s.mode}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}`);
   }
   return hash.digest('hex');
 }
@@ -38,17 +45,19 @@ async function packKey(packageDir: string, files: string[], settings: unknown): 
 interface PackRecord {
   key: string;
   packed: PackResult;
-  stamps: Array<[string, number, number]>;
+  /** The zip, .deb and .rpm as they were written, and when the record was. */
+  stamps: Array<[string, Stamp]>;
+  writtenAt: number;
 }
 
 /** The last pack's result when its key matches and its files are untouched. */
-async function reusablePack(stateDir: string, key: string): Promise<PackResult | undefined> {
+async function reusablePack(stateDir: string, key: string | undefined): Promise<PackResult | undefined> {
+  if (key === undefined) return undefined;
   try {
     const record = JSON.parse(await readFile(join(stateDir, 'pack.json'), 'utf8')) as PackRecord;
-    if (record.key !== key) return undefined;
-    for (const [path, size, mtimeMs] of record.stamps) {
-      const s = await stat(path);
-      if (s.size !== size || s.mtimeMs !== mtimeMs) return undefined;
+    if (record.key !== key || typeof record.writtenAt !== 'number' || !Array.isArray(record.stamps)) return undefined;
+    for (const [path, recorded] of record.stamps) {
+      if (!provesUnchanged(recorded, stampOf(await stat(path)), record.writtenAt)) return undefined;
     }
     return record.packed;
   } catch {
@@ -56,14 +65,14 @@ async function reusablePack(stateDir: string, key: string): Promise<PackResult |
   }
 }
 
-async function recordPack(stateDir: string, key: string, packed: PackResult): Promise<void> {
-  const stamps: Array<[string, number, number]> = [];
+async function recordPack(stateDir: string, key: string | undefined, packed: PackResult): Promise<void> {
+  if (key === undefined) return;
+  const stamps: Array<[string, Stamp]> = [];
   for (const path of [packed.zip, packed.deb, packed.rpm]) {
     if (path === undefined) continue;
-    const s = await stat(path);
-    stamps.push([path, s.size, s.mtimeMs]);
+    stamps.push([path, stampOf(await stat(path))]);
   }
-  await writeFileAtomic(join(stateDir, 'pack.json'), JSON.stringify({ key, packed, stamps } satisfies PackRecord));
+  await writeFileAtomic(join(stateDir, 'pack.json'), JSON.stringify({ key, packed, stamps, writtenAt: Date.now() } satisfies PackRecord));
 }
 
 /** Packs, records, uploads and opens the finished package folder. */
