@@ -35,9 +35,6 @@ async function packageFile(rig: Rig, path: string): Promise<string | undefined> 
   return readFile(join(destinations(rig.root, rig.model).folder, path), 'utf8').catch(() => undefined);
 }
 
-const TODO_RECONCILE = 'needs the package folder reconciled with the graph (issue 20 item 3)';
-const TODO_DESTINATIONS = 'needs several destinations remembered (issue 20 item 3)';
-const TODO_STATE = 'needs a missing or damaged state to mean a full rebuild (issue 20 items 1 and 3)';
 
 test('a variable used only in a :template file (GREETING: Hello -> Bonjour)', async (t) => {
   const rig = await built(t);
@@ -68,7 +65,7 @@ test('aap GREETING=one, then aap GREETING=two: the rendered file follows', async
   await aapCheck(rig, compat, 'aap after GREETING: Bonjour in recipe.yml');
 });
 
-test('a target dropped from the package depends leaves the folder, the zip and the .deb', { todo: TODO_RECONCILE }, async (t) => {
+test('a target dropped from the package depends leaves the folder, the zip and the .deb', async (t) => {
   const rig = await built(t);
   assert.equal(await packageFile(rig, 'extra/x0.txt'), 'w0\n');
   rig.model.extras[0]!.inDepends = false;
@@ -77,7 +74,7 @@ test('a target dropped from the package depends leaves the folder, the zip and t
   assert.equal(await packageFile(rig, 'extra/x0.txt'), undefined);
 });
 
-test('a renamed target leaves no file under its old name', { todo: TODO_RECONCILE }, async (t) => {
+test('a renamed target leaves no file under its old name', async (t) => {
   const rig = await built(t);
   rig.model.extras[0]!.name = 'renamed';
   await rig.write();
@@ -86,7 +83,7 @@ test('a renamed target leaves no file under its old name', { todo: TODO_RECONCIL
   assert.equal(await packageFile(rig, 'extra/renamed.txt'), 'w0\n');
 });
 
-test('an artifact removed from the inventory leaves the package', { todo: TODO_RECONCILE }, async (t) => {
+test('an artifact removed from the inventory leaves the package', async (t) => {
   const rig = await built(t);
   rig.model.artifacts.push({ name: 'tool', archive: false, files: { '': 'tool v1\n' } });
   await rig.write();
@@ -97,7 +94,7 @@ test('an artifact removed from the inventory leaves the package', { todo: TODO_R
   await rig.check(true, 'after removing the artifact');
 });
 
-test('an artifact replaced by an archive with other files leaves none of the old files', { todo: TODO_RECONCILE }, async (t) => {
+test('an artifact replaced by an archive with other files leaves none of the old files', async (t) => {
   const rig = await built(t);
   rig.model.artifacts.push({ name: 'bundle', archive: true, files: { 'old.txt': 'old\n', 'sub/kept.txt': 'v1\n' } });
   await rig.write();
@@ -109,7 +106,7 @@ test('an artifact replaced by an archive with other files leaves none of the old
   assert.equal(await packageFile(rig, 'share/bundle/old.txt'), undefined);
 });
 
-test('a file dropped by hand into .build/<package-id>/ goes into neither the zip nor the .deb', { todo: TODO_RECONCILE }, async (t) => {
+test('a file dropped by hand into .build/<package-id>/ goes into neither the zip nor the .deb', async (t) => {
   const rig = await built(t);
   await writeFile(join(rig.root, '.build', PKG, 'stray.txt'), 'dropped by hand\n');
   const result = await rig.check(true, 'after dropping stray.txt into the package folder');
@@ -133,7 +130,7 @@ test('a source edited in place with its size kept and its mtime restored is rebu
   await rig.check(true, 'packed, after another same-size edit');
 });
 
-test('a build with --destination_path elsewhere, then the plain build', { todo: TODO_DESTINATIONS }, async (t) => {
+test('a build with --destination_path elsewhere, then the plain build', async (t) => {
   const rig = await built(t);
   rig.model.alt = true;
   await rig.check(true, 'with --destination_path out/pkg');
@@ -145,7 +142,7 @@ test('a build with --destination_path elsewhere, then the plain build', { todo: 
   await rig.check(true, 'back to out/pkg');
 });
 
-test('rm -rf .aiop/state: the next build is a full one, not a refusal', { todo: TODO_STATE }, async (t) => {
+test('rm -rf .aiop/state: the next build is a full one, not a refusal', async (t) => {
   const rig = await built(t);
   await rm(join(rig.root, '.aiop/state'), { recursive: true, force: true });
   await rig.check(true, 'after rm -rf .aiop/state');
@@ -155,7 +152,7 @@ test('rm -rf .aiop/state: the next build is a full one, not a refusal', { todo: 
   await rig.check(false, 'after rm -rf .aiop/state and an edit');
 });
 
-test('a truncated signatures.json means a full rebuild, not exit 70', { todo: TODO_STATE }, async (t) => {
+test('a truncated signatures.json means a full rebuild, not exit 70', async (t) => {
   const rig = await built(t);
   const damage = async (): Promise<void> => {
     const files = (await readdir(join(rig.root, '.aiop/state'), { recursive: true })).filter((f) => f.endsWith('signatures.json'));
