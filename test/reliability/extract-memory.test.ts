@@ -76,9 +76,10 @@ test('a tar.gz that expands 200 times is extracted with bounded memory', async (
   assert.equal(result.code, 0, result.stderr);
   assert.equal((await stat(join(root, '.build/demo-1.0.0-linux-debian12-amd64/data/big.bin'))).size, 160 * MIB);
   t.diagnostic(`peak resident memory: ${result.peakMiB.toFixed(1)} MiB`);
-  // Holding the inflated data would take 160 MiB on top of Node's own ~60.
-  assert.ok(result.peakMiB < 140, `peak memory ${result.peakMiB.toFixed(1)} MiB`);
-  recordTrial({ category: 'hostile', what: 'tar.gz expanding 200x extracted with bounded memory (peak < 140 MiB for 160 MiB)', held: true });
+  // Holding the inflated data would take 160 MiB on top of Node's own (about 60 MiB on Node 20,
+  // 110 on Node 24); the SPEC's floor of 200 MB tells the two apart on both.
+  assert.ok(result.peakMiB < 200, `peak memory ${result.peakMiB.toFixed(1)} MiB`);
+  recordTrial({ category: 'hostile', what: 'tar.gz expanding 200x extracted with bounded memory (peak < 200 MiB for 160 MiB)', held: true });
 });
 
 test('a tar.gz expanding over 1000 times its size is refused as such, not as an invalid archive', async (t) => {
