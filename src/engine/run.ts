@@ -546,7 +546,14 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
   try {
     if (builtin) {
       const scope = targetScope(node, options.scope);
+      // A built-in waits for its slot like a shell command does: when the build stops meanwhile
+      // (another target failed, without -k), it must not start either.
+      let skipped = false;
       await slots.exclusive(async () => {
+        if (!hooks.shouldStart()) {
+          skipped = true;
+          return;
+        }
         onStart();
         await runBuiltin(command.slice(1), {
           cwd: options.playbookRoot,
@@ -565,6 +572,7 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
         }
         throw error;
       });
+      if (skipped) return false;
     } else {
       for (;;) {
         const outcome = await slots.run(command, {

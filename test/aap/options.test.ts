@@ -116,6 +116,32 @@ test('-k builds the independent targets, not the dependents of the failed one, a
   assert.deepEqual((await pb.takeRuns()).sort(), ['after', 'bad']);
 });
 
+test('-s (the default) stops built-in targets too: after a shell target fails, a :print/:touch target does not run', async (t) => {
+  const pb = await aapPlaybook(t, {
+    recipe: `default: all
+targets:
+  all: { virtual: true, depends: [bad, b.txt] }
+  bad: { virtual: true, commands: ["exit 3"] }
+  b.txt: { commands: [":print built b", ":touch $target"] }
+`,
+  });
+  for (const args of [['-j', '1'], ['-j', '1', '-s']]) {
+    const stop = await pb.run(args);
+    expectStatus(stop, 1);
+    assert.match(stop.stderr, /^==> bad$/m, args.join(' '));
+    assert.match(stop.stderr, /target "bad": command exited with status 3: exit 3/);
+    assert.doesNotMatch(stop.stderr, /==> b\.txt/, `${args.join(' ')}: the built-in target did not start`);
+    assert.doesNotMatch(stop.stdout, /built b/);
+    assert.equal(existsSync(join(pb.root, '.build/aap/b.txt')), false);
+  }
+  // -k goes on with it, which proves it was waiting to run.
+  const going = await pb.run(['-j', '1', '-k']);
+  expectStatus(going, 1);
+  assert.match(going.stderr, /^==> b\.txt$/m);
+  assert.match(going.stdout, /^built b$/m);
+  assert.ok(existsSync(join(pb.root, '.build/aap/b.txt')));
+});
+
 test('-j N runs at most N targets at once (proved by a rendezvous of two targets)', async (t) => {
   const pb = await aapPlaybook(t, {
     recipe: `default: both
