@@ -11,6 +11,8 @@ export interface RawEntry {
   /** symlink or hard link target */
   link?: string;
   mode?: number;
+  /** For makeZip: the Unix file type bits to store instead of the entry type's own (0o010000 for a FIFO, ...). */
+  unixType?: number;
 }
 
 function field(block: Buffer, offset: number, length: number, value: string): void {
@@ -67,7 +69,7 @@ export function makeZip(entries: RawEntry[]): Buffer {
   for (const e of entries) {
     const name = Buffer.from(e.type === 'dir' && !e.name.endsWith('/') ? `${e.name}/` : e.name, 'utf8');
     const data = Buffer.from(e.type === 'symlink' ? (e.link ?? '') : (e.content ?? ''));
-    const type = e.type === 'symlink' ? 0o120000 : e.type === 'dir' ? 0o040000 : 0o100000;
+    const type = e.unixType ?? (e.type === 'symlink' ? 0o120000 : e.type === 'dir' ? 0o040000 : 0o100000);
     const mode = type | (e.mode ?? (e.type === 'dir' ? 0o755 : 0o644));
     const crc = crc32(data);
     const local = Buffer.alloc(30);

@@ -8,10 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { AIOP, isolatedEnv, tempDir } from '../util/run.js';
-import { SIMPLE_INVENTORY, writePlaybook } from '../util/playbook.js';
+import { SIMPLE_INVENTORY, snapshot, writePlaybook } from '../util/playbook.js';
+import { makeZip } from '../artifacts/archives.js';
 import { requireTools } from '../util/tools.js';
 import { recordTrial } from './report.js';
 
@@ -96,3 +98,126 @@ test('a tar.gz expanding over 1000 times its size is refused as such, not as an 
   assert.doesNotMatch(result.stderr, /not a valid tar archive/);
   recordTrial({ category: 'hostile', what: 'tar.gz over the 1000:1 ratio refused with an accurate message', held: true });
 });
+
+/**
+ * What a failed build may leave: its own log, state and .gitignore, the user's folders, an
+ * empty .build; nothing of the archive, no package folder.
+ */
+async function assertNothingWritten(dir: string, before: Record<string, string>): Promise<void> {
+  const own = new Set(['pb/.aiop/.gitignore', 'pb/.build']);
+  const skip = (rel: string): boolean => own.has(rel) || rel.startsWith('pb/.aiop/logs') || rel.startsWith('pb/.aiop/state') || rel.startsWith('xdg-');
+  const after = await snapshot(dir, skip);
+  assert.deepEqual(after, Object.fromEntries(Object.entries(before).filter(([rel]) => !skip(rel))), 'nothing was written');
+}
+
+test('a zip expanding over 1000 times its size is refused as such, with bounded memory, and nothing is kept', async (t) => {
+  if (!requireTools(t, 'zip')) return;
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  await compressibleFile(join(dir, 'zeros.bin'), 64, 0);
+  execFileSync('zip', ['-q9', 'bomb.zip', 'zeros.bin'], { cwd: dir });
+  await rm(join(dir, 'zeros.bin'));
+  const root = await playbookWith(dir, join(dir, 'bomb.zip'));
+  const before = await snapshot(dir);
+  const result = await measured(['build', 'linux', 'debian12', 'amd64'], root, isolatedEnv(dir));
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /refusing file:\/\/.*bomb\.zip: it expands to more than 1000 times its compressed size/);
+  assert.doesNotMatch(result.stderr, /not a valid zip archive|\n\s+at /);
+  assert.ok(result.peakMiB < 200, `peak memory ${result.peakMiB.toFixed(1)} MiB`);
+  await assertNothingWritten(dir, before);
+  recordTrial({ category: 'hostile', what: 'zip over the 1000:1 ratio refused with an accurate message, nothing kept', held: true });
+});
+
+/**
+ * A zip whose central directory lists the same compressed data many times under different
+ * names (an overlapping bomb): each entry alone is a fair 200:1, together they are thousands
+ * of times the file. The ratio counts the file's real size, not the sum of what entries claim.
+ */
+function overlappingZip(content: Buffer, copies: number): Buffer {
+  const data = deflateRawSync(content, { level: 9 });
+  const crc = crc32(content);
+  const name = Buffer.from('a.bin');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const centrals: Buffer[] = [];
+  for (let i = 0; i < copies; i++) {
+    const own = Buffer.from(`copy-${i}.bin`);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(content.length, 24);
+    central.writeUInt16LE(own.length, 28);
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    central.writeUInt32LE(0, 42);
+    centrals.push(central, own);
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(copies, 8);
+  end.writeUInt16LE(copies, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(local.length + name.length + data.length, 16);
+  return Buffer.concat([local, name, data, cd, end]);
+}
+
+function crc32(data: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+test('a zip whose entries share their compressed data is refused by the ratio of the whole file', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const content = Buffer.alloc(4 * MIB);
+  for (let j = 0; j < content.length; j += 512) randomFillSync(content, j, 4);
+  const zip = overlappingZip(content, 40);
+  await writeFile(join(dir, 'overlap.zip'), zip);
+  t.diagnostic(`archive: ${zip.length} bytes, ${40 * 4} MiB claimed`);
+  const root = await playbookWith(dir, join(dir, 'overlap.zip'));
+  const before = await snapshot(dir);
+  const result = await measured(['build', 'linux', 'debian12', 'amd64'], root, isolatedEnv(dir));
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /refusing file:\/\/.*overlap\.zip: it expands to more than 1000 times its compressed size/);
+  await assertNothingWritten(dir, before);
+  recordTrial({ category: 'hostile', what: 'zip with overlapping entries refused by the ratio of the whole file', held: true });
+});
+
+for (const [label, unixType, word] of [
+  ['FIFO', 0o010000, 'FIFO'],
+  ['character device', 0o020000, 'CharacterDevice'],
+  ['block device', 0o060000, 'BlockDevice'],
+  ['socket', 0o140000, 'Socket'],
+] as const) {
+  test(`a zip entry with the Unix mode of a ${label} is refused, not made a regular file`, async (t) => {
+    const { dir, cleanup } = await tempDir();
+    t.after(cleanup);
+    const zip = makeZip([
+      { name: 'ok.txt', type: 'file', content: 'ok' },
+      { name: 'special', type: 'file', content: '', unixType },
+    ]);
+    await writeFile(join(dir, 'special.zip'), zip);
+    const root = await playbookWith(dir, join(dir, 'special.zip'));
+    const before = await snapshot(dir);
+    const result = await measured(['build', 'linux', 'debian12', 'amd64'], root, isolatedEnv(dir));
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`refusing archive entry "special" in file://.*special\\.zip: unsupported entry type ${word}`));
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    await assertNothingWritten(dir, before);
+    recordTrial({ category: 'hostile', what: `zip entry with a ${label} mode refused`, held: true });
+  });
+}

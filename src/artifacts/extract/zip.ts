@@ -4,7 +4,9 @@
  * declared size. What yauzl leaves to us: names are taken as raw bytes and judged by
  * {@link SafeTree} (never by yauzl's own name rules, so that a refusal names the entry the way
  * tar extraction does), encrypted entries and unknown compression methods are refused with
- * our messages, and the CRC-32 is checked as the bytes pass (yauzl does not check it).
+ * our messages, the CRC-32 is checked as the bytes pass (yauzl does not check it), entries
+ * whose Unix mode is a FIFO, a device or a socket are refused, and the inflated bytes are
+ * counted against the same {@link ExpansionBudget} as a tar archive's.
  * Memory holds one central directory record at a time, never an entry's content.
  */
 import { Readable, Transform } from 'node:stream';
@@ -12,6 +14,7 @@ import yauzl from 'yauzl';
 import { AiopError } from '../../core/errors.js';
 import { crc32 } from '../../core/crc32.js';
 import type { SafeTree } from './safe-tree.js';
+import { ExpansionBudget } from './limits.js';
 
 /** A symlink's target is stored as its content; anything longer is not a path. */
 const MAX_LINK_TARGET = 4096;
@@ -28,7 +31,17 @@ export interface ZipEntry {
   unixMode?: number;
   isDir: boolean;
   isSymlink: boolean;
+  /** The kind of a special file (FIFO, device, socket, unknown type bits), which is refused. */
+  special?: string;
 }
+
+/** Unix file types a zip entry may not be, named as tar names them so both refuse alike. */
+const SPECIAL_TYPES: Record<number, string> = {
+  0o010000: 'FIFO',
+  0o020000: 'CharacterDevice',
+  0o060000: 'BlockDevice',
+  0o140000: 'Socket',
+};
 
 function bad(archive: string, why: string): AiopError {
   return new AiopError('extract', `${archive} is not a valid zip archive: ${why}`);
@@ -43,6 +56,7 @@ function describe(entry: yauzl.Entry): ZipEntry {
   const external = entry.externalFileAttributes;
   const unixMode = entry.versionMadeBy >> 8 === 3 && external >>> 16 !== 0 ? external >>> 16 : undefined;
   const type = unixMode === undefined ? 0 : unixMode & 0o170000;
+  const ordinary = type === 0 || type === 0o100000 || type === 0o040000 || type === 0o120000;
   return {
     name,
     method: entry.compressionMethod,
@@ -53,6 +67,7 @@ function describe(entry: yauzl.Entry): ZipEntry {
     ...(unixMode === undefined ? {} : { unixMode }),
     isDir: name.endsWith('/') || type === 0o040000 || (external & 0x10) !== 0,
     isSymlink: type === 0o120000,
+    ...(ordinary ? {} : { special: SPECIAL_TYPES[type] ?? `0o${type.toString(8)}` }),
   };
 }
 
@@ -101,8 +116,8 @@ function checker(entry: ZipEntry, archive: string): Transform {
   });
 }
 
-/** A stream of one entry's uncompressed, checked bytes. */
-async function entryStream(zip: yauzl.ZipFile, raw: yauzl.Entry, entry: ZipEntry, archive: string): Promise<Readable> {
+/** A stream of one entry's uncompressed, checked bytes, counted against `budget`. */
+async function entryStream(zip: yauzl.ZipFile, raw: yauzl.Entry, entry: ZipEntry, archive: string, budget: ExpansionBudget): Promise<Readable> {
   if (entry.flags & 0x1) throw new AiopError('extract', `archive entry "${entry.name}" of ${archive} is encrypted`);
   if (entry.method !== 0 && entry.method !== 8) {
     throw new AiopError('extract', `archive entry "${entry.name}" of ${archive} uses unsupported compression method ${entry.method}`);
@@ -121,8 +136,12 @@ async function entryStream(zip: yauzl.ZipFile, raw: yauzl.Entry, entry: ZipEntry
             else resolve(stream);
           });
         });
+  // Counted as inflated, whatever the entry declares: the checker stops an entry at its
+  // declared size, the budget stops the archive at its limits.
+  const counter = budget.counter();
   data.on('error', forward);
-  data.pipe(check);
+  counter.on('error', forward);
+  data.pipe(counter).pipe(check);
   return check;
 }
 
@@ -140,9 +159,20 @@ async function readAll(stream: Readable, limit: number, what: string): Promise<s
 /** Extracts a zip file into the tree, entry by entry. */
 export async function extractZip(file: string, tree: SafeTree): Promise<void> {
   const zip = await openZip(file, tree.archive);
+  // Compressed bytes are those of the entries opened so far, but never more than the file
+  // holds: entries that share their data (an overlapping bomb) do not add to it.
+  let compressed = 0;
+  const budget = new ExpansionBudget(tree.archive, () => Math.min(compressed, zip.fileSize));
+  const open = async (raw: yauzl.Entry, entry: ZipEntry): Promise<Readable> => {
+    compressed += entry.compressedSize;
+    return entryStream(zip, raw, entry, tree.archive, budget);
+  };
   try {
     for (let raw = await nextEntry(zip, tree.archive); raw !== undefined; raw = await nextEntry(zip, tree.archive)) {
       const entry = describe(raw);
+      if (entry.special !== undefined) {
+        throw new AiopError('extract', `refusing archive entry "${entry.name}" in ${tree.archive}: unsupported entry type ${entry.special}`);
+      }
       if (entry.isDir) {
         tree.dir(entry.name);
         continue;
@@ -150,12 +180,12 @@ export async function extractZip(file: string, tree: SafeTree): Promise<void> {
       if (entry.isSymlink) {
         // Checked by name before the target is even read.
         if (tree.relPath(entry.name) === undefined) continue;
-        const target = await readAll(await entryStream(zip, raw, entry, tree.archive), MAX_LINK_TARGET, `symlink target of "${entry.name}"`);
+        const target = await readAll(await open(raw, entry), MAX_LINK_TARGET, `symlink target of "${entry.name}"`);
         await tree.symlink(entry.name, target);
         continue;
       }
       if (tree.relPath(entry.name) === undefined) continue;
-      const data = await entryStream(zip, raw, entry, tree.archive);
+      const data = await open(raw, entry);
       const unixMode = entry.unixMode === undefined ? undefined : entry.unixMode & 0o7777;
       let written: Promise<void> | undefined;
       try {
