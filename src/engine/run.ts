@@ -482,9 +482,9 @@ export function commandSignature(command: string): string {
   return out;
 }
 
-/** The scope of one target: `$target` and `$source` as the weakest built-ins. */
+/** The scope of one target: `$target` and `$source` as the weakest built-ins, already expanded (their names were). */
 function targetScope(node: Node, scope: Scope): Scope {
-  return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') });
+  return scope.under({ target: node.outPath ?? node.key, source: node.sourcePaths.join(' ') }, true);
 }
 
 const envs = new WeakMap<EngineOptions, NodeJS.ProcessEnv>();

@@ -18,8 +18,13 @@ export class Scope {
     return new Scope([...this.#layers, layer]);
   }
 
-  /** ...or underneath (weaker than every existing one), as the per-target built-ins are. */
-  under(layer: Readonly<Record<string, string>>): Scope {
+  /**
+   * ...or underneath (weaker than every existing one), as the per-target built-ins are.
+   * A `literal` layer holds values already expanded (`$target`, `$source`): they are used as
+   * they are, so a `$` that `$($)` put in a target's name is not read as a variable again.
+   */
+  under(layer: Readonly<Record<string, string>>, literal = false): Scope {
+    if (literal) literalLayers.add(layer);
     return new Scope([layer, ...this.#layers]);
   }
 
@@ -29,9 +34,15 @@ export class Scope {
   }
 
   get(name: string): string | undefined {
+    return this.lookup(name)?.value;
+  }
+
+  /** The value of a variable and whether it is literal (already expanded, see {@link under}). */
+  lookup(name: string): { value: string; literal: boolean } | undefined {
     for (let i = this.#layers.length - 1; i >= 0; i--) {
-      const value = this.#layers[i]![name];
-      if (value !== undefined && Object.prototype.hasOwnProperty.call(this.#layers[i], name)) return value;
+      const layer = this.#layers[i]!;
+      const value = layer[name];
+      if (value !== undefined && Object.prototype.hasOwnProperty.call(layer, name)) return { value, literal: literalLayers.has(layer) };
     }
     return undefined;
   }
@@ -41,6 +52,9 @@ export class Scope {
     return [...new Set(this.#layers.flatMap((layer) => Object.keys(layer)))].sort();
   }
 }
+
+/** Layers whose values are used without expanding them again (see {@link Scope.under}). */
+const literalLayers = new WeakSet<object>();
 
 /** Thrown for unset and self-referencing variables; `where` names the target or file. */
 export class VariableError extends AiopError {
@@ -143,11 +157,12 @@ function valueOf(
     const cycle = [...stack.slice(stack.indexOf(name)), name].map((n) => `$${n}`).join(' -> ');
     throw new VariableError(`${where}: variable "${name}" refers to itself: ${cycle}`);
   }
-  const raw = scope.get(name);
+  const found = scope.lookup(name);
+  const raw = found?.value;
   if (raw === undefined) {
     throw new VariableError(`${where}: variable "${name}" is not set (set it in the recipe or playbook \`variables\`, or on the command line as ${name}=value)`);
   }
-  const value = raw.includes('$') ? expandWith(raw, scope, where, [...stack, name], memo, onExpand) : raw;
+  const value = !found!.literal && raw.includes('$') ? expandWith(raw, scope, where, [...stack, name], memo, onExpand) : raw;
   memo.set(name, value);
   onExpand?.(name, value);
   return value;

@@ -102,6 +102,29 @@ targets:
   assert.match(unset.stderr, /variable "distro" is not set/);
 });
 
+test('variables are expanded once: $target of cost$($)x is cost$x, and a command-line value is not read again', async (t) => {
+  const pb = await aapPlaybook(t, {
+    recipe: `default: cost$($)x
+targets:
+  cost$($)x: { virtual: true, commands: [":print target is $target"] }
+  cost$($)y.txt: { commands: ["echo '$target' >> $PLAYBOOK/runs.log", ":touch $target"] }
+`,
+  });
+  const built = await pb.run(['cost$($)x']);
+  expectStatus(built, 0);
+  assert.match(built.stdout, /^target is cost\$x$/m);
+  assert.match(built.stderr, /^==> cost\$x$/m);
+  assert.doesNotMatch(built.stderr, /is not set/);
+  const file = await pb.run(['cost$($)y.txt']);
+  expectStatus(file, 0);
+  assert.ok(existsSync(join(pb.root, '.build/aap/cost$y.txt')));
+  assert.deepEqual(await pb.takeRuns(), [join(pb.root, '.build/aap/cost$y.txt')]);
+  const value = await pb.run(['V=a$($)b', '-c', ':print $V']);
+  expectStatus(value, 0);
+  assert.equal(value.stdout, 'a$b\n');
+  assert.doesNotMatch(value.stderr, /is not set/);
+});
+
 test('PKGDIR=DIR builds there, with its own state file', async (t) => {
   const pb = await aapPlaybook(t);
   expectStatus(await pb.run([]), 0);
