@@ -157,6 +157,8 @@ export type Invocation =
   | { command: 'build-help'; systemTarget: string }
   | { command: 'build_again'; report: ReportFields }
   | { command: 'done' }
+  /** The usage was printed because the command line named no command (exit 2). */
+  | { command: 'usage' }
   | { command: 'init'; options: InitOptions }
   | { command: 'validate'; verbose: boolean; machineReadable: boolean }
   | { command: 'targets' }
@@ -177,7 +179,9 @@ export function parseAiop(argv: string[]): Invocation {
     .version(VERSION, '-V, --version')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Help goes to stderr; commander's error messages are not written here but thrown, and
+    // src/cli/run.ts prints each once, as every other usage error.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => undefined });
 
   const build = withOptions(
     program
@@ -318,6 +322,8 @@ export function parseAiop(argv: string[]): Invocation {
     program.parse(normalizeArgv(argv, longOptions(program)), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
+      // Help shown in place of a missing command (`aiop`, `aiop repo`) is a usage error.
+      if (error.code === 'commander.help' && error.exitCode !== 0) return { command: 'usage' };
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
         return { command: 'done' };
       }

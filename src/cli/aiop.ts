@@ -14,7 +14,8 @@ main('aiop', async () => {
   if (args[0] === 'build_again') {
     // Checked as typed (usage errors first), then run as the recorded `aiop build`.
     const { parseAiop } = await import('./aiop-args.js');
-    if (parseAiop(args).command !== 'build_again') return 0;
+    const checked = parseAiop(args).command;
+    if (checked !== 'build_again') return checked === 'usage' ? 2 : 0;
     const [{ buildAgainArgv }, { reportWordsOf }] = await Promise.all([import('../commands/build-again.js'), import('../options/report-words.js')]);
     args = ['build', ...(await buildAgainArgv(io, reportWordsOf(args.slice(1))))];
   }
@@ -36,6 +37,8 @@ main('aiop', async () => {
   switch (invocation.command) {
     case 'done':
       return 0;
+    case 'usage':
+      return 2;
     case 'build-help': {
       const { buildTargetHelp } = await import('../commands/build.js');
       return buildTargetHelp(invocation.systemTarget, { ...io, argv: [] });

@@ -3,7 +3,7 @@
  * executable wraps its work in {@link main}. Unexpected errors keep their stack.
  */
 import { AiopError, EXIT, exitStatusFor, fileSystemFailure, formatFailure } from '../core/errors.js';
-import { printFailure } from '../report/failure-printer.js';
+import { printFailure, wasReported } from '../report/failure-printer.js';
 
 /** Runs a command body and exits with its status. */
 export function main(program: string, body: () => Promise<number>): void {
@@ -21,7 +21,9 @@ export function main(program: string, body: () => Promise<number>): void {
     (thrown: unknown) => {
       const error = fileSystemFailure(thrown);
       if (error instanceof AiopError) {
-        printFailure(`${program}: error: ${formatFailure(error)}`, error);
+        // aiop's reporters show a failure of its build (then the log file); aap's console leaves the
+        // failure that ends the run to this line.
+        if (program === 'aap' || !wasReported(error)) printFailure(`${program}: error: ${formatFailure(error)}`, error);
         process.exitCode = exitStatusFor(error.reason);
         return;
       }

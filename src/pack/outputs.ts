@@ -42,7 +42,7 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
   if (req.zip) {
     const file = join(outDir, `${req.packageId}.zip`);
     await writeZip(req.pkgDir, file, { topFolder: req.packageId, mtime: req.mtime });
-    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    log(req.emit, 'DEBUG', 'pack', `Wrote ${file}`, req.packageId);
     result.zip = file;
     written.push(basename(file));
     result.outputs.push(await describeOutput('zip', basename(file), file));
@@ -50,7 +50,7 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
   if (req.deb) {
     const file = join(outDir, installerFileName(req.deb.info, req.deb.installerName));
     await writeDeb(req.pkgDir, file, req.deb.info, { mtime: req.mtime });
-    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    log(req.emit, 'DEBUG', 'pack', `Wrote ${file}`, req.packageId);
     result.deb = file;
     written.push(basename(file));
     result.outputs.push(await describeOutput('deb', basename(file), file));
@@ -58,7 +58,7 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
   if (req.rpm) {
     const file = join(outDir, rpmInstallerFileName(req.rpm.info, req.rpm.installerName));
     await writeRpm(req.pkgDir, file, req.rpm.info, { mtime: req.mtime });
-    log(req.emit, 'INFO', 'pack', `Wrote ${file}`, req.packageId);
+    log(req.emit, 'DEBUG', 'pack', `Wrote ${file}`, req.packageId);
     result.rpm = file;
     written.push(basename(file));
     result.outputs.push(await describeOutput('rpm', basename(file), file));

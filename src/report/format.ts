@@ -151,7 +151,8 @@ export function describe(event: AiopEvent): Message | undefined {
     case 'cache-hit':
       return withPkg({ level: 'INFO', source: 'artifacts', text: `${event.name} found in the cache (${event.integrity})` }, event.pkg);
     case 'output':
-      return { level: 'INFO', source: 'pack', text: `Output (${event.kind}): ${event.id}`, pkg: event.pkg };
+      // Listed with their sizes by the summary at the end.
+      return { level: 'DEBUG', source: 'pack', text: `Output (${event.kind}): ${event.id}`, pkg: event.pkg };
     case 'upload-start': {
       const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
       return withPkg({ level: 'INFO', source: 'publish', text: `Uploading ${event.file} to ${event.url}${attempt}` }, event.pkg);

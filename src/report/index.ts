@@ -5,7 +5,7 @@
  * through redaction before any sink sees it.
  */
 import type { AiopEvent, EventLevel, EventOf, EventStream, Level } from '../core/events.js';
-import { describe, type Message } from './format.js';
+import { describe, formatDuration, type Message } from './format.js';
 import { effectiveLevels, passes } from './levels.js';
 import { LogFile } from './log-file.js';
 import { ArtifactCollector, uiLine, unixNow, type UiKind } from './machine-readable.js';
@@ -223,6 +223,26 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     for (const part of buffers.drain(pkg, target)) outputLines(part.pkg, part.target, part.stream, [part.text]);
   };
 
+  /** Packages (by id, '' for none) a target failure of which was shown: their own failure says it already. */
+  const failedTargetsShown = new Set<string>();
+  /** Packages whose failure was shown live on the console: a single build's summary does not list it again. */
+  const failuresShown = new Set<string>();
+  /** Whether the run's log file path is printed at the end (then the lines before need not give it). */
+  const logPathAtEnd = (): boolean => logFile !== undefined && (passes('INFO', levels.console) || settings.alwaysShowSummary === true);
+
+  /**
+   * The message of a package's end, said once: a single build's success is in the summary
+   * (outputs, then one timing line), so live it is DEBUG; a failure does not repeat the
+   * target failure already shown, nor the log file path printed at the end.
+   */
+  const packageDone = (event: EventOf<'package-done'>, m: Message): Message => {
+    if (event.ok) return started.size > 1 ? m : { ...m, level: 'DEBUG' };
+    const said = failedTargetsShown.has(event.pkg) && passes('ERROR', levels.console);
+    const log = event.logFile !== undefined && !(event.logFile === logFile?.path && logPathAtEnd()) ? ` (log: ${event.logFile})` : '';
+    if (passes(m.level, levels.console)) failuresShown.add(event.pkg);
+    return { ...m, text: `${event.pkg} failed after ${formatDuration(event.durationMs)}${said || !event.error ? '' : `: ${event.error}`}${log}` };
+  };
+
   /** Console writes counted when each running command started, by {@link commandKey}. */
   const commandStarts = new Map<string, number>();
   /** The output of a failed command, until its target's failure is shown. */
@@ -270,8 +290,10 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       default:
         break;
     }
-    const m = describe(event);
+    let m = describe(event);
     if (!m) return;
+    if (event.type === 'target-fail') failedTargetsShown.add(event.pkg ?? '');
+    if (event.type === 'package-done') m = packageDone(event, m);
     if (event.type === 'command') {
       deliver(m);
       commandStarts.set(commandKey(event), consoleWrites);
@@ -312,7 +334,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
         deliver({ level: 'ERROR', source: 'output', text: `${failed.target}: ${failed.command}`, ...(failed.pkg !== undefined ? { pkg: failed.pkg } : {}) }, { output: failed.output! });
       }
       failedOutput.clear();
-      const summary = await stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path);
+      const summary = await stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path, failuresShown);
       const force = settings.alwaysShowSummary === true;
       for (const line of summary) {
         const m: Message = { level: line.level, source: 'summary', text: line.text };

@@ -111,20 +111,26 @@ export class RunStats {
   }
 
   /** The summary lines; sizes are read from the file system (missing files are left out). */
-  async lines(now = Date.now(), logOf: (pkg: string) => string | undefined = () => undefined): Promise<SummaryLine[]> {
+  /**
+   * `shown`: packages whose failure the console already showed; a single build does not list
+   * it again (several builds keep their list of failures, the one place they are together).
+   */
+  async lines(now = Date.now(), logOf: (pkg: string) => string | undefined = () => undefined, shown: ReadonlySet<string> = new Set()): Promise<SummaryLine[]> {
     const out: SummaryLine[] = [];
     const many = this.packages.size > 1;
     const succeeded: string[] = [];
     const failed: string[] = [];
     for (const [pkg, p] of this.packages) {
       if (p.ok === false) {
+        if (!many && shown.has(pkg)) continue;
         const log = p.logFile ?? logOf(pkg);
         failed.push(`  ${pkg}: ${p.error ?? 'failed'}${log ? ` (log: ${log})` : ''}`);
         continue;
       }
       if (p.ok) succeeded.push(pkg);
       if (p.outputs.length === 0) continue;
-      const took = p.durationMs !== undefined ? ` in ${formatDuration(p.durationMs)}` : '';
+      // A single build's time is the run's, on the last line.
+      const took = many && p.durationMs !== undefined ? ` in ${formatDuration(p.durationMs)}` : '';
       out.push({ level: 'INFO', text: `Outputs of ${pkg}${took ? ` (built${took})` : ''}:` });
       for (const o of p.outputs) out.push({ level: 'INFO', text: `  ${o.kind.padEnd(6)} ${o.id}${await sizeNote(o)}` });
     }

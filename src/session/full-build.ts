@@ -295,7 +295,8 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   const { playbook, emit } = ctx;
   const root = playbook.root;
   const pkg = target.id;
-  emit({ type: 'phase', phase: 'fetch', pkg });
+  // A heading for a step that has nothing to do would only be noise.
+  if (artifacts.length > 0) emit({ type: 'phase', phase: 'fetch', pkg });
   for (const note of dest.notes ?? []) log(emit, note.level, 'build', note.message, pkg);
   await mkdir(dest.outputDir, { recursive: true });
   await removeStalePartials(dest);

@@ -25,7 +25,7 @@ test('on a terminal the progress box appears, and -hp removes it; piped output h
   assert.ok(shown.includes(BOX_TOP), shown);
   const hidden = await underTerminal(root, env, ['build', 'linux', 'debian12', 'amd64', '--force', '-hp']);
   assert.ok(!hidden.includes(BOX_TOP), hidden);
-  assert.match(hidden, /Built hello-1\.4\.0-linux-debian12-amd64/);
+  assert.match(hidden, /^Outputs of hello-1\.4\.0-linux-debian12-amd64:/m);
 
   const piped = await aiop(['build', 'linux', 'debian12', 'amd64', '--force'], { cwd: root, env: { ...env, CI: undefined } });
   assert.equal(piped.code, 0, piped.stderr);
