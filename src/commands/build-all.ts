@@ -17,7 +17,7 @@ import { detectCi } from '../ci/detect.js';
 import { writeCiPlan } from '../ci/plan.js';
 import { jobCommand } from '../ci/command.js';
 import type { BuildAllOptions } from '../options/command-options.js';
-import { findPlaybookRoot } from '../playbook/find-root.js';
+import { findPlaybookRoot, misnamedPlaybookFiles } from '../playbook/find-root.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
 import { packagesSchema, type PackagesConfig } from '../playbook/schema.js';
 import { loadUserConfig } from '../playbook/user-config.js';
@@ -35,6 +35,8 @@ export interface BuildAllIo {
 async function readPackages(root: string, playbook: Playbook): Promise<{ config: PackagesConfig; specs: PackageSpec[] }> {
   const file = join(root, '.aiop', 'packages.yml');
   if (!existsSync(file)) {
+    const misnamed = await misnamedPlaybookFiles(root, ['packages.yml']);
+    if (misnamed.length > 0) throw new ConfigError(misnamed);
     throw new ConfigError([{ message: 'no .aiop/packages.yml in this playbook', hint: 'list the packages to build there (see docs/formats.md), or build one with "aiop build"' }]);
   }
   const parsed = await parseYamlFile(file, packagesSchema, { displayRoot: root });

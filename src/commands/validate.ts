@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { AiopError, ConfigError, formatDiagnostic, type Diagnostic } from '../core/errors.js';
 import { expandPackages, type PackageSpec } from '../ci/packages.js';
-import { findPlaybookRoot } from '../playbook/find-root.js';
+import { findPlaybookRoot, misnamedPlaybookFiles } from '../playbook/find-root.js';
 import type { Playbook, Recipe } from '../playbook/load.js';
 import { checkInventory } from '../playbook/checks.js';
 import { inventorySchema, packagesSchema, recipeSchema, type InventoryConfig, type PackagesConfig, type SystemTargetConfig } from '../playbook/schema.js';
@@ -316,6 +316,9 @@ export async function validatePlaybook(root: string, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     found.take(error);
   }
+
+  // A misnamed recipe.yml or packages.yml would otherwise pass as an absent one.
+  for (const d of await misnamedPlaybookFiles(absRoot)) found.add(d);
 
   const inventoryFile = join(absRoot, '.aiop', 'inventory_config.yml');
   files.add(relative(absRoot, inventoryFile));

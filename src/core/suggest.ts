@@ -34,3 +34,18 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   const best = closest(word, candidates);
   return best === undefined ? undefined : `did you mean "${best}"?`;
 }
+
+/**
+ * The name among `names` that is probably `expected` misnamed: the same but for case or a
+ * `.yaml` extension for `.yml`, else the closest by edit distance. Only names ending in .yml or
+ * .yaml count: a backup (`recipe.yml~`, `recipe.yml.orig`) is not a misnamed file.
+ */
+export function nearMissFileName(expected: string, names: Iterable<string>): string | undefined {
+  const canonical = (name: string): string => name.toLowerCase().replace(/\.yaml$/, '.yml');
+  const want = canonical(expected);
+  const yamlNames = [...names].filter((n) => n !== expected && /\.ya?ml$/i.test(n));
+  const same = yamlNames.find((n) => canonical(n) === want);
+  if (same !== undefined) return same;
+  const best = closest(want, yamlNames.map(canonical));
+  return best === undefined ? undefined : yamlNames.find((n) => canonical(n) === best);
+}

@@ -10,6 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
 import { isRacy, sameStamp, stampOf as stampOfStats, type Stamp } from '../store/stamp.js';
 import type { InventoryConfig, PackagesConfig } from './schema.js';
+import { ConfigError } from '../core/errors.js';
+import { misnamedPlaybookFiles } from './find-root.js';
 
 /** One target of the recipe, normalized. */
 export interface RecipeTarget {
@@ -232,6 +234,9 @@ export async function loadPlaybook(root: string, opts?: LoadOptions): Promise<Pl
     opts?.recipeFile === null ? null : opts?.recipeFile === undefined ? null : resolve(absRoot, opts.recipeFile);
   const useDefaultRecipe = opts?.recipeFile === undefined;
   const includeDirs = (opts?.includeDirs ?? []).map((d) => resolve(absRoot, d));
+  // Checked before the cache: a misnamed recipe added since the last load is not an absent one.
+  const misnamed = useDefaultRecipe ? await misnamedPlaybookFiles(absRoot, ['recipe.yml']) : [];
+  if (misnamed.length > 0) throw new ConfigError(misnamed);
   const key = JSON.stringify({ root: absRoot, recipe: useDefaultRecipe ? 'default' : recipeFile, includeDirs });
   const cacheFile = join(absRoot, PLAYBOOK_CACHE);
   const cached = await readCache(cacheFile, key);
@@ -261,7 +266,11 @@ export async function loadRecipeFile(root: string, file: string, opts?: { includ
 export async function loadPackages(root: string): Promise<PackagesConfig | undefined> {
   const absRoot = resolve(root);
   const file = join(absRoot, '.aiop', 'packages.yml');
-  if (await stillAbsent(file)) return undefined;
+  if (await stillAbsent(file)) {
+    const misnamed = await misnamedPlaybookFiles(absRoot, ['packages.yml']);
+    if (misnamed.length > 0) throw new ConfigError(misnamed);
+    return undefined;
+  }
   const [{ readYamlFile }, { packagesSchema }] = await Promise.all([import('./yaml-file.js'), import('./schema.js')]);
   return readYamlFile(file, packagesSchema, { displayRoot: absRoot });
 }
