@@ -37,6 +37,8 @@ main('aap', async () => {
   return aapCommand(invocation, {
     cwd: process.cwd(),
     env: process.env,
+    // $AAP: this very program, with the Node options it runs under.
+    self: [process.execPath, ...process.execArgv, process.argv[1]!],
     stdout: process.stdout,
     stderr: process.stderr,
     ...(confirm ? { confirm } : {}),

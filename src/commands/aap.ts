@@ -27,6 +27,8 @@ import { buildGraph, checkMissingSources, type Graph } from '../engine/graph.js'
 import { TraceRecorder } from '../engine/profile.js';
 import { planCommands, runEngine, type EngineResult } from '../engine/run.js';
 import { runShell } from '../engine/shell.js';
+import { OutputCapture } from '../engine/capture.js';
+import { shellJoin } from '../ci/shell.js';
 import { sha256 } from '../engine/state.js';
 import { expand, Scope, VariableError } from '../engine/variables.js';
 import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../playbook/find-root.js';
@@ -43,6 +45,8 @@ import { Session } from '../session/session.js';
 export interface AapIo {
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The words of the command that runs this aap (the recipe's `$AAP`, shell-quoted). */
+  self: readonly string[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   /** Asks a yes/no question on a terminal; undefined when there is no terminal to ask on. */
@@ -289,7 +293,7 @@ async function buildLocated(
   const assignments = Object.fromEntries(invocation.assignments);
   const pkgDir = assignments.PKGDIR !== undefined && assignments.PKGDIR !== '' ? resolve(io.cwd, assignments.PKGDIR) : join(root, '.build', 'aap');
   assignments.PKGDIR = pkgDir;
-  const builtins: Record<string, string> = { PKGDIR: pkgDir, PLAYBOOK: root };
+  const builtins: Record<string, string> = { PKGDIR: pkgDir, PLAYBOOK: root, AAP: shellJoin(io.self) };
   if (playbook) {
     builtins.name = playbook.inventory.package.name;
     builtins.version = String(playbook.inventory.package.version);
@@ -472,12 +476,17 @@ async function runTopCommand(raw: string, ctx: TopContext): Promise<void> {
     emit({ type: 'log', level: 'INFO', source: 'aap', message: `${options.nobuild ? '-n' : '-t'}: not running ${command}` });
     return;
   }
+  // Shown in one piece when the command ends, as a recipe command's output is.
+  const capture = new OutputCapture();
   const shell = async (line: string): Promise<void> => {
     const outcome = await runShell(line, {
       cwd: ctx.cwd,
       env: ctx.env,
       signal: ctx.signal,
-      onOutput: (s, text) => emit({ type: 'command-output', target, stream: s, text }),
+      onOutput: (stream, text) => {
+        capture.add(text);
+        emit({ type: 'command-output', target, stream, text: `${text}\n` });
+      },
     });
     if (outcome.code !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with status ${outcome.code}`;
@@ -485,20 +494,28 @@ async function runTopCommand(raw: string, ctx: TopContext): Promise<void> {
     }
   };
   emit({ type: 'command', target, command, builtin });
+  const started = Date.now();
+  let ok = false;
   try {
-    if (!builtin) return await shell(command);
-    await runBuiltin(command.slice(1), {
-      cwd: ctx.cwd,
-      expandTemplate: (text) => expand(text, ctx.scope, `template of -c "${raw}"`),
-      print: (text) => emit({ type: 'log', level: 'INFO', source: 'recipe', message: text }),
-      shell,
-      fetch: ctx.fetch,
-    });
+    if (!builtin) await shell(command);
+    else {
+      await runBuiltin(command.slice(1), {
+        cwd: ctx.cwd,
+        expandTemplate: (text) => expand(text, ctx.scope, `template of -c "${raw}"`),
+        print: (text) => emit({ type: 'log', level: 'INFO', source: 'recipe', message: text }),
+        shell,
+        fetch: ctx.fetch,
+      });
+    }
+    ok = true;
   } catch (error) {
     if (error instanceof AiopError) throw new AiopError(error.reason, error.message.startsWith('-c') ? error.message : `-c ${command}: ${error.message}`);
     if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') {
       throw new AiopError('command', `-c ${command}: ${error.message}`);
     }
     throw error;
+  } finally {
+    const output = capture.text();
+    emit({ type: 'command-end', target, command, durationMs: Date.now() - started, ok, ...(output !== undefined ? { output } : {}) });
   }
 }

@@ -66,7 +66,13 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
         say(options.nobuild ? 'INFO' : 'DEBUG', `    $ ${e.command}`);
         break;
       case 'command-output':
-        say('DEBUG', `    | ${e.text}`);
+        say('DEBUG', `    | ${e.text.replace(/\n$/, '')}`);
+        break;
+      case 'command-end':
+        // A command's output in one piece when it ends, as ninja shows it: on stdout beside
+        // `:print` when it succeeded, on stderr before the error when it failed. With -v it
+        // was shown line by line already.
+        if (e.output !== undefined && threshold > LEVELS.indexOf('DEBUG')) say(e.ok ? 'INFO' : 'ERROR', e.output, e.ok);
         break;
       case 'target-fail':
         say('ERROR', `ERROR: ${e.error}`);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { aap, tempDir } from '../util/run.js';
+import { AAP, aap, isolatedEnv, tempDir } from '../util/run.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
 import { StateFile } from '../../src/store/state-file.js';
 
@@ -163,6 +163,37 @@ test('-f NONE -c runs only the commands, also outside a playbook', async (t) => 
   const noPlaybook = await aap([], { cwd: dir, env: pb.env });
   expectStatus(noPlaybook, 2);
   assert.match(noPlaybook.stderr, /not a playbook root/);
+});
+
+test('$AAP is the command that runs this aap; a command\'s output is shown when it ends', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const env = isolatedEnv(dir);
+  // The seed's own example, outside any playbook.
+  const self = await aap(['-f', 'NONE', '-c', ':print $AAP'], { cwd: dir, env });
+  expectStatus(self, 0);
+  assert.equal(self.stdout, `${process.execPath} ${AAP}\n`);
+  // It runs aap: a nested aap prints through it.
+  const nested = await aap(['-f', 'NONE', '-c', `:sys $AAP -f NONE -c ':print nested'`], { cwd: dir, env });
+  expectStatus(nested, 0);
+  assert.equal(nested.stdout, 'nested\n');
+
+  const pb = await aapPlaybook(t);
+  const hi = await pb.run(['-c', ':sys echo hi']);
+  expectStatus(hi, 0);
+  assert.equal(hi.stdout, 'hi\n');
+  const shell = await pb.run(['-c', 'echo one; echo two >&2']);
+  expectStatus(shell, 0);
+  assert.deepEqual(shell.stdout.split('\n').sort(), ['', 'one', 'two'], 'both streams, in one piece');
+  // A failing command's output is shown before its error, on stderr.
+  const failed = await pb.run(['-c', "printf 'X%sY\\n' ERR >&2; exit 3"]);
+  expectStatus(failed, 1);
+  assert.match(failed.stderr, /^XERRY\naap: error: -c: command exited with status 3/);
+  assert.equal(failed.stdout, '');
+  // -S shows only errors.
+  const silent = await pb.run(['-S', '-c', ':sys echo hi']);
+  expectStatus(silent, 0);
+  assert.equal(silent.stdout, '');
 });
 
 test('-c commands run after reading the recipe and before building; with no target nothing is built', async (t) => {

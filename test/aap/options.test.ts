@@ -190,9 +190,11 @@ test('-S prints only errors; -v prints commands and their output', async (t) => 
   expectStatus(normal, 0);
   assert.match(normal.stderr, /==> t\.txt/);
   assert.doesNotMatch(normal.stderr, /visible-output/);
+  assert.equal(normal.stdout, 'visible-output\n', "a command's output is shown when it ends");
   const silent = await pb.run(['-F', '-S']);
   expectStatus(silent, 0);
   assert.equal(silent.stderr, '');
+  assert.equal(silent.stdout, '');
   const silentFail = await pb.run(['-S', 'bad']);
   expectStatus(silentFail, 1);
   assert.match(silentFail.stderr, /exited with status 4/);
