@@ -9,6 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { withPath } from '../core/errors.js';
 
 /**
  * Bytes per read, and per write of a copy (which writes the buffer it read). Not larger: on the
@@ -233,7 +234,7 @@ export async function copyChunked(
       options.signal?.throwIfAborted();
       options.onChunk?.(chunk);
       await pending;
-      pending = writeFully(out, chunk, position);
+      pending = writeFully(out, chunk, position).catch((error: unknown) => Promise.reject(withPath(error, target)));
       pending.catch(() => undefined);
       position += chunk.length;
     }

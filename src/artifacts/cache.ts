@@ -5,9 +5,10 @@
  * partial or unverified file and concurrent processes never corrupt each other.
  */
 import { join, dirname } from 'node:path';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parseSri } from './integrity.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /**
  * cacache's content layout (lib/content/path.js of cacache 20): content-v2/<algorithm>/<2 hex>/<2 hex>/<rest>.
@@ -41,7 +42,7 @@ export function urlKey(url: string): string {
 /** A fresh, unique temp file path inside the cache (same file system as the content, so rename is atomic). */
 export async function cacheTempFile(cacheDir: string): Promise<string> {
   const dir = join(cacheDir, 'tmp');
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   return join(dir, `aiop-${process.pid}-${randomBytes(8).toString('hex')}`);
 }
 
@@ -69,7 +70,7 @@ export async function integrityForUrl(cacheDir: string, url: string): Promise<st
  */
 export async function commitContent(cacheDir: string, tempFile: string, integrity: string, url: string, size: number): Promise<string> {
   const file = contentPath(cacheDir, integrity);
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirs(dirname(file));
   try {
     await rename(tempFile, file);
   } catch (error) {

@@ -20,6 +20,7 @@ import { extractArchive } from './extract/index.js';
 import { Digester, parseSri, sameSri, sriOfFile } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 import { redactUrl } from '../core/url.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** How downloads behave; the lead fills it from the command line and user config. */
 export interface FetchSettings {
@@ -127,7 +128,7 @@ async function acquire(w: Wanted, settings: FetchSettings, teeTarget?: string): 
     if (!shared) {
       const promise = (async () => {
         // The cache's tmp folder, not the system's: /tmp is often in RAM, and artifacts can be large.
-        await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
+        await makeDirs(join(settings.cacheDir, 'tmp'));
         const dir = await mkdtemp(join(settings.cacheDir, 'tmp', `nocache-${process.pid}-`));
         let n = 0;
         try {
@@ -170,7 +171,7 @@ async function acquire(w: Wanted, settings: FetchSettings, teeTarget?: string): 
   let tee: string | undefined;
   if (!pending) {
     const teeFile = teeTarget === undefined ? undefined : async (): Promise<string> => {
-      await mkdir(dirname(teeTarget), { recursive: true });
+      await makeDirs(dirname(teeTarget));
       return tempPathFor(teeTarget);
     };
     pending = (async () => {
@@ -277,7 +278,7 @@ async function checkInside(pkgDir: string, target: string): Promise<void> {
  * and use, and the source is read once instead of copied and then read back.
  */
 async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal): Promise<boolean> {
-  await mkdir(dirname(target), { recursive: true });
+  await makeDirs(dirname(target));
   const temp = tempPathFor(target);
   let taken: string | undefined;
   try {
@@ -329,7 +330,7 @@ async function moveFile(from: string, to: string): Promise<boolean> {
 
 /** Moves everything under `from` into `to` (creating folders), listing the files moved and the folders below `to`, relative to `base`. */
 async function mergeInto(from: string, to: string, base: string, files: string[], folders: string[] = [], replaceable?: ReadonlySet<string>): Promise<void> {
-  await mkdir(to, { recursive: true });
+  await makeDirs(to);
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
@@ -376,7 +377,7 @@ async function placeExtracted(
   const kind = archiveKindOf(artifact.url);
   if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
   const target = join(pkgDir, artifact.dest);
-  await mkdir(pkgDir, { recursive: true });
+  await makeDirs(pkgDir);
   await checkInside(pkgDir, join(target, 'x'));
   const work = await mkdtemp(join(pkgDir, '.aiop-extract-'));
   try {
@@ -414,7 +415,7 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
   const rel = fileTarget(artifact);
   const target = join(pkgDir, rel);
   try {
-    await mkdir(pkgDir, { recursive: true });
+    await makeDirs(pkgDir);
     await checkInside(pkgDir, target);
   } catch (error) {
     await first.release();

@@ -2,7 +2,7 @@
  * `:fetch` for `aap` (built-in commands in recipes and in `-c`), through the artifact cache.
  */
 import { resolveSettings } from '../options/settings.js';
-import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
 import type { FetchSettings } from '../artifacts/place.js';
@@ -12,6 +12,7 @@ const fetchUrl: typeof import('../artifacts/place.js').fetchUrl = async (...args
 import { tempPathFor } from '../core/atomic.js';
 import type { Emit } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** A `:fetch` implementation for the engine, plus its cleanup. */
 export interface AapFetcher {
@@ -52,7 +53,7 @@ export function aapFetch(options: { nocache: boolean; settings: FetchSettings })
   const done = new Map<string, Promise<string>>();
   const download = async (url: string): Promise<string> => {
     runDir ??= (async () => {
-      await mkdir(join(settings.cacheDir, 'tmp'), { recursive: true });
+      await makeDirs(join(settings.cacheDir, 'tmp'));
       return mkdtemp(join(settings.cacheDir, 'tmp', 'aap-run-'));
     })();
     const file = join(await runDir, String(done.size));

@@ -13,6 +13,7 @@ import type { FetchSettings } from '../artifacts/place.js';
 import { tempPathFor } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
 import type { UserConfig } from '../playbook/schema.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** A tool declaration (inventory_config.yml or user configuration `tools:`). */
 export interface ToolSpec {
@@ -75,7 +76,7 @@ export async function installTool(
   }
   const bin = safeBin(tool);
   const { dir, settings } = options;
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const work = await mkdtemp(join(dir, `.${tool.name}.install-`));
   try {
     const download = join(work, 'download');
@@ -88,7 +89,7 @@ export async function installTool(
     const kind = archiveKindOf(tool.url);
     if (kind !== undefined) await extractArchive(download, kind, unpacked, { archive: tool.url, stripComponents: 0 });
     else {
-      await mkdir(dirname(join(unpacked, bin)), { recursive: true });
+      await makeDirs(dirname(join(unpacked, bin)));
       await rename(download, join(unpacked, bin));
     }
     const exe = join(unpacked, bin);
@@ -104,7 +105,7 @@ export async function installTool(
     await rename(unpacked, final);
 
     const link = join(dir, 'bin', tool.name);
-    await mkdir(dirname(link), { recursive: true });
+    await makeDirs(dirname(link));
     const tmpLink = tempPathFor(link);
     await symlink(relative(dirname(link), join(final, bin)), tmpLink);
     await rename(tmpLink, link);

@@ -2,7 +2,7 @@
  * `aiop init [FOLDER] [--name NAME] [--target NAME]`: writes a new playbook that builds at
  * once. It never overwrites anything: when any file it would write exists, it writes nothing.
  */
-import { link, lstat, mkdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { link, lstat, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempPathFor } from '../core/atomic.js';
@@ -10,6 +10,7 @@ import { UsageError } from '../core/errors.js';
 import type { InitOptions } from '../options/command-options.js';
 import { INIT_PARAMETERS, initFiles, type InitFile } from '../init/templates.js';
 import { EDITOR_SCHEMA_FOLDER, PLAYBOOK_SCHEMAS } from '../playbook/editor-schemas.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** What `aiop init` needs from its surroundings. */
 export interface InitIo {
@@ -48,7 +49,7 @@ export function ownSchemaDir(): string {
 
 /** Writes `content` to `file` only if `file` does not exist, atomically (temp file, then link). */
 async function createExclusive(file: string, content: string, mode: number): Promise<boolean> {
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirs(dirname(file));
   const tmp = tempPathFor(file);
   try {
     await writeFile(tmp, content, { mode });

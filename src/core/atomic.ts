@@ -1,8 +1,9 @@
 /** Writes that a crash can never leave half-done: a unique temp file beside the target, then rename. */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { makeDirs, makeDirsSync } from './make-dirs.js';
 
 /** A unique temporary path in the same folder as `file`, so that rename() is atomic. */
 export function tempPathFor(file: string): string {
@@ -11,7 +12,7 @@ export function tempPathFor(file: string): string {
 
 /** Writes `data` to `file` atomically, creating the parent folder. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirs(dirname(file));
   const tmp = tempPathFor(file);
   try {
     await writeFile(tmp, data, mode === undefined ? {} : { mode });
@@ -27,7 +28,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
  * short command, where each asynchronous step costs more than the write itself.
  */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirsSync(dirname(file));
   const tmp = tempPathFor(file);
   try {
     writeFileSync(tmp, data);

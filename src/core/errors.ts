@@ -72,6 +72,13 @@ const FILE_SYSTEM_REASONS: Record<string, string> = {
   EPERM: 'operation not permitted',
 };
 
+/** What the system says when a folder cannot be created although its parent exists. */
+const MKDIR_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a folder',
+  EEXIST: 'a file of that name exists',
+};
+
 /**
  * A system error of a file system that refuses to be written (read-only, full, no permission)
  * as an expected failure naming the path and the reason, instead of a crash with a stack;
@@ -80,10 +87,26 @@ const FILE_SYSTEM_REASONS: Record<string, string> = {
 export function fileSystemFailure(error: unknown): unknown {
   const e = error as NodeJS.ErrnoException | undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (!(error instanceof Error) || code === undefined || !(code in FILE_SYSTEM_REASONS)) return error;
+  // A folder that cannot be made where its parent exists (under /proc, or below a file) is the
+  // file system's refusal too: makeDirs makes the parents first, so ENOENT is not a missing parent.
+  const reason = FILE_SYSTEM_REASONS[code ?? ''] ?? (e?.syscall === 'mkdir' && code !== undefined ? MKDIR_REASONS[code] : undefined);
+  if (!(error instanceof Error) || code === undefined || reason === undefined) return error;
   const path = e!.path ?? '';
   const what = e!.syscall ? `cannot ${e!.syscall}` : 'cannot write';
-  return new AiopError('filesystem', `${what}${path ? ` ${path}` : ''}: ${FILE_SYSTEM_REASONS[code]} (${code})`, { cause: error });
+  return new AiopError('filesystem', `${what}${path ? ` ${path}` : ''}: ${reason} (${code})`, { cause: error });
+}
+
+/**
+ * Names the file of a system error raised on a file descriptor (a write's ENOSPC carries no
+ * path), so that {@link fileSystemFailure} can say which file could not be written.
+ */
+export function withPath(error: unknown, path: string, syscall = 'write'): unknown {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (error instanceof Error && typeof e?.code === 'string' && e.path === undefined) {
+    e.path = path;
+    e.syscall ??= syscall;
+  }
+  return error;
 }
 
 /** Exit statuses of SPEC section 3. */

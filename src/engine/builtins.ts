@@ -8,6 +8,7 @@ import { chmod, copyFile, cp, lstat, mkdir, readFile, rename, rm, stat, symlink,
 import { basename, dirname, join, resolve } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import { splitWords } from './words.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** Everything a built-in may need from the engine. */
 export interface BuiltinContext {
@@ -53,7 +54,7 @@ async function isDirectory(path: string): Promise<boolean> {
 
 async function copyOne(from: string, to: string): Promise<void> {
   const info = await lstat(from).catch(() => fail('copy', `no such file: ${from}`));
-  await mkdir(dirname(to), { recursive: true });
+  await makeDirs(dirname(to));
   if (info.isDirectory()) await cp(from, to, { recursive: true, verbatimSymlinks: true });
   else if (info.isSymbolicLink()) {
     await rm(to, { force: true });
@@ -87,7 +88,7 @@ const OS_BYTE = 9;
  */
 async function gzipFile(from: string, to: string): Promise<void> {
   const mode = (await stat(from).catch(() => fail('gzip', `no such file: ${from}`))).mode & 0o777;
-  await mkdir(dirname(to), { recursive: true });
+  await makeDirs(dirname(to));
   const temp = tempPathFor(to);
   // Loaded here: zlib and streams cost start-up time that builds without `:gzip` never need.
   const [{ pipeline }, { Transform }, { createGzip }] = await Promise.all([import('node:stream/promises'), import('node:stream'), import('node:zlib')]);
@@ -138,7 +139,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
         const to = intoFolder ? join(dest, basename(source)) : dest;
         if (name === 'copy') await copyOne(source, to);
         else {
-          await mkdir(dirname(to), { recursive: true });
+          await makeDirs(dirname(to));
           try {
             await rename(source, to);
           } catch (error) {
@@ -153,7 +154,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
     case 'mkdir': {
       const { rest } = flags(words, 'p');
       if (rest.length === 0) fail(name, 'needs a folder name');
-      for (const dir of rest) await mkdir(at(dir), { recursive: true });
+      for (const dir of rest) await makeDirs(at(dir));
       return;
     }
     case 'delete': {
@@ -174,7 +175,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
       const now = new Date();
       for (const path of words) {
         const target = at(path);
-        await mkdir(dirname(target), { recursive: true });
+        await makeDirs(dirname(target));
         await (await open(target, 'a')).close();
         await utimes(target, now, now);
       }
@@ -190,7 +191,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
       const { flags: f, rest } = flags(words, 'f');
       if (rest.length !== 2) fail(name, 'usage: :symlink [-f] TARGET LINK');
       const link = at(rest[1]!);
-      await mkdir(dirname(link), { recursive: true });
+      await makeDirs(dirname(link));
       if (f.has('f')) await rm(link, { force: true });
       await symlink(rest[0]!, link).catch((e: Error) => fail(name, e.message));
       return;
@@ -201,7 +202,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
       const to = at(words[1]!);
       const text = await readFile(from, 'utf8').catch(() => fail(name, `no such file: ${words[0]}`));
       const mode = (await stat(from)).mode & 0o777;
-      await mkdir(dirname(to), { recursive: true });
+      await makeDirs(dirname(to));
       await rm(to, { force: true });
       await writeFile(to, ctx.expandTemplate(text), { mode });
       await chmod(to, mode);
@@ -216,7 +217,7 @@ export async function runBuiltin(line: string, ctx: BuiltinContext): Promise<voi
       if (!ctx.fetch) fail(name, 'downloads are not available here');
       const url = words[0]!;
       const dest = at(words[1] ?? basename(new URL(url).pathname));
-      await mkdir(dirname(dest), { recursive: true });
+      await makeDirs(dirname(dest));
       return ctx.fetch(url, dest);
     }
     default:

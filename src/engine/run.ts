@@ -17,6 +17,7 @@ import { fileSignature, seenMatches, sha256, sourceSignature, stampFile, type Fi
 import { isRacy, sameStamp, statStamp, type Stamp } from '../store/stamp.js';
 import { StateFile, type SavedState, type StateStore } from '../store/state-file.js';
 import { expand, type Scope } from './variables.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** The A-A-P style options of a run. */
 export interface RunFlags {
@@ -142,7 +143,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       return made;
     }
     making.add(dir);
-    made = mkdir(dir, { recursive: true }).finally(() => making.delete(dir));
+    made = makeDirs(dir).finally(() => making.delete(dir));
     folders.set(dir, made);
     made.catch(() => folders.delete(dir));
     return made;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, posix, isAbsolute } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import { tempPathFor } from '../core/atomic.js';
 import { AR_MAGIC, arMemberHeader, arPadding } from './ar.js';
 import { tarChunks, type TarEntry } from './tar.js';
 import { compareBytes, normalMode, walkTree, type TreeEntry } from './walk.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** Everything the control file and the data layout need; from the playbook's `package` and `deb` sections. */
 export interface DebInfo {
@@ -287,7 +288,7 @@ export async function writeDeb(pkgDir: string, outFile: string, info: DebInfo, o
     }
   }
 
-  await mkdir(dirname(outFile), { recursive: true });
+  await makeDirs(dirname(outFile));
   const tmp = tempPathFor(outFile);
   const dataTmp = `${tmp}.data`;
   try {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import { COMPRESSIONS, compressChunks, type Compression } from './compress.js';
 import { installPathFor, planData } from './deb.js';
 import { cpioHeader, padTo, rpmHeader, rpmLead, type RpmValue } from './rpm-header.js';
 import { compareBytes, walkTree } from './walk.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** Script slots of an rpm, by their spec-file names. */
 export type RpmScript = 'pre' | 'post' | 'preun' | 'postun';
@@ -207,7 +208,7 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
   }
 
   const header = mainHeader(info, files, scripts, mtime);
-  await mkdir(dirname(outFile), { recursive: true });
+  await makeDirs(dirname(outFile));
   const tmp = tempPathFor(outFile);
   const payloadTmp = `${tmp}.payload`;
   try {

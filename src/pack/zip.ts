@@ -1,10 +1,11 @@
 /** Reproducible zip of a package folder (SPEC 3, --zip_pack), streamed through {@link ZipWriter}. */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import { tempPathFor } from '../core/atomic.js';
 import { compareBytes, normalMode, walkTree } from './walk.js';
 import { ZipWriter, type DosTime } from './zip-writer.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** Fixed deflate level: part of the output's identity, so never taken from the environment. */
 export const ZIP_LEVEL = 6;
@@ -36,7 +37,7 @@ export async function writeZip(pkgDir: string, outFile: string, opts: { topFolde
     .sort((a, b) => compareBytes(a.name, b.name));
 
   const dos = dosDateTime(opts.mtime);
-  await mkdir(dirname(outFile), { recursive: true });
+  await makeDirs(dirname(outFile));
   const tmp = tempPathFor(outFile);
   try {
     const fh = await open(tmp, 'wx');

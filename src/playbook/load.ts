@@ -5,13 +5,14 @@
  * YAML files. Everything that needs those two lives in `load-fresh.ts`, imported on a miss only.
  */
 import { lstatSync, readFileSync } from 'node:fs';
-import { stat, writeFile, mkdir, link, rm } from 'node:fs/promises';
+import { stat, writeFile, link, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../core/atomic.js';
 import { isRacy, sameStamp, stampOf as stampOfStats, type Stamp } from '../store/stamp.js';
 import type { InventoryConfig, PackagesConfig } from './schema.js';
 import { ConfigError } from '../core/errors.js';
 import { misnamedPlaybookFiles } from './find-root.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 /** One target of the recipe, normalized. */
 export interface RecipeTarget {
@@ -281,7 +282,7 @@ export const AIOP_GITIGNORE = '# Written by aiop: local state and logs, safe to 
 /** Writes `.aiop/.gitignore` (state/ and logs/) when missing; never overwrites one. */
 export async function ensureAiopGitignore(root: string): Promise<void> {
   const file = join(resolve(root), '.aiop', '.gitignore');
-  await mkdir(join(resolve(root), '.aiop'), { recursive: true });
+  await makeDirs(join(resolve(root), '.aiop'));
   const tmp = tempPathFor(file);
   try {
     await writeFile(tmp, AIOP_GITIGNORE);

@@ -6,9 +6,10 @@
  * A log file is appended to as the run goes, so it cannot be written atomically; it is
  * opened exclusively (`wx`) so two runs in the same millisecond never share one.
  */
-import { createWriteStream, mkdirSync, openSync, readdirSync, unlinkSync, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, readdirSync, unlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { EventLevel } from '../core/events.js';
+import { makeDirsSync } from '../core/make-dirs.js';
 
 /**
  * `Date.prototype.toISOString`'s text, from the UTC fields: the first `toISOString` of a
@@ -102,7 +103,7 @@ export class LogFile {
    * inside an event sink (one file per package in build_all), where nothing may be awaited.
    */
   static open(dir: string, logName: string, keep: number, now = new Date()): LogFile {
-    mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
     const base = `${logName}-${fileTimestamp(now)}`;
     for (let n = 0; ; n += 1) {
       const path = join(dir, n === 0 ? `${base}.log` : `${base}-${n}.log`);

@@ -8,6 +8,7 @@
  * it made.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { AiopError } from '../core/errors.js';
@@ -80,7 +81,10 @@ export async function chooseDestination(opts: {
     if (error.code === 'ENOENT') return undefined;
     if (error.code === 'ENOTDIR') {
       if (ours) return ['(not a folder)'];
-      throw new AiopError('destination', `destination ${finalDir} exists and is not a folder`);
+      if (existsSync(finalDir)) throw new AiopError('destination', `destination ${finalDir} exists and is not a folder`);
+      let file = dirname(finalDir);
+      while (dirname(file) !== file && !existsSync(file)) file = dirname(file);
+      throw new AiopError('destination', `destination ${finalDir} cannot be created: ${file} is a file, not a folder (ENOTDIR)`);
     }
     throw error;
   });

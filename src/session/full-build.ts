@@ -4,7 +4,7 @@
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
 import { resolveSettings } from '../options/settings.js';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
@@ -41,6 +41,7 @@ import type { BuildOptions } from '../options/build-options.js';
 import { removePackageDebris, removeStaleCacheTemps, removeStaleTemps } from './debris.js';
 import { runOutputSteps, type OutputStepsResult } from './outputs.js';
 import { keptEntries, reconcilePackageFolder } from './reconcile.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 export interface PackageBuildContext {
   playbook: Playbook;
@@ -298,7 +299,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   // A heading for a step that has nothing to do would only be noise.
   if (artifacts.length > 0) emit({ type: 'phase', phase: 'fetch', pkg });
   for (const note of dest.notes ?? []) log(emit, note.level, 'build', note.message, pkg);
-  await mkdir(dest.outputDir, { recursive: true });
+  await makeDirs(dest.outputDir);
   await removeStalePartials(dest);
   await removeStaleTemps([dest.outputDir, stateDir, join(root, '.aiop', 'state'), join(root, '.aiop', 'state', 'noop'), join(root, '.aiop')]);
   await removeStaleCacheTemps(ctx.userConfig.cache_dir ?? defaultCacheDir(ctx.env));
@@ -307,7 +308,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   if (dest.inPlace && record?.unfinished !== false) await removePackageDebris(dest.finalDir);
   const inPlaceRecord: BuildRecord = { ...(record ?? { destination: dest.finalDir }), destination: dest.finalDir, unfinished: true };
   if (dest.inPlace) await writeBuildRecord(stateDir, inPlaceRecord);
-  else await mkdir(dest.workDir, { recursive: true });
+  else await makeDirs(dest.workDir);
   // Removed even when the process exits before the clean-up below runs (a second Ctrl-C).
   const forgetTemp = dest.inPlace ? () => undefined : cleanupOnExit(() => rmSync(dest.workDir, { recursive: true, force: true }));
 

@@ -8,13 +8,14 @@
  * the lock file and its owner.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
 import { refuseOwnLinks } from '../store/own-paths.js';
 import { cleanupOnExit } from '../core/exit-cleanup.js';
+import { makeDirsSync } from '../core/make-dirs.js';
 
 /** The lock file of a package's state folder. */
 export function lockPath(stateDir: string): string {
@@ -158,7 +159,7 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
   const waitMs = options.waitMs ?? lockWaitFromEnv();
   const pollMs = options.pollMs ?? 200;
   const me: Owner = { pid: process.pid, nonce: randomBytes(8).toString('hex') };
-  mkdirSync(stateDir, { recursive: true });
+  makeDirsSync(stateDir);
   const started = Date.now();
   let announced = false;
   for (;;) {

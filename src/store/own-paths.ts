@@ -11,7 +11,14 @@ import { AiopError } from '../core/errors.js';
 
 /** Where a symbolic link at `path` points, or undefined when `path` is not a link (or is absent). */
 export function linkTarget(path: string): string | undefined {
-  const info = lstatSync(path, { throwIfNoEntry: false });
+  let info: ReturnType<typeof lstatSync>;
+  try {
+    info = lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    // A file where a parent folder should be: nothing is there; creating it says why not.
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
   if (!info?.isSymbolicLink()) return undefined;
   try {
     return readlinkSync(path);

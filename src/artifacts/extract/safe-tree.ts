@@ -6,12 +6,13 @@
  * private to one extraction, so the entries it holds are exactly the ones this class
  * wrote and it can decide from memory, synchronously, before any byte is written.
  */
-import { createWriteStream, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, lstatSync, rmSync } from 'node:fs';
 import { chmod, copyFile, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AiopError } from '../../core/errors.js';
+import { makeDirsSync } from '../../core/make-dirs.js';
 
 /** What kind of thing an entry creates. */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'hardlink';
@@ -116,7 +117,7 @@ export class SafeTree {
     if (this.#links.has(rel)) this.#refuse(raw, `it would replace the symlink "${rel}"`);
     if (this.#dirs.has(rel)) this.#refuse(raw, `it would replace the folder "${rel}"`);
     const abs = join(this.root, rel);
-    mkdirSync(join(abs, '..'), { recursive: true, mode: 0o755 });
+    makeDirsSync(join(abs, '..'), 0o755);
     for (const d of ancestors(rel)) this.#dirs.add(d);
     if (this.#files.has(rel)) {
       // A later entry of the same name wins, as with tar.
@@ -133,7 +134,7 @@ export class SafeTree {
     this.#checkParents(raw, rel);
     if (this.#links.has(rel)) this.#refuse(raw, `it would replace the symlink "${rel}"`);
     if (this.#files.has(rel)) this.#refuse(raw, `"${rel}" is already a file`);
-    mkdirSync(join(this.root, rel), { recursive: true, mode: 0o755 });
+    makeDirsSync(join(this.root, rel), 0o755);
     for (const d of [...ancestors(rel), rel]) this.#dirs.add(d);
   }
 
