@@ -3,7 +3,7 @@
 import { parseAapArgs } from './aap-args.js';
 import { AAP_HELP } from './aap-help.js';
 import { main } from './run.js';
-import { setFailurePrinter } from '../report/failure-printer.js';
+import { machineReadableFailures } from '../session/reporting.js';
 import { VERSION } from '../core/version.js';
 
 const argv = process.argv.slice(2);
@@ -14,13 +14,9 @@ try {
 } catch {
   // Parsed again below, where the usage error is reported.
 }
-if (machineReadable) {
-  // The failure that ends the run is a `ui,error` line on stdout, like every other message in this mode.
-  setFailurePrinter((message) => {
-    const field = message.replace(/,/g, '%!(PACKER_COMMA)').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-    process.stdout.write(`${Math.floor(Date.now() / 1000)},,ui,error,${field}\n`);
-  });
-}
+// As for aiop build: the message of the failure that ends the run goes to stderr, and one
+// found before the reporters exist (a usage error) still ends stdout with error-count and error.
+machineReadableFailures('aap', machineReadable);
 
 main('aap', async () => {
   const invocation = parseAapArgs(argv);

@@ -2,10 +2,10 @@
  * The console of `aap` (SPEC section 3): a reporter of src/report/ like the others, chosen
  * by {@link attachReporters} when the session is aap's.
  */
-import type { AiopEvent, EventOf, EventStream, Level } from '../core/events.js';
+import type { AiopEvent, EventStream, Level } from '../core/events.js';
 import { LEVELS } from '../core/events.js';
 import type { ReportSettings, Reporters } from './index.js';
-import { machineLine, unixNow } from './machine-readable.js';
+import { ArtifactCollector, machineLine, unixNow } from './machine-readable.js';
 import { redactor } from './redact.js';
 
 /** What only aap's console needs beyond the common report settings. */
@@ -19,8 +19,8 @@ export interface AapConsoleSettings {
 /**
  * The console of `aap`, as A-A-P users know it: people's text on stderr, the recipe's own
  * `:print` on stdout; `-d` output on stderr whatever the level; `--machine-readable` turns
- * every shown message into a `ui,say`/`ui,error` line on stdout and ends with the artifact
- * and error lines. Every line passes through redaction.
+ * every shown message into a `ui` line on stdout and ends with aiop build's artifact and
+ * error blocks (see docs/output.md). Every line passes through redaction.
  */
 export function attachAapConsole(stream: EventStream, settings: ReportSettings, aap: AapConsoleSettings): Reporters {
   const level: Level = settings.verbose ? 'DEBUG' : settings.stdoutLevel;
@@ -30,14 +30,16 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
   const clean = redactor(settings.secrets);
   const io = { stdout: settings.stdout ?? process.stdout, stderr: settings.stderr ?? process.stderr };
   const options = { nobuild: aap.nobuild };
-  const failures: Array<{ target: string; message: string; session: boolean }> = [];
-  const outputs: Array<EventOf<'output'>> = [];
-  const say = (l: Exclude<Level, 'DISABLED'>, text: string, toStdout = false): void => {
+  // The end-of-run block is aiop build's, from the same collector: the run is one package, `aap`.
+  const artifacts = new ArtifactCollector();
+  let targetFailed = false;
+  /** Shows a message; in machine-readable mode as aiop build does (headings `say`, DEBUG on stderr). */
+  const say = (l: Exclude<Level, 'DISABLED'>, text: string, toStdout = false, heading = false): void => {
     if (level === 'DISABLED' || LEVELS.indexOf(l) < threshold) return;
-    if (machine) {
-      const kind = LEVELS.indexOf(l) >= LEVELS.indexOf('ERROR') ? 'error' : 'say';
+    if (machine && l !== 'DEBUG') {
+      const kind = LEVELS.indexOf(l) >= LEVELS.indexOf('ERROR') ? 'error' : heading ? 'say' : 'message';
       io.stdout.write(machineLine(unixNow(), '', 'ui', kind, clean(text)));
-    } else (toStdout ? io.stdout : io.stderr).write(`${clean(text)}\n`);
+    } else (toStdout && !machine ? io.stdout : io.stderr).write(`${clean(text)}\n`);
   };
   const debugLine = (flag: string, text: string): void => {
     if (machine) io.stdout.write(machineLine(unixNow(), '', 'ui', 'message', clean(`${flag}: ${text}`)));
@@ -56,7 +58,7 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
         break;
       case 'target-start':
         if (debug.has('explain')) debugLine('explain', `${name(e)}: runs because ${explainReason(e.reason)}${e.detail ? ` (${e.detail})` : ''}`);
-        say('INFO', `==> ${name(e)}${options.nobuild ? ' (would run)' : ''}`);
+        say('INFO', `==> ${name(e)}${options.nobuild ? ' (would run)' : ''}`, false, true);
         break;
       case 'target-skip':
         if (debug.has('explain')) debugLine('explain', `${name(e)}: not run: up to date (output, sources, commands and dependencies unchanged)`);
@@ -81,11 +83,16 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
         say('DEBUG', `    downloaded ${e.url} (${e.bytes} bytes)`);
         break;
       case 'failure':
-        // The session's own failure of the whole run (pkg "aap") sums up the targets' failures.
-        failures.push({ target: e.target, message: e.message, session: e.pkg === 'aap' });
+        // The session's own failure of the whole run (pkg "aap", always the last) sums up the
+        // targets' failures: listed only when no target's failure was.
+        if (e.pkg === 'aap' && targetFailed) break;
+        if (e.pkg !== 'aap') targetFailed = true;
+        artifacts.add(e);
         break;
+      case 'package-start':
+      case 'package-done':
       case 'output':
-        outputs.push(e);
+        artifacts.add(e);
         break;
       default:
         break;
@@ -96,20 +103,7 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
     closing ??= (async () => {
       unsubscribe();
       if (!machine) return;
-      const ts = unixNow();
-      if (outputs.length > 0) io.stdout.write(machineLine(ts, 'aap', 'artifact-count', String(outputs.length)));
-      outputs.forEach((o, i) => {
-        const n = String(i);
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'builder-id', `aiop.${o.kind}`));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'id', o.id));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'string', o.description));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'files-count', String(o.files.length)));
-        o.files.forEach((f, j) => io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'file', String(j), f)));
-        io.stdout.write(machineLine(ts, 'aap', 'artifact', n, 'end'));
-      });
-      const shown = failures.some((f) => !f.session) ? failures.filter((f) => !f.session) : failures;
-      io.stdout.write(machineLine(ts, '', 'error-count', String(shown.length)));
-      for (const f of shown) io.stdout.write(machineLine(ts, f.session ? '' : f.target, 'error', clean(f.message)));
+      for (const line of artifacts.closingLines(unixNow(), clean)) io.stdout.write(line);
     })();
     return closing;
   };

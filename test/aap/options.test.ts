@@ -220,12 +220,31 @@ test('--machine-readable prints Packer lines on stdout, with the error count at 
   const [folder] = parsed.artifacts.get('aap') ?? [];
   assert.equal(folder?.builderId, 'aiop.folder');
   assert.deepEqual(folder?.files.map((f) => f.split('/').pop()), ['t.txt']);
+  // A failed build ends as aiop build's does: artifact-count 0, then the errors; the message
+  // that ends the run is on stderr, as aiop build puts it.
   const failed = await pb.run(['--machine-readable', 'bad']);
   expectStatus(failed, 1);
-  assert.match(failed.stdout, /^\d+,,error-count,1$/m);
-  assert.match(failed.stdout, /^\d+,bad,error,target "bad": command exited with status 4: exit 4$/m);
-  assert.match(failed.stdout, /^\d+,,ui,error,aap: error: failed targets \(1\)%!\(PACKER_COMMA\) each with its error:\\n/m);
+  assert.deepEqual(tail(failed.stdout, 3), ['aap,artifact-count,0', ',error-count,1', 'bad,error,target "bad": command exited with status 4: exit 4']);
+  assert.doesNotMatch(failed.stdout, /aap: error:/);
+  assert.match(failed.stderr, /^aap: error: failed targets \(1\), each with its error:\n/m);
+  assert.equal(parseMachineReadable(failed.stdout).errors.length, 1);
+  // An unknown target: one error, never error-count 0, nothing after the error block.
+  const unknown = await pb.run(['--machine-readable', 'nosuch']);
+  expectStatus(unknown, 2);
+  assert.deepEqual(tail(unknown.stdout, 3), ['aap,artifact-count,0', ',error-count,1', 'aap,error,no target named "nosuch" in the recipe or its children; targets: t.txt%!(PACKER_COMMA) bad']);
+  assert.doesNotMatch(unknown.stdout, /error-count,0|ui,error/);
+  assert.match(unknown.stderr, /^aap: error: no target named "nosuch"/);
+  // Only -c commands: the run made nothing, a nil artifact as aiop build gives a package without outputs.
+  const commands = await pb.run(['--machine-readable', '-c', ':sys echo hi']);
+  expectStatus(commands, 0);
+  assert.deepEqual(tail(commands.stdout, 4), ['aap,artifact-count,1', 'aap,artifact,0,nil', 'aap,artifact,0,end', ',error-count,0']);
+  assert.match(commands.stdout, /^\d+,,ui,message,hi$/m);
 });
+
+/** The last `n` lines of machine-readable output, without their timestamps. */
+function tail(stdout: string, n: number): string[] {
+  return stdout.trimEnd().split('\n').slice(-n).map((l) => l.replace(/^\d+,/, ''));
+}
 
 test('long options take `_` and `-` alike', async (t) => {
   const pb = await aapPlaybook(t, { recipe: 'default: t.txt\ntargets:\n  t.txt: { commands: ["echo x > $target"] }\n' });
