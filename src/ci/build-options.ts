@@ -24,6 +24,7 @@ const MISPLACED: Readonly<Record<string, string>> = {
   args: 'compatibility values go in the entry\'s `compat_args` or `matrix`, not under `options`',
   help: '`help` only prints usage; it has no place in packages.yml',
   h: '`help` only prints usage; it has no place in packages.yml',
+  signing_key: 'a CI job signs the .rpm with the key in its secret environment variable AIOP_SIGNING_KEY; the key stays out of packages.yml',
 };
 
 /** Why an option value is refused, with the hint to show; undefined when it is fine. */

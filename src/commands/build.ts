@@ -2,6 +2,7 @@
  * `aiop build {system_target} {params}`: builds one package from the playbook in the
  * current folder, recording the command line for `aiop build_again`.
  */
+import { resolve } from 'node:path';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
 import { resolveTarget, targetHelp } from '../playbook/compat.js';
@@ -42,6 +43,9 @@ export function checkOptionCombinations(options: BuildOptions): void {
   if (options.installerName && options.installer === undefined) {
     throw new UsageError('--installer_name needs --installer', 'e.g. --installer deb --installer_name hello.deb');
   }
+  if (options.signingKey !== undefined && !options.installer?.includes('rpm')) {
+    throw new UsageError('--signing_key needs --installer rpm', 'the key signs the .rpm; an apt repository is signed by aiop repo apt --signing_key');
+  }
   if (options.retries !== undefined && (!Number.isInteger(options.retries) || options.retries < 0)) {
     throw new UsageError(`--retries must be a whole number >= 0, not "${options.retries}"`);
   }
@@ -63,9 +67,11 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
  * expected failures are thrown as AiopError. A request that changes nothing was answered
  * before this (src/session/noop-replay.ts), as was one the delta record could build.
  */
-export async function buildCommand(options: BuildOptions, io: BuildCommandIo): Promise<number> {
-  machineReadableFailures('aiop', options.machineReadable);
-  checkOptionCombinations(options);
+export async function buildCommand(given: BuildOptions, io: BuildCommandIo): Promise<number> {
+  machineReadableFailures('aiop', given.machineReadable);
+  checkOptionCombinations(given);
+  // A key file is named relative to where the command was typed, not to the playbook.
+  const options = given.signingKey === undefined ? given : { ...given, signingKey: resolve(io.cwd, given.signingKey) };
   const root = await findPlaybookRoot(io.cwd);
   // Uploads, --goto_pack and --force always do their work: they are never answered from a record.
   const key = options.upload.length > 0 || options.gotoPack || options.force ? undefined : noopKey(io.argv, root, io.env, VERSION);

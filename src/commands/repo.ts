@@ -5,13 +5,14 @@
  * The key comes from the file or from AIOP_SIGNING_KEY and is never printed, logged or stored.
  */
 import { resolveSettings } from '../options/settings.js';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { AiopEvent } from '../core/events.js';
 import { redactUrl } from '../core/url.js';
 import { findPlaybookRoot } from '../playbook/find-root.js';
 import { loadUserConfig } from '../playbook/user-config.js';
+import { readSigningKeyText } from '../pack/signing-key.js';
 import { sourceDate } from '../pack/source-date.js';
 import { writeAptRepo } from '../publish/apt-repo.js';
 import { uploadRepo } from '../publish/repo-upload.js';
@@ -47,15 +48,8 @@ function checkUploadUrl(url: string): void {
 export async function repoAptCommand(options: RepoAptOptions, io: { cwd: string; env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream }): Promise<number> {
   if (options.uploadUrl !== undefined) checkUploadUrl(options.uploadUrl);
   const userConfig = options.uploadUrl === undefined ? undefined : (await loadUserConfig(io.env)).config;
-  let key: string | undefined;
-  if (options.signingKeyFile !== undefined) {
-    try {
-      key = await readFile(resolve(io.cwd, options.signingKeyFile), 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read --signing_key ${options.signingKeyFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  } else key = io.env.AIOP_SIGNING_KEY;
-  if (key === undefined || key.trim() === '') throw new UsageError('aiop repo apt needs a signing key', 'give --signing_key FILE or set AIOP_SIGNING_KEY to an armored OpenPGP private key');
+  const key = (await readSigningKeyText(options.signingKeyFile, io.cwd, io.env))?.armored;
+  if (key === undefined) throw new UsageError('aiop repo apt needs a signing key', 'give --signing_key FILE or set AIOP_SIGNING_KEY to an armored OpenPGP private key');
   let debs = options.debs.map((d) => resolve(io.cwd, d));
   let root = io.cwd;
   if (debs.length === 0) {

@@ -18,6 +18,8 @@ export interface BuildOptions {
   /** Installers to make (`--installer deb rpm`), one file per format. */
   installer?: Array<'deb' | 'rpm'>;
   installerName?: string;
+  /** `--signing_key FILE`: the armored OpenPGP key that signs the .rpm (else AIOP_SIGNING_KEY, else unsigned). */
+  signingKey?: string;
   noVerify: boolean;
   retries?: number;
   noCaching: boolean;

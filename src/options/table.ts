@@ -137,6 +137,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     packages: true,
   },
   {
+    // Not in packages.yml: a CI job gets its key from a secret, as AIOP_SIGNING_KEY.
+    name: 'signing_key',
+    value: { kind: 'text', placeholder: 'file' },
+    help: 'Sign the .rpm with this armored OpenPGP private key (RSA or Ed25519); needs --installer rpm',
+    default: 'the environment variable AIOP_SIGNING_KEY; unsigned without either',
+    commands: ['build'],
+    field: 'signingKey',
+  },
+  {
     name: 'no_verify',
     value: { kind: 'flag' },
     help: 'Do not verify an artifact taken from the cache (a fresh download is always verified)',

@@ -8,6 +8,7 @@ import { describeOutput, type ManifestOutput } from './manifest.js';
 import { writeZip } from './zip.js';
 import { writeRpm, type RpmInfo } from './rpm.js';
 import { rpmInstallerFileName } from './rpm-info.js';
+import type { SigningKey } from './signing-key.js';
 
 /** What to pack for one package. */
 export interface PackRequest {
@@ -19,7 +20,7 @@ export interface PackRequest {
   mtime: Date;
   zip: boolean;
   deb?: { info: DebInfo; installerName?: string };
-  rpm?: { info: RpmInfo; installerName?: string };
+  rpm?: { info: RpmInfo; installerName?: string; signingKey?: SigningKey };
   emit: Emit;
 }
 
@@ -57,8 +58,9 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
   }
   if (req.rpm) {
     const file = join(outDir, rpmInstallerFileName(req.rpm.info, req.rpm.installerName));
-    await writeRpm(req.pkgDir, file, req.rpm.info, { mtime: req.mtime });
-    log(req.emit, 'DEBUG', 'pack', `Wrote ${file}`, req.packageId);
+    const { signingKey } = req.rpm;
+    await writeRpm(req.pkgDir, file, req.rpm.info, { mtime: req.mtime, ...(signingKey ? { signingKey } : {}) });
+    log(req.emit, 'DEBUG', 'pack', signingKey ? `Wrote ${file}, signed with key ${signingKey.fingerprint}` : `Wrote ${file}`, req.packageId);
     result.rpm = file;
     written.push(basename(file));
     result.outputs.push(await describeOutput('rpm', basename(file), file));

@@ -11,10 +11,11 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AiopError } from '../core/errors.js';
+import { AiopError, UsageError } from '../core/errors.js';
 import { tempPathFor } from '../core/atomic.js';
 import { COMPRESSIONS, compressChunks, type Compression } from './compress.js';
 import { installPathFor, planData } from './deb.js';
+import { RPM_KEY_HINT, type SigningKey } from './signing-key.js';
 import { cpioHeader, padTo, rpmHeader, rpmLead, type RpmValue } from './rpm-header.js';
 import { compareBytes, walkTree } from './walk.js';
 import { makeDirs } from '../core/make-dirs.js';
@@ -167,12 +168,14 @@ async function sha256File(file: string, size: number): Promise<string> {
 /**
  * Writes the .rpm for pkgDir at outFile (atomically). Checks `info` first; files land as
  * for the .deb (`install_prefix`, `install_map`); folders of the package are owned, those
- * of the base system (`/usr`, `/usr/bin`, `/etc`, ...) are not.
+ * of the base system (`/usr`, `/usr/bin`, `/etc`, ...) are not. With `signingKey`, the
+ * signature header also holds an OpenPGP signature of the main header (see {@link SigningKey.detachReproducible}).
  */
-export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, opts: { mtime: Date }): Promise<void> {
+export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, opts: { mtime: Date; signingKey?: SigningKey }): Promise<void> {
   const problems = checkRpmInfo(info);
   if (info.compression === 'none') problems.push('compression none is not available for .rpm (use gzip, xz or zstd)');
   if (problems.length > 0) throw new AiopError('pack', `cannot make the .rpm: ${problems.join('; ')}`);
+  if (opts.signingKey?.rpmProblem) throw new UsageError(opts.signingKey.rpmProblem, RPM_KEY_HINT);
   const mtime = Math.max(0, Math.floor(opts.mtime.getTime() / 1000));
   const tree = await walkTree(pkgDir);
   const layout = { installPrefix: info.installPrefix, ...(info.installMap ? { installMap: info.installMap } : {}) };
@@ -263,6 +266,12 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
     ]);
     if (finalHeader.length + compressedSize > 0xffffffff || payloadSize > 0xffffffff) {
       throw new AiopError('pack', 'packages of 4 GiB and more are not supported by the .rpm writer yet');
+    }
+    if (opts.signingKey) {
+      // A header-only signature, as rpmsign makes for packages with a payload digest (rpm
+      // 4.14 and later): the header holds the payload's SHA256, so it covers the payload too.
+      const { tag, packet } = await opts.signingKey.detachReproducible(finalHeader, opts.mtime);
+      sig.set(tag, { type: 'bin', value: packet });
     }
     const signature = rpmHeader(62, sig);
     const head = Buffer.concat([rpmLead(`${info.name}-${info.version}-${info.release}`, ARCH_NUMS[info.architecture] ?? 0), signature, padTo(signature.length, 8), finalHeader]);

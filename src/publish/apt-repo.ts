@@ -12,6 +12,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AiopError, UsageError } from '../core/errors.js';
+import { loadSigningKey } from '../pack/signing-key.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { log, type Emit } from '../core/events.js';
 import { controlField, readDebControl } from './deb-control.js';
@@ -59,28 +60,11 @@ async function listDebs(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function signer(armoredKey: string): Promise<{ clearsign(text: string): Promise<string>; detach(data: Buffer): Promise<string>; publicKey: string }> {
-  const openpgp = await import('openpgp');
-  let key;
-  try {
-    key = await openpgp.readPrivateKey({ armoredKey });
-  } catch {
-    // The library's message may quote the input: say only what kind of problem it is.
-    throw new UsageError('the signing key is not an armored OpenPGP private key', 'export one with gpg --armor --export-secret-keys KEYID');
-  }
-  if (!key.isDecrypted()) throw new UsageError('the signing key is protected by a passphrase', 'give an unprotected key (kept in a CI secret)');
-  return {
-    publicKey: key.toPublic().armor(),
-    clearsign: async (text) => openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: key }),
-    detach: async (data) => openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: key, detached: true, format: 'armored' }),
-  };
-}
-
 /** Writes or updates the repository; see the module comment. */
 export async function writeAptRepo(req: AptRepoRequest): Promise<AptRepoResult> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.suite)) throw new UsageError(`--suite "${req.suite}" must be a plain name such as stable`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(req.component)) throw new UsageError(`--component "${req.component}" must be a plain name such as main`);
-  const sign = await signer(req.signingKey);
+  const sign = await loadSigningKey(req.signingKey);
   const written: string[] = [];
   const current = (rel: string): Promise<Buffer | undefined> => readFile(join(req.outputDir, rel)).catch(() => undefined);
   /** Writes `rel` unless it already holds these bytes; true when it was written. */

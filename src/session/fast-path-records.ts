@@ -43,7 +43,7 @@ export async function recordForFastPaths(
 ): Promise<void> {
   const { target, options } = plan;
   const root = plan.ctx.playbook.root;
-  const inputs = [join(root, '.aiop', 'inventory_config.yml'), ...plan.ctx.playbook.recipe.files, recording.userConfigFile, ...result.sources, result.packageDir];
+  const inputs = [join(root, '.aiop', 'inventory_config.yml'), ...plan.ctx.playbook.recipe.files, recording.userConfigFile, ...(plan.signingKeyFile ? [plan.signingKeyFile] : []), ...result.sources, result.packageDir];
   const entries = result.outputs.entries.map((p) => join(result.packageDir, p));
   const paths = [...inputs, ...entries, ...result.outputs.files.filter((f) => f.kind !== 'folder').map((f) => f.path)];
   const context: NoopContext = {

@@ -6,11 +6,12 @@
 import { resolveSettings } from '../options/settings.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AiopError, ConfigError } from '../core/errors.js';
+import { AiopError, ConfigError, UsageError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
 import { checkedRpm } from '../pack/rpm-info.js';
 import type { RpmInfo } from '../pack/rpm.js';
+import { loadSigningKey, readSigningKeyText, RPM_KEY_HINT, type SigningKey } from '../pack/signing-key.js';
 import { log, type Emit, type EventOf } from '../core/events.js';
 import { resolveArtifacts, type ResolvedArtifact } from '../artifacts/resolve.js';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
@@ -97,8 +98,10 @@ export interface PackageBuildPlan {
   planned: Map<Node, Planned>;
   /** The .deb to make (`--installer deb`), checked. */
   deb?: { info: DebInfo; installerName?: string };
-  /** The .rpm to make (`--installer rpm`), checked. */
-  rpm?: { info: RpmInfo; installerName?: string };
+  /** The .rpm to make (`--installer rpm`), checked, and the key that signs it. */
+  rpm?: { info: RpmInfo; installerName?: string; signingKey?: SigningKey };
+  /** `--signing_key FILE` (absolute) when it signs the .rpm: an input of the no-op record. */
+  signingKeyFile?: string;
   /** The system target's artifacts for these compatibility values. */
   artifacts: ResolvedArtifact[];
 }
@@ -151,16 +154,20 @@ export async function planPackageBuild(
   });
   const planned = planCommands({ graph, scope, pkgDir: dest.workDir, emit });
   const deb = options.installer?.includes('deb') ? checkedDeb(playbook, target, scope, options.installerName) : undefined;
-  const rpm = options.installer?.includes('rpm')
+  const checked = options.installer?.includes('rpm')
     ? checkedRpm(playbook.inventory.package, target.config.rpm, {
         systemTarget: target.systemTarget,
         playbookRoot: root,
         expand: (text) => expand(text, scope, `rpm settings of "${target.systemTarget}"`),
       }, options.installerName)
     : undefined;
+  const signing = checked ? await readSigningKeyText(options.signingKey, root, ctx.env ?? process.env) : undefined;
+  const signingKey = signing ? await loadSigningKey(signing.armored) : undefined;
+  if (signingKey?.rpmProblem) throw new UsageError(signingKey.rpmProblem, RPM_KEY_HINT);
+  const rpm = checked && signingKey ? { ...checked, signingKey } : checked;
   const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
 
-  return { target, options, ctx, dest, record: dest.record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}) };
+  return { target, options, ctx, dest, record: dest.record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}), ...(signing?.file ? { signingKeyFile: signing.file } : {}) };
 }
 
 type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];

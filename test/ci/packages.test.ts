@@ -170,7 +170,7 @@ packages:
     options: { installer: deb, upload: deb, upload_url: "https://x" }
   - system_target: windows
     compat_args: [arm64]
-    options: { compat_args: [x64], installer_name: ../hello.deb }
+    options: { compat_args: [x64], installer_name: ../hello.deb, signing_key: key.asc }
 `);
   assert.match(text, /package 1: unknown `aiop build` option "zip_pak"\n\s+did you mean "zip_pack"\?/);
   assert.match(text, /package 1: unknown `aiop build` option "instaler"\n\s+did you mean "installer"\?/);
@@ -185,7 +185,8 @@ packages:
   assert.ok(!/package 3: uploads a .deb/.test(text), 'installer deb is set, so the upload is consistent');
   assert.match(text, /package 2: uploads a zip that it does not make/);
   assert.match(text, /package 4: installer_name "..\/hello.deb" must be a file name, not a path/);
-  assert.equal(error.diagnostics.length, 12);
+  assert.match(text, /package 4: option "signing_key" is not allowed here\n\s+a CI job signs the \.rpm with the key in its secret environment variable AIOP_SIGNING_KEY/);
+  assert.equal(error.diagnostics.length, 13);
 });
 
 test('uploads of outputs the package does not make, and packages built twice, are refused', () => {

@@ -48,7 +48,7 @@ for (const compression of ['gzip', 'xz', 'zstd'] as const) {
     assert.match(rpm('-qp', '--scripts', file), /^postinstall scriptlet \(using \/bin\/sh\):\n#!\/bin\/sh\nset -e/m);
     const lint = spawnSync('rpmlint', [file], { encoding: 'utf8' });
     const errors = lint.stdout.split('\n').filter((l) => / E: /.test(l));
-    // rpmlint counts every unsigned package as an error, rpmbuild's too; signing is the repository's job.
+    // rpmlint counts every unsigned package as an error, rpmbuild's too; a signed one has none (rpm-sign.test.ts).
     assert.deepEqual(errors, ['hello.noarch: E: no-signature'], lint.stdout);
   });
 }

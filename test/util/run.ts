@@ -86,6 +86,7 @@ export function isolatedEnv(dir: string): Record<string, string | undefined> {
     AIOP_UPLOAD_USER: undefined,
     AIOP_UPLOAD_PASSWORD: undefined,
     AIOP_UPLOAD_TOKEN: undefined,
+    AIOP_SIGNING_KEY: undefined,
     GITLAB_CI: undefined,
     GITHUB_ACTIONS: undefined,
   };
