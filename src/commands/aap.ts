@@ -5,8 +5,9 @@
  * writing; then run the `-c` commands, then build.
  *
  * Settled points (also in docs/aap.md):
- * - Without `-u` the current folder must be the playbook root, except with `-f NONE`, which
- *   also works outside any playbook (then the current folder stands in for the root).
+ * - Without `-u` the current folder must be the playbook root, except with `-f` (a file, a URL
+ *   or NONE), which also works outside any playbook: then the current folder stands in for the
+ *   root, and only what needs a playbook ($name, $version, its variables) is missing.
  * - Child recipes are built before their parent; command-line targets are built in every
  *   recipe of the tree that defines them; with no target, each recipe builds its default.
  * - `-c` commands run with the playbook root as working folder, like recipe commands.
@@ -32,7 +33,7 @@ import { shellJoin } from '../ci/shell.js';
 import { sha256 } from '../engine/state.js';
 import { expand, Scope, VariableError } from '../engine/variables.js';
 import { searchPlaybookRootUpward, findPlaybookRoot, INVENTORY_PATH } from '../playbook/find-root.js';
-import { ensureAiopGitignore, loadPlaybook, type Playbook, type Recipe } from '../playbook/load.js';
+import { ensureAiopGitignore, loadPlaybook, loadRecipeFile, type Playbook, type Recipe } from '../playbook/load.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import type { UserConfig } from '../playbook/schema.js';
 import type { FetchSettings } from '../artifacts/place.js';
@@ -157,7 +158,8 @@ async function locate(invocation: AapInvocation, io: AapIo, settings: FetchSetti
     root = found;
   } else if (existsSync(join(io.cwd, INVENTORY_PATH))) {
     root = resolve(io.cwd);
-  } else if (source.kind === 'none') {
+  } else if (source.kind !== 'default') {
+    // A recipe named with -f (or none) needs no playbook: the current folder stands in for its root.
     root = resolve(io.cwd);
     hasPlaybook = false;
   } else {
@@ -289,6 +291,8 @@ async function buildLocated(
   if (located.hasPlaybook) {
     playbook = await readPlaybook(root, located.recipeFile, includeDirs, write);
     main = playbook.recipe;
+  } else if (typeof located.recipeFile === 'string') {
+    main = await loadRecipeFile(root, located.recipeFile, { includeDirs });
   }
   const assignments = Object.fromEntries(invocation.assignments);
   const pkgDir = assignments.PKGDIR !== undefined && assignments.PKGDIR !== '' ? resolve(io.cwd, assignments.PKGDIR) : join(root, '.build', 'aap');
@@ -302,10 +306,11 @@ async function buildLocated(
 
   const loadChild = async (recipeFile: string): Promise<Recipe> => {
     if (!existsSync(recipeFile)) throw new AiopError('config', `child recipe ${relative(root, recipeFile)} does not exist (listed under children:)`);
+    if (!located.hasPlaybook) return loadRecipeFile(root, recipeFile, { includeDirs });
     const { loadFresh } = await import('../playbook/load-fresh.js');
     return (await loadFresh(root, recipeFile, includeDirs)).playbook.recipe;
   };
-  const units = located.hasPlaybook ? await collectRecipeUnits(root, main, options.local, loadChild) : [];
+  const units = located.recipeFile !== null ? await collectRecipeUnits(root, main, options.local, loadChild) : [];
   const prepared: Prepared[] = units.map((unit) => ({
     unit,
     scope: new Scope([{ ...builtins, RECIPEDIR: unit.dir }, playbookVars, ...unit.inherited, unit.recipe.variables, assignments]),
@@ -343,7 +348,8 @@ async function buildLocated(
     p.planned = planCommands({ graph: p.graph, scope: p.scope, pkgDir, emit, debug: options.debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
   }
 
-  if (write && located.hasPlaybook) await ensureAiopGitignore(root);
+  // Outside a playbook the signatures still go to .aiop/state/ of the folder standing in for its root.
+  if (write && (located.hasPlaybook || planned.length > 0)) await ensureAiopGitignore(root);
   const binDir = toolBinDir(userConfig, io.env);
   const env: NodeJS.ProcessEnv = { ...io.env, PATH: `${binDir}${io.env.PATH ? `:${io.env.PATH}` : ''}` };
 

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNginx, type RunningNginx } from '../util/nginx.js';
 import { requireTools } from '../util/tools.js';
 import { snapshot } from '../util/playbook.js';
+import { aap, isolatedEnv, tempDir } from '../util/run.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
 
 const REMOTE_RECIPE = 'default: r.txt\ntargets:\n  r.txt:\n    commands: ["echo remote >> $PLAYBOOK/runs.log", "echo $GREETING > $target"]\nvariables: { GREETING: from-the-web }\n';
@@ -61,6 +62,59 @@ test('-f http://... downloads the recipe into the current folder and builds it',
   expectStatus(missing, 1);
   assert.match(missing.stderr, /gone\.yml.*404/);
   assert.equal(existsSync(join(pb.root, 'gone.yml')), false);
+});
+
+test('-f FILE and -f URL work in a folder that is not a playbook: the recipe is read or fetched there and built', async (t) => {
+  if (!requireTools(t, 'nginx')) return;
+  const { dir, cleanup } = await tempDir('aiop-aap-anywhere-');
+  t.after(cleanup);
+  const env = { ...isolatedEnv(dir), CI: undefined };
+  const recipe = 'default: r.txt\ntargets:\n  r.txt:\n    sources: [in.txt]\n    commands: ["cat $source > $target", "echo made $target"]\n';
+  const server = await serve(t, { 'recipes/remote.yml': recipe }, dir);
+  const work = join(dir, 'work');
+  await mkdir(work);
+  await writeFile(join(work, 'in.txt'), 'hello\n');
+  await writeFile(join(work, 'local.yml'), recipe);
+  const run = (args: string[]) => aap(args, { cwd: work, env });
+
+  const local = await run(['-f', 'local.yml']);
+  expectStatus(local, 0);
+  assert.equal(local.stdout, `made ${join(work, '.build/aap/r.txt')}\n`);
+  assert.match(local.stderr, /^==> r\.txt$/m);
+  assert.equal(await readFile(join(work, '.build/aap/r.txt'), 'utf8'), 'hello\n');
+  const again = await run(['-f', 'local.yml']);
+  expectStatus(again, 0);
+  assert.match(again.stderr, /everything is up to date \(1 targets\)/);
+
+  const url = `${server.url}/recipes/remote.yml`;
+  await rm(join(work, '.build'), { recursive: true });
+  const fetched = await run(['-f', url]);
+  expectStatus(fetched, 0);
+  assert.match(fetched.stderr, /fetched recipe .*remote\.yml -> .*work\/remote\.yml/);
+  assert.equal(await readFile(join(work, 'remote.yml'), 'utf8'), recipe);
+  assert.equal(await readFile(join(work, '.build/aap/r.txt'), 'utf8'), 'hello\n');
+  // The question before overwriting it: no terminal here, so no.
+  const refused = await run(['-f', url]);
+  expectStatus(refused, 2);
+  assert.match(refused.stderr, /remote\.yml already exists; not overwriting it \(no terminal to ask on\)/);
+  await writeFile(join(work, 'remote.yml'), recipe.replace('made', 'local'));
+  const kept = await run(['-N', '-F', '-f', url]);
+  expectStatus(kept, 0);
+  assert.match(kept.stdout, /^local /);
+  const refetched = await run(['-R', '-F', '-f', url]);
+  expectStatus(refetched, 0);
+  assert.match(refetched.stdout, /^made /);
+  assert.equal(await readFile(join(work, 'remote.yml'), 'utf8'), recipe);
+  assert.equal(await gets(server, '/recipes/remote.yml'), 2);
+
+  // What needs a playbook is missing, and says so; the default recipe needs one.
+  await writeFile(join(work, 'named.yml'), 'default: n\ntargets:\n  n: { virtual: true, commands: [":print $name"] }\n');
+  const named = await run(['-f', 'named.yml']);
+  expectStatus(named, 2);
+  assert.match(named.stderr, /variable "name" is not set/);
+  const plain = await run([]);
+  expectStatus(plain, 2);
+  assert.match(plain.stderr, /not a playbook root/);
 });
 
 test('-n -f URL reads the recipe from a scratch copy: the tree stays byte-identical', async (t) => {
