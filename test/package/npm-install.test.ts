@@ -12,7 +12,7 @@ import { REPO, isolatedEnv, tempDir, type RunResult } from '../util/run.js';
 import { which } from '../util/tools.js';
 
 /** The files of a checkout that `npm pack` needs (everything else is left behind, like in a clone). */
-const CHECKOUT = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'schema', 'docs'];
+const CHECKOUT = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'src', 'schema', 'docs'];
 
 /** The environment of a user's shell: none of the npm_* variables that `npm test` sets for its script. */
 function userEnv(extra: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -64,6 +64,7 @@ test('npm pack ships the built CLI, schemas, docs and README; npm install -g of 
     assert.ok(files.includes('dist/src/cli/aiop.js'), files.join('\n'));
     assert.ok(files.includes('dist/src/cli/aap.js'));
     assert.ok(files.includes('README.md'));
+    assert.ok(files.includes('LICENSE'), 'the MIT license text ships with the package');
     assert.ok(files.includes('schema/inventory_config.schema.json'));
     assert.ok(files.includes('docs/commands.md'));
     const unwanted = files.filter((f) => /\.map$|\.ts$|^dist\/(test|bench)\/|^(src|test|bench|examples)\//.test(f));
