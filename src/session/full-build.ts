@@ -4,12 +4,12 @@
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
 import { resolveSettings } from '../options/settings.js';
-import { rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError, UsageError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
 import { debInfoFrom, installerFileName } from '../pack/deb-info.js';
-import { checkedRpm } from '../pack/rpm-info.js';
+import { checkedRpm, rpmInstallerFileName } from '../pack/rpm-info.js';
 import type { RpmInfo } from '../pack/rpm.js';
 import { loadSigningKey, readSigningKeyText, RPM_KEY_HINT, type SigningKey } from '../pack/signing-key.js';
 import { log, type Emit, type EventOf } from '../core/events.js';
@@ -28,7 +28,7 @@ import type { ResolvedTarget } from '../playbook/compat.js';
 import { ownStateFolders, refuseOwnLinks } from '../store/own-paths.js';
 import { noteVariables } from '../report/known-secrets.js';
 import { cleanupOnExit } from '../core/exit-cleanup.js';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import {
   chooseDestination,
   packageStateDir,
@@ -166,8 +166,48 @@ export async function planPackageBuild(
   if (signingKey?.rpmProblem) throw new UsageError(signingKey.rpmProblem, RPM_KEY_HINT);
   const rpm = checked && signingKey ? { ...checked, signingKey } : checked;
   const artifacts = resolveArtifacts(target.config.artifacts, compat, (text) => expand(text, scope, `artifacts of "${target.systemTarget}"`));
+  const installers = [...(deb ? [installerFileName(deb.info, deb.installerName)] : []), ...(rpm ? [rpmInstallerFileName(rpm.info, rpm.installerName)] : [])];
+  const replaced = await refuseForeignOutputs(dest.outputDir, pkg, installers, options.force);
+  // Shown when the build starts, with the destination's own notes (nothing is reported while planning).
+  if (replaced.length > 0) dest.notes = [...(dest.notes ?? []), ...replaced.map((message) => ({ level: 'WARNING' as const, message }))];
 
   return { target, options, ctx, dest, record: dest.record, stateDir, scope, graph, planned, artifacts, ...(deb ? { deb } : {}), ...(rpm ? { rpm } : {}), ...(signing?.file ? { signingKeyFile: signing.file } : {}) };
+}
+
+/**
+ * Refuses to write an installer file that another package's manifest in the same folder names
+ * as its own (two distros' `aiop build ... --installer deb` both make `<name>_<version>_<arch>.deb`):
+ * replacing it would leave that manifest naming a digest no file has, and an upload of that
+ * package would send this one's file. With `--force` the file is replaced: the warnings to show
+ * are returned.
+ * @throws AiopError('destination') naming both packages and the file.
+ */
+async function refuseForeignOutputs(outputDir: string, pkg: string, names: string[], force: boolean): Promise<string[]> {
+  const warnings: string[] = [];
+  if (names.length === 0) return warnings;
+  const manifests = (await readdir(outputDir).catch(() => [] as string[])).filter((n) => n.endsWith('.manifest.json') && n !== `${pkg}.manifest.json`);
+  for (const manifestName of manifests) {
+    let manifest: { packageId?: unknown; outputs?: Array<{ kind?: unknown; path?: unknown }> };
+    try {
+      manifest = JSON.parse(await readFile(join(outputDir, manifestName), 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    if (typeof manifest.packageId !== 'string' || manifest.packageId === pkg || !Array.isArray(manifest.outputs)) continue;
+    for (const output of manifest.outputs) {
+      if (typeof output?.path !== 'string' || !names.includes(output.path) || !existsSync(join(outputDir, output.path))) continue;
+      const what = `${join(outputDir, output.path)} is an output of package "${manifest.packageId}" (${manifestName} names it)`;
+      if (force) {
+        warnings.push(`${what}; --force: "${pkg}" replaces it, and that manifest no longer describes it`);
+        continue;
+      }
+      throw new AiopError(
+        'destination',
+        `${what}; "${pkg}" would write the same file. Give --installer_name, another --destination_path, or --force to replace it`,
+      );
+    }
+  }
+  return warnings;
 }
 
 type ArtifactRecord = NonNullable<BuildRecord['artifacts']>[number];
