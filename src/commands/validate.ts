@@ -33,6 +33,8 @@ export interface ValidationSummary {
 /** Every problem found in the playbook at `root`, sorted by file and line, and what was checked. */
 export interface Validation {
   diagnostics: Diagnostic[];
+  /** What works but may surprise (a .deb compression that lintian refuses); never changes the exit status. */
+  warnings: Diagnostic[];
   summary: ValidationSummary;
 }
 
@@ -44,6 +46,7 @@ type Located = Pick<Diagnostic, 'location' | 'sourceLine'>;
 /** Collects diagnostics; a message said for several value combinations is kept once. */
 class Collector {
   readonly list: Diagnostic[] = [];
+  readonly warnings: Diagnostic[] = [];
   readonly #seen = new Set<string>();
 
   /** @param files where the files read are listed; a file with problems counts as read. */
@@ -55,6 +58,14 @@ class Collector {
     this.#seen.add(key);
     if (d.location) this.files.add(d.location.file);
     this.list.push(d);
+  }
+
+  /** Notes a warning, once per place and message. */
+  warn(d: Diagnostic): void {
+    const key = `W:${d.location?.file}:${d.location?.line}:${d.location?.column}:${d.message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.warnings.push(d);
   }
 
   /** Takes what an expected failure says; anything else is a bug and goes on. */
@@ -204,7 +215,7 @@ async function tryCombination(
   found: Collector,
   recipeUsable: boolean,
 ): Promise<void> {
-  const [{ packageScope, defaultGoals }, { expand }, { resolveArtifacts }, { debInfoFrom }, { checkDebInfo }, { buildGraph, checkMissingSources }, { planCommands }, { packageIdOf }] =
+  const [{ packageScope, defaultGoals }, { expand }, { resolveArtifacts }, { debInfoFrom }, { checkDebInfo, debCompressionWarning }, { buildGraph, checkMissingSources }, { planCommands }, { packageIdOf }] =
     await Promise.all([
       import('../session/full-build.js'),
       import('../engine/variables.js'),
@@ -258,6 +269,8 @@ async function tryCombination(
       for (const message of checkDebInfo(info)) {
         found.add({ message: `deb settings of "${name}": ${message}`, ...inventory.locate(itemPath(debFieldOf(message, name), message, deb, expandDeb)), hint });
       }
+      const warning = debCompressionWarning(info.compression);
+      if (warning) found.warn({ message: `deb settings of "${name}": ${warning}`, ...inventory.locate([...base, 'deb', 'compression']) });
       for (const [script, file] of Object.entries(info.scripts ?? {})) {
         if (file !== undefined && !existsSync(file)) {
           found.add({ message: `deb settings of "${name}": maintainer script ${script} "${relative(root, file)}" not found`, ...inventory.locate([...base, 'deb', 'scripts', script]) });
@@ -378,7 +391,7 @@ export async function validatePlaybook(root: string, env: NodeJS.ProcessEnv = pr
   const order = [...files];
   const rank = (d: Diagnostic): number => (d.location ? order.indexOf(d.location.file) : -1);
   const diagnostics = sortDiagnostics(found.list).sort((a, b) => rank(a) - rank(b));
-  return { diagnostics, summary };
+  return { diagnostics, warnings: sortDiagnostics(found.warnings), summary };
 }
 
 /** Runs `aiop validate`: exit 0 and silent (a summary with -v) when all is well, 2 otherwise. */
@@ -388,7 +401,7 @@ export async function validateCommand(
 ): Promise<number> {
   machineReadableFailures('aiop', options.machineReadable);
   const root = await findPlaybookRoot(io.cwd);
-  const { diagnostics, summary } = await validatePlaybook(root, io.env);
+  const { diagnostics, warnings, summary } = await validatePlaybook(root, io.env);
   const stderr = io.stderr ?? process.stderr;
   if (options.machineReadable) {
     const now = unixNow();
@@ -397,8 +410,15 @@ export async function validateCommand(
       const where = d.location ? `${d.location.file}:${d.location.line}:${d.location.column}: ` : '';
       out += machineLine(now, d.location?.file ?? '', 'error', `${where}${d.message}${d.hint ? ` (${d.hint})` : ''}`);
     }
+    for (const d of warnings) {
+      const where = d.location ? `${d.location.file}:${d.location.line}:${d.location.column}: ` : '';
+      out += machineLine(now, d.location?.file ?? '', 'warning', `${where}${d.message}`);
+    }
     io.stdout.write(out);
-  } else if (diagnostics.length > 0) {
+  } else if (warnings.length > 0) {
+    stderr.write(`${warnings.map((d) => `aiop: warning: ${formatDiagnostic(d)}`).join('\n')}\n`);
+  }
+  if (!options.machineReadable && diagnostics.length > 0) {
     stderr.write(`${diagnostics.map((d) => `aiop: error: ${formatDiagnostic(d)}`).join('\n')}\n`);
     stderr.write(`aiop: ${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} found\n`);
   }

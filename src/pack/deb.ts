@@ -133,6 +133,21 @@ export function checkDebInfo(info: DebInfo): string[] {
   return problems;
 }
 
+/**
+ * What a user should know about a data.tar compression that dpkg reads but Debian's archive
+ * and lintian refuse (deb(5) allows all four; lintian 2.116 of Debian 12 reports an error for
+ * zstd and none); undefined for gzip and xz. `validate` and the build show it as a warning.
+ */
+export function debCompressionWarning(compression: Compression): string | undefined {
+  if (compression === 'zstd') {
+    return 'compression zstd: dpkg 1.21.18 and later read it (Debian 12, Ubuntu), but older dpkg cannot, lintian reports "E: malformed-deb-archive" and the Debian archive takes only gzip and xz; use gzip or xz for packages that go there';
+  }
+  if (compression === 'none') {
+    return 'compression none: every dpkg reads it, but lintian reports "E: uses-no-compression-for-data-tarball"; use gzip or xz unless the data does not compress';
+  }
+  return undefined;
+}
+
 /** Default file name: <name>_<version>_<architecture>.deb (the epoch is left out, as dpkg-name does). */
 export function debFileName(info: DebInfo): string {
   return `${info.name}_${info.version.replace(/^\d+:/, '')}_${info.architecture}.deb`;

@@ -2,7 +2,7 @@
 import { basename, dirname, join } from 'node:path';
 import { log, type Emit } from '../core/events.js';
 import { updateSha256Sums } from './checksums.js';
-import { writeDeb, type DebInfo } from './deb.js';
+import { debCompressionWarning, writeDeb, type DebInfo } from './deb.js';
 import { installerFileName } from './deb-info.js';
 import { describeOutput, type ManifestOutput } from './manifest.js';
 import { writeZip } from './zip.js';
@@ -50,6 +50,8 @@ export async function packOutputs(req: PackRequest): Promise<PackResult> {
   }
   if (req.deb) {
     const file = join(outDir, installerFileName(req.deb.info, req.deb.installerName));
+    const warning = debCompressionWarning(req.deb.info.compression);
+    if (warning) log(req.emit, 'WARNING', 'pack', `${basename(file)}: ${warning}`, req.packageId);
     await writeDeb(req.pkgDir, file, req.deb.info, { mtime: req.mtime });
     log(req.emit, 'DEBUG', 'pack', `Wrote ${file}`, req.packageId);
     result.deb = file;

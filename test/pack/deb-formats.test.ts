@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { debFileName, writeDeb } from '../../src/pack/deb.js';
+import { debCompressionWarning, debFileName, writeDeb } from '../../src/pack/deb.js';
 import { COMPRESSIONS } from '../../src/pack/compress.js';
 import { requireTools } from '../util/tools.js';
-import { tempDir } from '../util/run.js';
+import { aiop, copyExample, isolatedEnv, tempDir } from '../util/run.js';
 import { helloInfo, makePackage } from './fixture.js';
 import { readAr } from './binary.js';
 
@@ -54,7 +54,7 @@ test('dpkg-deb -f shows every relation field given, in dpkg order', async (t) =>
 });
 
 for (const compression of COMPRESSIONS) {
-  test(`compression ${compression}: dpkg-deb -x unpacks the same files and lintian finds no error`, async (t) => {
+  test(`compression ${compression}: dpkg-deb -x unpacks the same files; lintian's every tag`, async (t) => {
     if (!requireTools(t, 'dpkg-deb', 'lintian')) return;
     const { dir, cleanup } = await tempDir();
     t.after(cleanup);
@@ -71,16 +71,45 @@ for (const compression of COMPRESSIONS) {
     assert.equal(await readFile(join(out, 'usr/bin/hello'), 'utf8'), await readFile(join(pkgDir, 'bin/hello'), 'utf8'));
     assert.equal(await readFile(join(out, 'etc/hello/hello.conf'), 'utf8'), 'greeting=Hello\n');
     assert.equal(await readFile(join(out, 'usr/share/hello/data with space.txt'), 'utf8'), 'x'.repeat(3000));
-    const lintian = spawnSync('lintian', ['--no-tag-display-limit', deb], { encoding: 'utf8' });
-    // The Debian archive takes only gz and xz data members: lintian says so with one tag of its
-    // archive policy (dpkg itself reads all four, as dpkg-deb -x above shows). Nothing else may be an error.
-    const policyTag = {
-      gzip: undefined,
-      xz: undefined,
-      zstd: 'E: hello: malformed-deb-archive third (official) member data.tar.zst not data.tar.(gz|xz|bz2|lzma)',
-      none: 'E: hello: uses-no-compression-for-data-tarball',
+    // Every tag lintian has, down to information and pedantic ones.
+    const lintian = spawnSync('lintian', ['--tag-display-limit', '0', '--display-info', '--pedantic', '--display-experimental', deb], { encoding: 'utf8' });
+    const tags = lintian.stdout.split('\n').filter((l) => /^[A-Z]: /.test(l));
+    // dpkg reads all four (dpkg-deb -x above); lintian follows the Debian archive, which takes
+    // only gz and xz data members, with one error for each of the other two.
+    const policy = {
+      gzip: [],
+      xz: [],
+      zstd: ['E: hello: malformed-deb-archive third (official) member data.tar.zst not data.tar.(gz|xz|bz2|lzma)'],
+      none: ['E: hello: uses-no-compression-for-data-tarball'],
     }[compression];
-    const errors = lintian.stdout.split('\n').filter((l) => l.startsWith('E: '));
-    assert.deepEqual(errors, policyTag === undefined ? [] : [policyTag], lintian.stdout);
+    assert.deepEqual(tags, [
+      ...policy,
+      // The fixture's own content, the same for every compression.
+      'I: hello: package-contains-documentation-outside-usr-share-doc [usr/share/hello/data with space.txt]',
+      'I: hello: package-contains-empty-directory [usr/share/hello/empty/]',
+    ], lintian.stdout);
+    assert.equal(debCompressionWarning(compression) === undefined, policy.length === 0, 'aiop warns exactly where lintian has an error');
   });
 }
+
+test('aiop validate and the build warn about a .deb compression that lintian refuses, at its line, and still succeed', async (t) => {
+  if (!requireTools(t, 'dpkg-deb')) return;
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await copyExample('hello', dir);
+  const file = join(root, '.aiop/inventory_config.yml');
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.replace('      priority: optional\n', '      priority: optional\n      compression: zstd\n'));
+  const line = text.slice(0, text.indexOf('      priority: optional\n')).split('\n').length + 1;
+  const env = isolatedEnv(dir);
+  const validate = await aiop(['validate'], { cwd: root, env });
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.match(validate.stderr, new RegExp(`^aiop: warning: \\.aiop/inventory_config\\.yml:${line}:20: deb settings of "linux": compression zstd: dpkg 1\\.21\\.18 and later read it \\(Debian 12, Ubuntu\\), but older dpkg cannot, lintian reports "E: malformed-deb-archive"`, 'm'));
+  const machine = await aiop(['validate', '--machine-readable'], { cwd: root, env });
+  assert.equal(machine.code, 0);
+  assert.match(machine.stdout, new RegExp(`^\\d+,,error-count,0\n\\d+,\\.aiop/inventory_config\\.yml,warning,\\.aiop/inventory_config\\.yml:${line}:20: deb settings of "linux": compression zstd`));
+  const build = await aiop(['build', 'linux', 'debian12', 'amd64', '--installer', 'deb'], { cwd: root, env });
+  assert.equal(build.code, 0, build.stderr);
+  assert.match(build.stderr, /hello_1\.4\.0_amd64\.deb: compression zstd: dpkg 1\.21\.18 and later read it/);
+  execFileSync('dpkg-deb', ['-x', join(root, '.build/hello_1.4.0_amd64.deb'), join(dir, 'x')]);
+});
