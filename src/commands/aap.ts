@@ -190,7 +190,7 @@ async function locate(invocation: AapInvocation, io: AapIo, settings: FetchSetti
         return { root, hasPlaybook, recipeFile: file, scratch };
       }
       const file = resolve(io.cwd, name);
-      const refetch = options.fetchRecipe || (!options.nofetchRecipe && targets.some((t) => ['refresh', 'fetch', 'update'].includes(t)));
+      const refetch = fetchesRecipe(invocation);
       if (existsSync(file)) {
         if (options.nofetchRecipe) return { root, hasPlaybook, recipeFile: file };
         if (!refetch) {
@@ -247,7 +247,8 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
   const located = await locate(invocation, io, settings);
   const recorder = options.profile !== undefined ? new TraceRecorder() : undefined;
   if (recorder) session.subscribe(recorder.record);
-  const fetcher = aapFetch({ nocache: options.nocache, settings });
+  // fetch and update get every remote file anew, once for the run (as -a does); the build then uses those.
+  const fetcher = aapFetch({ nocache: options.nocache || invocation.targets.some((t) => t === 'fetch' || t === 'update'), settings });
   let built = false;
   try {
     const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
@@ -319,11 +320,17 @@ async function buildLocated(
   }));
   const mainScope = prepared.at(-1)?.scope ?? new Scope([{ ...builtins, RECIPEDIR: root }, playbookVars, assignments]);
 
-  // Goals: command-line targets in every recipe that defines them, else each recipe's default.
-  if (targets.length > 0) {
-    const unknown = new Set(targets);
+  // fetch, update and refresh are actions of aap, unless a recipe of the tree defines a target of that name.
+  const actions = new Set(targets.filter((t) => isAction(t) && !prepared.some((p) => definesTarget(p, t, pkgDir, p === prepared.at(-1)))));
+  const asked = targets.filter((t) => !actions.has(t));
+  const fetching = actions.has('fetch') || actions.has('update');
+
+  // Goals: command-line targets in every recipe that defines them, else each recipe's default
+  // (with no target at all, or with `update` and no other target).
+  if (asked.length > 0) {
+    const unknown = new Set(asked);
     for (const p of prepared) {
-      for (const goal of targets) {
+      for (const goal of asked) {
         if (definesTarget(p, goal, pkgDir, p === prepared.at(-1))) {
           p.goals.push(goal);
           unknown.delete(goal);
@@ -337,9 +344,11 @@ async function buildLocated(
       const expanded = expand(goal, mainScope, `target "${goal}"`);
       throw new AiopError('config', `no target named "${goal}"${expanded === goal ? '' : ` (expanded: "${expanded}")`} in the recipe${options.local ? '' : ' or its children'}; ${shown}`);
     }
-  } else if (options.commands.length === 0) {
+  } else if (actions.has('update') || (targets.length === 0 && options.commands.length === 0)) {
     for (const p of prepared) p.goals.push(...defaultGoals(p.unit.recipe));
   }
+  // What `fetch` and `update` get: every :fetch of every target of the tree, expanded now like any command.
+  const fetches = fetching ? prepared.flatMap((p) => fetchCommands(p, pkgDir, emit, options.debug)) : [];
 
   // Check every graph and every command before anything is written or run.
   const planned = prepared.filter((p) => p.goals.length > 0);
@@ -356,8 +365,13 @@ async function buildLocated(
   for (const command of options.commands) {
     await runTopCommand(command, { scope: mainScope, cwd: root, emit, env, signal, fetch, options });
   }
+  if (actions.has('refresh') && !fetchesRecipe(invocation)) {
+    const why = options.nofetchRecipe ? '-N says not to fetch it' : 'it is not a URL given with -f';
+    emit({ type: 'log', level: 'INFO', source: 'aap', message: `refresh: the recipe was not fetched: ${why}` });
+  }
+  if (fetching) await fetchAll(fetches, { emit, fetch, dryRun: options.nobuild });
   if (planned.length === 0) {
-    if (options.commands.length === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
+    if (options.commands.length === 0 && actions.size === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
     return 0;
   }
 
@@ -428,6 +442,88 @@ async function buildLocated(
   return 0;
 }
 
+
+/** The targets that are actions of aap itself (seed: fetch, update, refresh), when no recipe defines them. */
+const ACTIONS = ['fetch', 'update', 'refresh'] as const;
+
+function isAction(target: string): target is (typeof ACTIONS)[number] {
+  return (ACTIONS as readonly string[]).includes(target);
+}
+
+/** Whether a `-f URL` recipe is downloaded again: `-R`, or a `refresh`, `fetch` or `update` target, unless `-N`. */
+function fetchesRecipe(invocation: AapInvocation): boolean {
+  const { options, targets } = invocation;
+  if (recipeSource(options.recipe).kind !== 'url') return false;
+  return options.fetchRecipe || (!options.nofetchRecipe && targets.some(isAction));
+}
+
+/** One `:fetch` of a recipe, expanded, with the folder its destination is relative to. */
+interface FetchCommand {
+  command: string;
+  cwd: string;
+  /** The recipe's folder relative to the root (children), for messages. */
+  pkg?: string;
+}
+
+/** Every `:fetch` command of every target of one recipe, expanded as it would be when the target is made. */
+function fetchCommands(p: Prepared, pkgDir: string, emit: Emit, debug: AapOptions['debug']): FetchCommand[] {
+  const graph = buildGraph({
+    defs: p.unit.recipe.targets,
+    scope: p.scope,
+    pkgDir,
+    playbookRoot: p.unit.dir,
+    goals: Object.values(p.unit.recipe.targets).map((def) => def.name),
+    sourceRoots: [pkgDir],
+    deferMissingSources: true,
+  });
+  const planned = planCommands({ graph, scope: p.scope, pkgDir, emit, debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
+  return graph.order.flatMap((node) =>
+    planned
+      .get(node)!
+      .commands.filter((c) => /^:fetch(\s|$)/.test(c))
+      .map((command) => ({ command, cwd: p.unit.dir, ...(p.unit.label ? { pkg: p.unit.label } : {}) })),
+  );
+}
+
+/** `fetch`: runs the `:fetch` commands, each URL once, building nothing; under -n only says what it would get. */
+async function fetchAll(
+  fetches: FetchCommand[],
+  ctx: { emit: Emit; fetch: (url: string, dest: string) => Promise<void>; dryRun: boolean },
+): Promise<void> {
+  const { emit } = ctx;
+  const unique = [...new Map(fetches.map((f) => [`${f.cwd}\0${f.command}`, f])).values()];
+  if (unique.length === 0) {
+    emit({ type: 'log', level: 'INFO', source: 'aap', message: 'fetch: the recipe names no remote file (no :fetch command)' });
+    return;
+  }
+  let got = 0;
+  for (const f of unique) {
+    const at = f.pkg ? { pkg: f.pkg } : {};
+    if (ctx.dryRun) {
+      emit({ type: 'log', level: 'INFO', source: 'aap', ...at, message: `-n: would ${f.command}` });
+      continue;
+    }
+    emit({ type: 'command', ...at, target: 'fetch', command: f.command, builtin: true });
+    try {
+      await runBuiltin(f.command.slice(1), {
+        cwd: f.cwd,
+        expandTemplate: (text) => text,
+        print: (text) => emit({ type: 'log', level: 'INFO', source: 'recipe', ...at, message: text }),
+        shell: () => Promise.reject(new AiopError('command', 'fetch runs only :fetch commands')),
+        fetch: async (url, dest) => {
+          await ctx.fetch(url, dest);
+          got++;
+          emit({ type: 'log', level: 'INFO', source: 'aap', ...at, message: `fetched ${url} -> ${relative(f.cwd, dest) || dest}` });
+        },
+      });
+    } catch (error) {
+      if (error instanceof AiopError) throw new AiopError(error.reason, `fetch: ${f.command}: ${error.message}`);
+      if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') throw new AiopError('command', `fetch: ${f.command}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (!ctx.dryRun) emit({ type: 'log', level: 'INFO', source: 'aap', message: `fetched ${got} remote file${got === 1 ? '' : 's'}` });
+}
 
 function graphFor(p: Prepared, pkgDir: string): Graph {
   return buildGraph({

@@ -158,3 +158,77 @@ targets:
   expectStatus(await pb.run(['-c', `:fetch ${server.url}/data.txt got/data.txt`]), 0);
   assert.equal(await readFile(join(pb.root, 'got/data.txt'), 'utf8'), 'payload\n');
 });
+
+test('the fetch, update and refresh targets: get the remote files without building, then build, and fetch the recipe again', async (t) => {
+  if (!requireTools(t, 'nginx')) return;
+  const { dir, cleanup } = await tempDir('aiop-aap-fetch-');
+  t.after(cleanup);
+  const env = { ...isolatedEnv(dir), CI: undefined };
+  const recipe = `default: all
+targets:
+  all: { virtual: true, depends: [one.txt, doubled.txt] }
+  one.txt: { commands: [":fetch $URL/data.txt $target"] }
+  doubled.txt: { sources: [one.txt], commands: ["cat $source $source > $target", "echo built doubled"] }
+  notes: { virtual: true, commands: [":fetch $URL/notes.txt got/notes.txt"] }
+`;
+  const server = await serve(t, { 'r.yml': recipe, 'data.txt': 'v1\n', 'notes.txt': 'notes\n' }, dir);
+  const work = join(dir, 'work');
+  await mkdir(work);
+  const URL = `URL=${server.url}`;
+  const recipeUrl = `${server.url}/r.yml`;
+  const run = (args: string[]) => aap(['-f', recipeUrl, URL, ...args], { cwd: work, env });
+
+  // fetch: the recipe, then every file its :fetch commands name, into place; nothing is built.
+  const fetched = await run(['fetch']);
+  expectStatus(fetched, 0);
+  assert.match(fetched.stderr, /^fetched recipe .*\/r\.yml -> .*work\/r\.yml$/m);
+  assert.match(fetched.stderr, /^fetched http:\/\/.*\/data\.txt -> \.build\/aap\/one\.txt$/m);
+  assert.match(fetched.stderr, /^fetched http:\/\/.*\/notes\.txt -> got\/notes\.txt$/m);
+  assert.match(fetched.stderr, /^fetched 2 remote files$/m);
+  assert.doesNotMatch(fetched.stderr, /==>/, 'no target was made');
+  assert.equal(fetched.stdout, '');
+  assert.equal(await readFile(join(work, '.build/aap/one.txt'), 'utf8'), 'v1\n');
+  assert.equal(await readFile(join(work, 'got/notes.txt'), 'utf8'), 'notes\n');
+  assert.equal(existsSync(join(work, '.build/aap/doubled.txt')), false);
+  assert.equal(await gets(server, '/data.txt'), 1);
+
+  // -n fetch says what it would get and gets nothing.
+  const dry = await run(['-n', 'fetch']);
+  expectStatus(dry, 0);
+  assert.match(dry.stderr, /^-n: would :fetch http:\/\/.*\/data\.txt .*one\.txt$/m);
+  assert.equal(await gets(server, '/data.txt'), 1);
+
+  // update: the files anew (not from the cache), then the default build, which uses them.
+  await writeFile(join(dir, 'www/data.txt'), 'v2\n');
+  const updated = await run(['update']);
+  expectStatus(updated, 0);
+  assert.match(updated.stderr, /^fetched 2 remote files$/m);
+  assert.match(updated.stderr, /^==> doubled\.txt$/m);
+  assert.equal(updated.stdout, 'built doubled\n');
+  assert.equal(await readFile(join(work, '.build/aap/doubled.txt'), 'utf8'), 'v2\nv2\n');
+  assert.equal(await gets(server, '/data.txt'), 2, 'one download for the fetch and the build together');
+
+  // refresh: only the recipe again; -N: the local copy, and says so.
+  const before = await gets(server, '/r.yml');
+  const refreshed = await run(['refresh']);
+  expectStatus(refreshed, 0);
+  assert.match(refreshed.stderr, /^fetched recipe /m);
+  assert.doesNotMatch(refreshed.stderr, /==>|fetched http/);
+  assert.equal(await gets(server, '/r.yml'), before + 1);
+  const kept = await run(['-N', 'refresh']);
+  expectStatus(kept, 0);
+  assert.match(kept.stderr, /^refresh: the recipe was not fetched: -N says not to fetch it$/m);
+  const localUpdate = await run(['-N', 'update']);
+  expectStatus(localUpdate, 0);
+  assert.equal(await gets(server, '/r.yml'), before + 1, '-N update does not fetch the recipe');
+  assert.match(localUpdate.stderr, /^fetched 2 remote files$/m);
+
+  // A recipe that defines its own fetch target gets it made instead.
+  await writeFile(join(work, 'own.yml'), 'targets:\n  fetch: { virtual: true, commands: [":print my own fetch"] }\n');
+  const own = await aap(['-f', 'own.yml', 'fetch'], { cwd: work, env });
+  expectStatus(own, 0);
+  assert.equal(own.stdout, 'my own fetch\n');
+  const none = await aap(['-f', 'NONE', 'fetch'], { cwd: work, env });
+  expectStatus(none, 0);
+  assert.match(none.stderr, /^fetch: the recipe names no remote file \(no :fetch command\)$/m);
+});
