@@ -100,7 +100,7 @@ export async function aapCommand(invocation: AapInvocation, io: AapIo): Promise<
     const status =
       options.install !== undefined
         ? await installCommand(options.install, options, userConfig, io, session.emit, session.signal)
-        : await session.runPackage({ pkg: 'aap', systemTarget: '', compat: {}, lock: 'none' }, () => buildCommand(invocation, userConfig, io, session), 'throw');
+        : await buildCommand(invocation, userConfig, io, session);
     await session.close();
     return status ?? 0;
   } catch (error) {
@@ -251,7 +251,11 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
   const fetcher = aapFetch({ nocache: options.nocache || invocation.targets.some((t) => t === 'fetch' || t === 'update'), settings });
   let built = false;
   try {
-    const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch);
+    // The run is one package, "aap", from the first command run on: a problem found while reading
+    // and checking (exit 2) ends it before it starts, as it does for aiop build.
+    const inPackage = async (body: () => Promise<number>): Promise<number> =>
+      (await session.runPackage({ pkg: 'aap', systemTarget: '', compat: {}, lock: 'none' }, body, 'throw')) ?? 0;
+    const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch, inPackage);
     built = true;
     return status;
   } finally {
@@ -281,6 +285,7 @@ async function buildLocated(
   emit: Emit,
   signal: AbortSignal,
   fetch: (url: string, dest: string) => Promise<void>,
+  inPackage: (body: () => Promise<number>) => Promise<number>,
 ): Promise<number> {
   const { options, targets } = invocation;
   const { root } = located;
@@ -357,89 +362,91 @@ async function buildLocated(
     p.planned = planCommands({ graph: p.graph, scope: p.scope, pkgDir, emit, debug: options.debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
   }
 
-  // Outside a playbook the signatures still go to .aiop/state/ of the folder standing in for its root.
-  if (write && (located.hasPlaybook || planned.length > 0)) await ensureAiopGitignore(root);
-  const binDir = toolBinDir(userConfig, io.env);
-  const env: NodeJS.ProcessEnv = { ...io.env, PATH: `${binDir}${io.env.PATH ? `:${io.env.PATH}` : ''}` };
+  return inPackage(async () => {
+    // Outside a playbook the signatures still go to .aiop/state/ of the folder standing in for its root.
+    if (write && (located.hasPlaybook || planned.length > 0)) await ensureAiopGitignore(root);
+    const binDir = toolBinDir(userConfig, io.env);
+    const env: NodeJS.ProcessEnv = { ...io.env, PATH: `${binDir}${io.env.PATH ? `:${io.env.PATH}` : ''}` };
 
-  for (const command of options.commands) {
-    await runTopCommand(command, { scope: mainScope, cwd: root, emit, env, signal, fetch, options });
-  }
-  if (actions.has('refresh') && !fetchesRecipe(invocation)) {
-    const why = options.nofetchRecipe ? '-N says not to fetch it' : 'it is not a URL given with -f';
-    emit({ type: 'log', level: 'INFO', source: 'aap', message: `refresh: the recipe was not fetched: ${why}` });
-  }
-  if (fetching) await fetchAll(fetches, { emit, fetch, dryRun: options.nobuild });
-  if (planned.length === 0) {
-    if (options.commands.length === 0 && actions.size === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
-    return 0;
-  }
-
-  const changed = options.changed.map((f) => resolve(io.cwd, f));
-  for (const file of changed) {
-    if (!existsSync(file)) emit({ type: 'log', level: 'WARNING', source: 'aap', message: `--changed ${file}: no such file` });
-  }
-  const jobs = resolveSettings(options, userConfig).jobs;
-  const failed: Array<{ target: string; message: string }> = [];
-  let ran = 0;
-  let upToDate = 0;
-  for (const p of planned) {
-    if (failed.length > 0 && !options.continue) break;
-    const pkg = p.unit.label;
-    const graph = p.graph!;
-    try {
-      // A dry run makes nothing, so what a child would have made is not there to check.
-      if (!options.nobuild) checkMissingSources(graph, p.unit.dir);
-    } catch (error) {
-      // With -k, a failed child may not have made what its parent needs: that is one more failure, not a new kind of error.
-      if (!(error instanceof AiopError) || failed.length === 0) throw error;
-      failed.push({ target: pkg ?? '(main recipe)', message: error.message });
-      continue;
+    for (const command of options.commands) {
+      await runTopCommand(command, { scope: mainScope, cwd: root, emit, env, signal, fetch, options });
     }
-    const result: EngineResult = await runEngine({
-      graph,
-      planned: p.planned!,
-      scope: p.scope,
-      playbookRoot: p.unit.dir,
-      pkgDir,
-      statePath: p.statePath,
-      jobs,
-      emit,
-      ...(pkg ? { pkg } : {}),
-      signal,
-      env,
-      fetch,
-      force: options.force,
-      contentsOnly: options.contents,
-      dryRun: options.nobuild,
-      touch: options.touch,
-      keepGoing: options.continue,
-      changed,
-      debug: options.debug,
+    if (actions.has('refresh') && !fetchesRecipe(invocation)) {
+      const why = options.nofetchRecipe ? '-N says not to fetch it' : 'it is not a URL given with -f';
+      emit({ type: 'log', level: 'INFO', source: 'aap', message: `refresh: the recipe was not fetched: ${why}` });
+    }
+    if (fetching) await fetchAll(fetches, { emit, fetch, dryRun: options.nobuild });
+    if (planned.length === 0) {
+      if (options.commands.length === 0 && actions.size === 0) emit({ type: 'log', level: 'INFO', source: 'aap', message: 'nothing to build: the recipe has no targets' });
+      return 0;
+    }
+
+    const changed = options.changed.map((f) => resolve(io.cwd, f));
+    for (const file of changed) {
+      if (!existsSync(file)) emit({ type: 'log', level: 'WARNING', source: 'aap', message: `--changed ${file}: no such file` });
+    }
+    const jobs = resolveSettings(options, userConfig).jobs;
+    const failed: Array<{ target: string; message: string }> = [];
+    let ran = 0;
+    let upToDate = 0;
+    for (const p of planned) {
+      if (failed.length > 0 && !options.continue) break;
+      const pkg = p.unit.label;
+      const graph = p.graph!;
+      try {
+        // A dry run makes nothing, so what a child would have made is not there to check.
+        if (!options.nobuild) checkMissingSources(graph, p.unit.dir);
+      } catch (error) {
+        // With -k, a failed child may not have made what its parent needs: that is one more failure, not a new kind of error.
+        if (!(error instanceof AiopError) || failed.length === 0) throw error;
+        failed.push({ target: pkg ?? '(main recipe)', message: error.message });
+        continue;
+      }
+      const result: EngineResult = await runEngine({
+        graph,
+        planned: p.planned!,
+        scope: p.scope,
+        playbookRoot: p.unit.dir,
+        pkgDir,
+        statePath: p.statePath,
+        jobs,
+        emit,
+        ...(pkg ? { pkg } : {}),
+        signal,
+        env,
+        fetch,
+        force: options.force,
+        contentsOnly: options.contents,
+        dryRun: options.nobuild,
+        touch: options.touch,
+        keepGoing: options.continue,
+        changed,
+        debug: options.debug,
+      });
+      if (signal.aborted) throw new AiopError('interrupted', 'aap interrupted');
+      ran += result.ran.length;
+      upToDate += result.upToDate.length;
+      for (const f of result.failed) failed.push({ target: pkg ? `${pkg}: ${f.target}` : f.target, message: f.message });
+    }
+    for (const f of failed) emit({ type: 'failure', target: f.target, message: f.message });
+    if (failed.length > 0) {
+      const list = failed.map((f) => `  ${f.target}: ${f.message}`).join('\n');
+      throw new AiopError('command', [`failed targets (${failed.length}), each with its error:`, list].join('\n'));
+    }
+    if (!options.nobuild) {
+      // Like `aiop build`: the folder the recipe built into is the run's artifact (machine-readable `artifact` lines).
+      const files = prepared.flatMap((p) => (p.graph?.order ?? []).flatMap((node) => (node.outPath !== undefined && existsSync(node.outPath) ? [node.outPath] : [])));
+      emit({ type: 'output', pkg: 'aap', kind: 'folder', id: pkgDir, description: `aap build into ${pkgDir}`, files: [...new Set(files)].sort() });
+    }
+    const verb = options.nobuild ? 'would run' : options.touch ? 'touched' : 'ran';
+    emit({
+      type: 'log',
+      level: 'INFO',
+      source: 'aap',
+      message: ran === 0 && !options.touch ? `everything is up to date (${upToDate} targets)` : `${verb} ${options.touch ? upToDate : ran} targets${options.touch ? '' : `, ${upToDate} up to date`}`,
     });
-    if (signal.aborted) throw new AiopError('interrupted', 'aap interrupted');
-    ran += result.ran.length;
-    upToDate += result.upToDate.length;
-    for (const f of result.failed) failed.push({ target: pkg ? `${pkg}: ${f.target}` : f.target, message: f.message });
-  }
-  for (const f of failed) emit({ type: 'failure', target: f.target, message: f.message });
-  if (failed.length > 0) {
-    const list = failed.map((f) => `  ${f.target}: ${f.message}`).join('\n');
-    throw new AiopError('command', [`failed targets (${failed.length}), each with its error:`, list].join('\n'));
-  }
-  if (!options.nobuild) {
-    // Like `aiop build`: the folder the recipe built into is the run's artifact (machine-readable `artifact` lines).
-    const files = prepared.flatMap((p) => (p.graph?.order ?? []).flatMap((node) => (node.outPath !== undefined && existsSync(node.outPath) ? [node.outPath] : [])));
-    emit({ type: 'output', pkg: 'aap', kind: 'folder', id: pkgDir, description: `aap build into ${pkgDir}`, files: [...new Set(files)].sort() });
-  }
-  const verb = options.nobuild ? 'would run' : options.touch ? 'touched' : 'ran';
-  emit({
-    type: 'log',
-    level: 'INFO',
-    source: 'aap',
-    message: ran === 0 && !options.touch ? `everything is up to date (${upToDate} targets)` : `${verb} ${options.touch ? upToDate : ran} targets${options.touch ? '' : `, ${upToDate} up to date`}`,
+    return 0;
   });
-  return 0;
 }
 
 

@@ -228,12 +228,17 @@ test('--machine-readable prints Packer lines on stdout, with the error count at 
   assert.doesNotMatch(failed.stdout, /aap: error:/);
   assert.match(failed.stderr, /^aap: error: failed targets \(1\), each with its error:\n/m);
   assert.equal(parseMachineReadable(failed.stdout).errors.length, 1);
-  // An unknown target: one error, never error-count 0, nothing after the error block.
+  // An unknown target: found before the run starts (exit 2), so, as for aiop build, no artifact
+  // block; one error, never error-count 0, nothing after the error block.
   const unknown = await pb.run(['--machine-readable', 'nosuch']);
   expectStatus(unknown, 2);
-  assert.deepEqual(tail(unknown.stdout, 3), ['aap,artifact-count,0', ',error-count,1', 'aap,error,no target named "nosuch" in the recipe or its children; targets: t.txt%!(PACKER_COMMA) bad']);
-  assert.doesNotMatch(unknown.stdout, /error-count,0|ui,error/);
+  assert.deepEqual(tail(unknown.stdout, 2), [',error-count,1', 'aap,error,no target named "nosuch" in the recipe or its children; targets: t.txt%!(PACKER_COMMA) bad']);
+  assert.doesNotMatch(unknown.stdout, /error-count,0|ui,error|artifact/);
   assert.match(unknown.stderr, /^aap: error: no target named "nosuch"/);
+  // A failing -c command fails the run: artifact-count 0.
+  const badCommand = await pb.run(['--machine-readable', '-c', 'exit 5']);
+  expectStatus(badCommand, 1);
+  assert.deepEqual(tail(badCommand.stdout, 3), ['aap,artifact-count,0', ',error-count,1', 'aap,error,-c: command exited with status 5: exit 5']);
   // Only -c commands: the run made nothing, a nil artifact as aiop build gives a package without outputs.
   const commands = await pb.run(['--machine-readable', '-c', ':sys echo hi']);
   expectStatus(commands, 0);
