@@ -44,14 +44,19 @@ export function debInfoFrom(
   };
 }
 
+/** Refuses an `--installer_name` that is not a plain file name: installers always land beside the package folder. */
+export function checkInstallerName(installerName: string): void {
+  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..' || installerName.startsWith('-')) {
+    throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
+  }
+}
+
 /**
  * The .deb's file name: `--installer_name` when given (`.deb` added when missing; a plain
  * file name, since the .deb always lands beside the package folder), else the Debian default.
  */
 export function installerFileName(info: DebInfo, installerName?: string): string {
   if (installerName === undefined || installerName === '') return debFileName(info);
-  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..' || installerName.startsWith('-')) {
-    throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
-  }
+  checkInstallerName(installerName);
   return installerName.endsWith('.deb') ? installerName : `${installerName}.deb`;
 }

@@ -3,20 +3,19 @@
  * Layout (deb(5)): ar archive of `debian-binary`, `control.tar.gz`, `data.tar[.gz|.xz|.zst]`.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, posix, isAbsolute } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { posix, isAbsolute } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { writeAssembled } from './assemble.js';
 import { COMPRESSIONS, compressChunks, compressionSuffix, type Compression } from './compress.js';
 import { checkDebRelations, DEB_RELATIONS, type DebRelations } from './deb-relations.js';
 import { AiopError } from '../core/errors.js';
-import { tempPathFor } from '../core/atomic.js';
 import { AR_MAGIC, arMemberHeader, arPadding } from './ar.js';
 import { tarChunks, type TarEntry } from './tar.js';
 import { compareBytes, normalMode, walkTree, type TreeEntry } from './walk.js';
-import { makeDirs } from '../core/make-dirs.js';
 
 /** Everything the control file and the data layout need; from the playbook's `package` and `deb` sections. */
 export interface DebInfo {
@@ -303,10 +302,7 @@ export async function writeDeb(pkgDir: string, outFile: string, info: DebInfo, o
     }
   }
 
-  await makeDirs(dirname(outFile));
-  const tmp = tempPathFor(outFile);
-  const dataTmp = `${tmp}.data`;
-  try {
+  await writeAssembled(outFile, async (dataTmp) => {
     await compressTo(tarChunks(dataEntries, mtime), info.compression, dataTmp);
     const md5sums = [...hashes.entries()]
       .filter(([, h]) => h.track)
@@ -332,18 +328,6 @@ export async function writeDeb(pkgDir: string, outFile: string, info: DebInfo, o
       arPadding(control.length),
       arMemberHeader(dataName, dataSize),
     ]);
-    async function* debChunks(): AsyncGenerator<Buffer> {
-      yield head;
-      for await (const chunk of createReadStream(dataTmp)) yield chunk as Buffer;
-      yield arPadding(dataSize);
-    }
-    await pipeline(Readable.from(debChunks()), createWriteStream(tmp));
-    await rename(tmp, outFile);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    if (error instanceof AiopError) throw error;
-    throw new AiopError('pack', `cannot write ${outFile}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await rm(dataTmp, { force: true });
-  }
+    return { head, tail: arPadding(dataSize) };
+  });
 }

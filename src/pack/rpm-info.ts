@@ -1,7 +1,8 @@
 /** From the playbook's `package` and `rpm:` sections to the {@link RpmInfo} that writeRpm takes. */
 import { isAbsolute, resolve } from 'node:path';
 import type { InventoryConfig, RpmConfig } from '../playbook/schema.js';
-import { AiopError, ConfigError, UsageError } from '../core/errors.js';
+import { AiopError, ConfigError } from '../core/errors.js';
+import { checkInstallerName } from './deb-info.js';
 import { checkRpmInfo, RPM_RELATIONS, rpmArchitecture, rpmFileName, type RpmInfo, type RpmRelation, type RpmScript } from './rpm.js';
 
 /** Builds the RpmInfo of one package; `expand` is the engine's variable expansion, script paths are relative to the playbook root. */
@@ -45,9 +46,7 @@ export function rpmInfoFrom(
 /** The .rpm's file name: `--installer_name` (any .deb or .rpm ending replaced by .rpm), else the rpm default. */
 export function rpmInstallerFileName(info: RpmInfo, installerName?: string): string {
   if (installerName === undefined || installerName === '') return rpmFileName(info);
-  if (/[/\\\0\n\r]/.test(installerName) || installerName === '.' || installerName === '..' || installerName.startsWith('-')) {
-    throw new UsageError(`--installer_name must be a plain file name, got "${installerName}"`);
-  }
+  checkInstallerName(installerName);
   return `${installerName.replace(/\.(deb|rpm)$/, '')}.rpm`;
 }
 

@@ -7,18 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AiopError, UsageError } from '../core/errors.js';
-import { tempPathFor } from '../core/atomic.js';
 import { COMPRESSIONS, compressChunks, type Compression } from './compress.js';
 import { installPathFor, planData } from './deb.js';
 import { RPM_KEY_HINT, type SigningKey } from './signing-key.js';
+import { writeAssembled } from './assemble.js';
 import { cpioHeader, padTo, rpmHeader, rpmLead, type RpmValue } from './rpm-header.js';
 import { compareBytes, walkTree } from './walk.js';
-import { makeDirs } from '../core/make-dirs.js';
 
 /** Script slots of an rpm, by their spec-file names. */
 export type RpmScript = 'pre' | 'post' | 'preun' | 'postun';
@@ -211,10 +209,7 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
   }
 
   const header = mainHeader(info, files, scripts, mtime);
-  await makeDirs(dirname(outFile));
-  const tmp = tempPathFor(outFile);
-  const payloadTmp = `${tmp}.payload`;
-  try {
+  await writeAssembled(outFile, async (payloadTmp) => {
     let payloadSize = 0;
     async function* cpio(): AsyncGenerator<Buffer> {
       let ino = 1;
@@ -275,19 +270,8 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
     }
     const signature = rpmHeader(62, sig);
     const head = Buffer.concat([rpmLead(`${info.name}-${info.version}-${info.release}`, ARCH_NUMS[info.architecture] ?? 0), signature, padTo(signature.length, 8), finalHeader]);
-    async function* rpmChunks(): AsyncGenerator<Buffer> {
-      yield head;
-      for await (const chunk of createReadStream(payloadTmp)) yield chunk as Buffer;
-    }
-    await pipeline(Readable.from(rpmChunks()), createWriteStream(tmp));
-    await rename(tmp, outFile);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    if (error instanceof AiopError) throw error;
-    throw new AiopError('pack', `cannot write ${outFile}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await rm(payloadTmp, { force: true });
-  }
+    return { head };
+  });
 }
 
 /** The main header, waiting only for the payload digest. */
