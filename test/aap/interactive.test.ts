@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNginx } from '../util/nginx.js';
-import { AAP } from '../util/run.js';
+import { AAP, isolatedEnv, tempDir } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
 import { aapPlaybook } from './helpers.js';
 import { StateFile } from '../../src/store/state-file.js';
@@ -49,6 +49,25 @@ test('-f URL on a terminal asks before overwriting an existing recipe', async (t
   assert.equal(yes.code, 0, yes.output);
   assert.match(await readFile(join(pb.root, 'remote.yml'), 'utf8'), /served/);
   assert.equal(await readFile(join(pb.root, '.build/aap/r.txt'), 'utf8'), 'served\n');
+});
+
+test('-f URL outside a playbook asks the same question on a terminal, and y fetches and builds', async (t) => {
+  if (!requireTools(t, 'nginx', 'script')) return;
+  const { dir, cleanup } = await tempDir('aiop-aap-ask-');
+  t.after(cleanup);
+  const env = { ...isolatedEnv(dir), CI: undefined };
+  await mkdir(join(dir, 'www'));
+  await mkdir(join(dir, 'work'));
+  await writeFile(join(dir, 'www/remote.yml'), 'default: r.txt\ntargets:\n  r.txt: { commands: ["echo served > $target"] }\n');
+  const server = await startNginx({ root: join(dir, 'www') });
+  t.after(() => server.stop());
+  await writeFile(join(dir, 'work/remote.yml'), 'default: r.txt\ntargets:\n  r.txt: { commands: ["echo local > $target"] }\n');
+  const line = `${JSON.stringify(process.execPath)} ${JSON.stringify(AAP)} -f ${server.url}/remote.yml`;
+  const yes = await underTerminal(line, join(dir, 'work'), env, 'y\n');
+  assert.equal(yes.code, 0, yes.output);
+  assert.match(yes.output, /remote\.yml already exists: overwrite\? \[y\/N\]/);
+  assert.match(await readFile(join(dir, 'work/remote.yml'), 'utf8'), /served/);
+  assert.equal(await readFile(join(dir, 'work/.build/aap/r.txt'), 'utf8'), 'served\n');
 });
 
 test('SIGINT ends the running command and exits 130; the interrupted target is not recorded as built', async (t) => {
