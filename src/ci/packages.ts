@@ -45,6 +45,11 @@ export type Locate = (path: ConfigPath) => { location: SourceLocation; sourceLin
 /** Where packages.yml came from, for diagnostics. */
 export interface ExpandOptions {
   locate?: Locate;
+  /**
+   * Entries left unchecked: those of a system target whose own definition is broken (`aiop
+   * validate` reports that mistake, and what depends on it would only repeat it).
+   */
+  skipSystemTarget?: (name: string) => boolean;
 }
 
 /** More packages than this is surely a mistake (and would exhaust memory long before it built). */
@@ -74,6 +79,7 @@ export function expandPackages(config: PackagesConfig, inventory: InventoryConfi
   config.packages.forEach((entry, index) => {
     const at = (...rest: Array<string | number>): ConfigPath => ['packages', index, ...rest];
     const label = `package ${index + 1}`;
+    if (opts.skipSystemTarget?.(entry.system_target)) return;
     const target = inventory.system_targets[entry.system_target];
     if (target === undefined) {
       const known = Object.keys(inventory.system_targets);

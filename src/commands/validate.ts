@@ -12,7 +12,7 @@ import { AiopError, ConfigError, formatDiagnostic, type Diagnostic } from '../co
 import { expandPackages, type PackageSpec } from '../ci/packages.js';
 import { findPlaybookRoot, misnamedPlaybookFiles } from '../playbook/find-root.js';
 import type { Playbook, Recipe } from '../playbook/load.js';
-import { checkInventory } from '../playbook/checks.js';
+import { checkInventory, salvageInventoryFile, type SalvagedInventory } from '../playbook/checks.js';
 import { inventorySchema, packagesSchema, recipeSchema, type InventoryConfig, type PackagesConfig, type SystemTargetConfig } from '../playbook/schema.js';
 import { parseYamlFile, sortDiagnostics, type ParsedYamlFile } from '../playbook/yaml-file.js';
 import { loadUserConfig } from '../playbook/user-config.js';
@@ -336,13 +336,19 @@ export async function validatePlaybook(root: string, env: NodeJS.ProcessEnv = pr
   const inventoryFile = join(absRoot, '.aiop', 'inventory_config.yml');
   files.add(relative(absRoot, inventoryFile));
   let inventory: ParsedYamlFile<InventoryConfig> | undefined;
+  /** The right parts of an inventory with mistakes: what does not depend on them is still checked. */
+  let salvaged: (SalvagedInventory & { file: ParsedYamlFile<InventoryConfig> }) | undefined;
   try {
     inventory = await parseYamlFile(inventoryFile, inventorySchema, { displayRoot: absRoot });
     // Its own cross-checks (duplicate names, `when`) do not stop the checks that follow.
     checkInventory(inventory).forEach((d) => found.add(d));
   } catch (error) {
     found.take(error);
+    if (error instanceof ConfigError) salvaged = await salvageInventoryFile(inventoryFile, absRoot);
+    if (salvaged) checkInventory(salvaged.file).forEach((d) => found.add(d));
   }
+  /** The inventory the other checks use: the file, or its right parts. */
+  const usable = inventory ?? salvaged?.file;
 
   const recipeFiles = new Map<string, ParsedYamlFile<unknown>>();
   const recipe = await checkRecipes(absRoot, found, files, recipeFiles);
@@ -358,10 +364,11 @@ export async function validatePlaybook(root: string, env: NodeJS.ProcessEnv = pr
     } catch (error) {
       found.take(error);
     }
-    if (packages && inventory) {
+    if (packages && usable) {
       try {
         const parsed = packages;
-        specs = expandPackages(parsed.value, inventory.value, {
+        specs = expandPackages(parsed.value, usable.value, {
+          ...(salvaged ? { skipSystemTarget: salvaged.broken } : {}),
           locate: (path) => {
             const where = parsed.locate(path);
             return where.location ? { location: where.location, ...(where.sourceLine !== undefined ? { sourceLine: where.sourceLine } : {}) } : undefined;
@@ -373,15 +380,17 @@ export async function validatePlaybook(root: string, env: NodeJS.ProcessEnv = pr
     }
   }
 
-  if (inventory) {
-    const playbook: Playbook = { root: absRoot, inventory: inventory.value, recipe: recipe ?? { variables: {}, targets: {}, children: [], files: [] } };
+  // With mistakes in the package fields or variables, every target depends on them: only their own mistakes are known.
+  const tried = inventory ?? (salvaged?.whole ? salvaged.file : undefined);
+  if (tried) {
+    const playbook: Playbook = { root: absRoot, inventory: tried.value, recipe: recipe ?? { variables: {}, targets: {}, children: [], files: [] } };
     summary.recipeTargets = Object.keys(playbook.recipe.targets).length;
-    for (const [name, target] of Object.entries(inventory.value.system_targets)) {
+    for (const [name, target] of Object.entries(tried.value.system_targets)) {
       summary.systemTargets++;
       summary.artifacts += target.artifacts?.length ?? 0;
       for (const values of combinationsFor(name, target, specs)) {
         summary.combinations++;
-        await tryCombination(playbook, inventory, recipeFiles, name, target, values, found, !recipeBroken);
+        await tryCombination(playbook, tried, recipeFiles, name, target, values, found, !recipeBroken);
       }
     }
   }

@@ -4,8 +4,9 @@
  */
 import type { Diagnostic } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import type { InventoryConfig } from './schema.js';
-import type { ParsedYamlFile } from './yaml-file.js';
+import { inventorySchema, type InventoryConfig } from './schema.js';
+import { z } from 'zod';
+import { parseYamlFile, type ParsedYamlFile } from './yaml-file.js';
 import { badRelativePath, badSingleName, destProblem, printable } from './path-values.js';
 
 /** Semantic checks of `.aiop/inventory_config.yml`. */
@@ -88,3 +89,63 @@ export function badFileTargetName(name: string): string | undefined {
   return undefined;
 }
 
+
+/** What {@link salvageInventory} keeps of an inventory its schema refused. */
+export interface SalvagedInventory {
+  /** The right parts: the valid system targets; the package fields and variables when valid. */
+  inventory: InventoryConfig;
+  /** Whether the system target `name` is in the file but wrong (or the targets cannot be told apart). */
+  broken: (name: string) => boolean;
+  /** Whether the package fields and the variables are right: then the valid targets can be tried in full. */
+  whole: boolean;
+}
+
+/**
+ * The parts of an inventory that are right, from a file (as read) that its schema refused, so
+ * that a mistake in one part hides only what depends on it: packages.yml entries of a valid
+ * system target are still checked, and so are the recipe and the valid targets themselves.
+ */
+export function salvageInventory(data: unknown): SalvagedInventory | undefined {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const raw = data as Record<string, unknown>;
+  const shape = inventorySchema.shape;
+  const pkg = shape.package.safeParse(raw.package);
+  const variables = shape.variables.safeParse(raw.variables);
+  const rawTargets = raw.system_targets;
+  const targets: InventoryConfig['system_targets'] = {};
+  const broken = new Set<string>();
+  const readable = rawTargets !== null && typeof rawTargets === 'object' && !Array.isArray(rawTargets);
+  if (readable) {
+    for (const [name, target] of Object.entries(rawTargets as Record<string, unknown>)) {
+      const one = shape.system_targets.safeParse({ [name]: target });
+      if (one.success) Object.assign(targets, one.data);
+      else broken.add(name);
+    }
+  }
+  const rawPkg = (raw.package ?? {}) as Record<string, unknown>;
+  const text = (value: unknown, otherwise: string): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : otherwise);
+  const inventory: InventoryConfig = {
+    package: pkg.success
+      ? pkg.data
+      : { name: text(rawPkg.name, 'package'), version: text(rawPkg.version, '0'), maintainer: text(rawPkg.maintainer, ''), description: text(rawPkg.description, '') },
+    ...(variables.success && variables.data !== undefined ? { variables: variables.data } : {}),
+    system_targets: targets,
+  };
+  return { inventory, broken: (name) => !readable || broken.has(name), whole: pkg.success && variables.success };
+}
+
+/**
+ * {@link salvageInventory} of the inventory file at `file`, with the means to locate its parts;
+ * undefined when it is not even valid YAML (then nothing in it can be trusted).
+ */
+export async function salvageInventoryFile(file: string, displayRoot: string): Promise<(SalvagedInventory & { file: ParsedYamlFile<InventoryConfig> }) | undefined> {
+  let raw: ParsedYamlFile<unknown>;
+  try {
+    // Read again with no schema: the YAML checks (syntax, nesting, duplicate keys) still apply.
+    raw = await parseYamlFile(file, z.unknown(), { displayRoot });
+  } catch {
+    return undefined;
+  }
+  const kept = salvageInventory(raw.value);
+  return kept && { ...kept, file: { ...raw, value: kept.inventory } };
+}

@@ -195,3 +195,40 @@ test('validate checks the rpm and deb relation fields, each at the line and colu
   has(at('config_files: [../etc/shadow]', '../etc/shadow'), 'rpm settings of "linux": config file "../etc/shadow" must be a package-relative path');
   has(at('scripts: { post: files/missing-post.sh }', 'files/missing-post.sh'), 'rpm settings of "linux": script post "files/missing-post.sh" not found');
 });
+
+test('a mistake in inventory_config.yml does not hide an independent wrong value in packages.yml (compat_args: [rpi5])', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  await writePlaybook(dir, {
+    inventory: SIMPLE_INVENTORY.replace('  version: 1.0.0\n', '  version: 1.0.0\n  colour: red\n'),
+    recipe: RECIPE,
+    packages: PACKAGES.replace('compat_args: { distro: debian12, arch: amd64 }', 'compat_args: [rpi5]'),
+    files: { 'files/hello.sh': 'echo hi\n' },
+  });
+  const r = await aiop(['validate'], { cwd: dir, env: isolatedEnv(dir) });
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(errorLines(r.stderr), [
+    '.aiop/inventory_config.yml:4:3: unknown key "colour" at package',
+    '.aiop/packages.yml:3:18: package 1: system target "linux" takes 2 compatibility value(s), got 1',
+  ]);
+  assert.match(r.stderr, /^aiop: 2 problems found$/m);
+});
+
+test('a broken system target hides only what depends on it: the other target, its packages and the recipe are still checked', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const broken = `  other:\n    compatibility:\n      - { name: arch, choice: [amd64] }\n`;
+  await writePlaybook(dir, {
+    inventory: SIMPLE_INVENTORY + broken,
+    recipe: RECIPE.replace('depends: [bin/hello]', 'depends: [bin/hello, bin/helo]'),
+    packages: `${PACKAGES.replace('distro: debian12', 'distro: debian13')}  - system_target: other\n    compat_args: [amd64]\n`,
+    files: { 'files/hello.sh': 'echo hi\n' },
+  });
+  const r = await aiop(['validate'], { cwd: dir, env: isolatedEnv(dir) });
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(errorLines(r.stderr), [
+    '.aiop/inventory_config.yml:17:23: unknown key "choice" at system_targets.other.compatibility[0]',
+    '.aiop/recipe.yml:5:26: target "package" depends on "bin/helo", which is not a target',
+    '.aiop/packages.yml:3:28: package 1: "debian13" is not a valid distro',
+  ]);
+});
