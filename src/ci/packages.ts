@@ -7,6 +7,7 @@
 import type { InventoryConfig, PackagesConfig, SystemTargetConfig } from '../playbook/schema.js';
 import { ConfigError, type Diagnostic, type SourceLocation } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
+import { UPLOAD_URL_HINT, uploadUrlProblem } from '../core/url.js';
 import { canonicalOptionName, checkOptionValue, optionArgs, KNOWN_BUILD_OPTIONS } from './build-options.js';
 import { rpmArchitecture } from '../pack/rpm.js';
 
@@ -343,6 +344,8 @@ function checkOptions(
   if (options.upload_url !== undefined && uploads.length === 0) {
     problems.add(at('options', 'upload_url'), `${label}: option "upload_url" requires "upload"`);
   }
+  const badUrl = options.upload_url === undefined ? undefined : uploadUrlProblem(String(options.upload_url));
+  if (badUrl !== undefined) problems.add(at('options', 'upload_url'), `${label}: upload_url ${badUrl}`, UPLOAD_URL_HINT);
   if (uploads.includes('zip') && options.zip_pack !== true) {
     problems.add(at('options', 'upload'), `${label}: uploads a zip that it does not make`, 'add zip_pack: true');
   }

@@ -23,6 +23,7 @@ import { packagesSchema, type PackagesConfig } from '../playbook/schema.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 import { parseYamlFile } from '../playbook/yaml-file.js';
 import { machineReadableFailures } from '../session/reporting.js';
+import { checkOptionCombinations } from './build.js';
 import { Session } from '../session/session.js';
 
 export interface BuildAllIo {
@@ -95,6 +96,7 @@ export async function buildAllCommand(
   // Every package is checked before any is built: a mistake in one is found at once (exit 2).
   const requests = specs.map((spec) => {
     const buildOptions = parseBuild(buildArgs(spec));
+    checkOptionCombinations(buildOptions, io.env);
     const target = resolveTarget(playbook.inventory, spec.systemTarget, spec.compat.map(([name, value]) => `${name}=${value}`));
     return { spec, buildOptions, target };
   });

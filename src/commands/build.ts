@@ -5,6 +5,8 @@
 import { resolve } from 'node:path';
 import { VERSION } from '../core/version.js';
 import { UsageError } from '../core/errors.js';
+import { UPLOAD_URL_HINT, uploadUrlProblem } from '../core/url.js';
+import { checkSourceDateEpoch } from '../pack/source-date.js';
 import { resolveTarget, targetHelp } from '../playbook/compat.js';
 import type { BuildOptions } from '../options/build-options.js';
 import { planPackageBuild, runFullBuild } from '../session/full-build.js';
@@ -27,8 +29,11 @@ export interface BuildCommandIo {
   unchanged?: Unchanged;
 }
 
-/** Checks option combinations that need no playbook (exit 2 before anything runs). */
-export function checkOptionCombinations(options: BuildOptions): void {
+/**
+ * Checks what needs no playbook (exit 2 before anything runs): option combinations, the upload
+ * URL and, for a build that packs, SOURCE_DATE_EPOCH.
+ */
+export function checkOptionCombinations(options: BuildOptions, env: NodeJS.ProcessEnv = {}): void {
   if (options.upload.length > 0 && !options.uploadUrl) {
     throw new UsageError('--upload needs --upload_url', 'e.g. --upload zip deb --upload_url https://repo.example.com/hello');
   }
@@ -40,6 +45,8 @@ export function checkOptionCombinations(options: BuildOptions): void {
     if (kind === 'zip' && !options.zipPack) throw new UsageError('--upload zip: this build makes no zip', 'add --zip_pack');
     if ((kind === 'deb' || kind === 'rpm') && !options.installer?.includes(kind)) throw new UsageError(`--upload ${kind}: this build makes no .${kind}`, `add --installer ${kind}`);
   }
+  const badUrl = options.uploadUrl === undefined ? undefined : uploadUrlProblem(options.uploadUrl);
+  if (badUrl !== undefined) throw new UsageError(`--upload_url ${badUrl}`, UPLOAD_URL_HINT);
   if (options.installerName && options.installer === undefined) {
     throw new UsageError('--installer_name needs --installer', 'e.g. --installer deb --installer_name hello.deb');
   }
@@ -52,6 +59,7 @@ export function checkOptionCombinations(options: BuildOptions): void {
   if (options.jobs !== undefined && (!Number.isInteger(options.jobs) || options.jobs < 1)) {
     throw new UsageError(`--jobs must be a whole number >= 1, not "${options.jobs}"`);
   }
+  if (options.zipPack || (options.installer?.length ?? 0) > 0) checkSourceDateEpoch(env);
 }
 
 /** Prints the system target's parameters (`aiop build TARGET -h`). */
@@ -69,7 +77,7 @@ export async function buildTargetHelp(systemTarget: string, io: BuildCommandIo):
  */
 export async function buildCommand(given: BuildOptions, io: BuildCommandIo): Promise<number> {
   machineReadableFailures('aiop', given.machineReadable);
-  checkOptionCombinations(given);
+  checkOptionCombinations(given, io.env);
   // A key file is named relative to where the command was typed, not to the playbook.
   const options = given.signingKey === undefined ? given : { ...given, signingKey: resolve(io.cwd, given.signingKey) };
   const root = await findPlaybookRoot(io.cwd);

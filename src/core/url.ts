@@ -24,3 +24,22 @@ export function splitCredentials(url: URL): { bare: URL; authorization?: string 
   bare.password = '';
   return { bare, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
+
+/**
+ * What is wrong with an upload URL that no server could ever take (not a URL, not http or
+ * https, no host), or undefined. Checked before anything is built: the upload comes last.
+ */
+export function uploadUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `is not a valid URL: ${redactUrl(url)}`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `must be http or https, not ${parsed.protocol.slice(0, -1)}: ${redactUrl(url)}`;
+  if (parsed.hostname === '') return `has no host: ${redactUrl(url)}`;
+  return undefined;
+}
+
+/** The hint beside an {@link uploadUrlProblem}. */
+export const UPLOAD_URL_HINT = 'give an http:// or https:// URL with a host, e.g. https://repo.example.com/hello';

@@ -17,13 +17,21 @@ function gitCommitTime(root: string): Promise<number | undefined> {
 
 /** SOURCE_DATE_EPOCH, else the playbook's last git commit time (git log -1 --format=%ct), else 1980-01-01 UTC. */
 export async function sourceDate(playbookRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<Date> {
-  const fromEnv = env.SOURCE_DATE_EPOCH;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    if (!/^\d+$/.test(fromEnv)) {
-      throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970-01-01 UTC, got "${fromEnv}"`);
-    }
-    return new Date(Number(fromEnv) * 1000);
-  }
+  const fromEnv = checkSourceDateEpoch(env);
+  if (fromEnv !== undefined) return new Date(Number(fromEnv) * 1000);
   const commit = await gitCommitTime(playbookRoot);
   return commit === undefined ? DOS_EPOCH : new Date(commit * 1000);
+}
+
+/**
+ * SOURCE_DATE_EPOCH when set (undefined when unset or empty); a value that is not a whole
+ * number of seconds is a usage error, checked before a build that packs starts.
+ */
+export function checkSourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const fromEnv = env.SOURCE_DATE_EPOCH;
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  if (!/^\d+$/.test(fromEnv)) {
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970-01-01 UTC, got "${fromEnv}"`, 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or leave it unset');
+  }
+  return Number(fromEnv);
 }
