@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { SequentialWriter } from './bulk-io.js';
-import { Digester, parseSri, sameSri, type Algorithm } from './integrity.js';
+import { Digester, mismatchLines, parseSri, sameSri, showDigest, type Algorithm, type DigestForm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
 import { redactUrl } from '../core/url.js';
 
@@ -21,6 +21,8 @@ export interface DownloadRequest extends SourceSettings {
   url: string;
   /** Expected SRI; undefined = unknown, then the digest is computed with `sha256`. */
   integrity?: string;
+  /** How the playbook wrote `integrity`: a mismatch shows both digests so. */
+  digestForm?: DigestForm;
   /** Retries after the first try. */
   retries: number;
   /** First backoff delay; doubled after each failed try. */
@@ -65,7 +67,8 @@ export async function downloadVerified(req: DownloadRequest): Promise<Downloaded
         tee = req.teeFile ? await req.teeFile() : undefined;
         const { integrity, bytes } = await tryOnce(req, dispatcher, temp, tee, algorithm);
         if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
-          throw new TryFailure(`checksum mismatch: expected ${req.integrity}, got ${integrity}`, true, undefined, integrity);
+          const form = req.digestForm;
+          throw new TryFailure(`checksum mismatch: expected ${showDigest(req.integrity, form)}, got ${showDigest(integrity, form)}`, true, undefined, integrity);
         }
         req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
         return { file: temp, integrity, bytes, ...(tee === undefined ? {} : { tee }) };
@@ -99,7 +102,7 @@ function finalError(req: DownloadRequest, failure: TryFailure, attempts: number)
   if (failure.actualIntegrity !== undefined) {
     return new AiopError(
       'download',
-      `checksum mismatch for ${redactUrl(req.url)} (artifact ${req.name}): expected ${req.integrity}, got ${failure.actualIntegrity} (after ${tries})`,
+      `checksum mismatch for ${redactUrl(req.url)} (artifact ${req.name}) after ${tries}:\n${mismatchLines(req.integrity!, failure.actualIntegrity, req.digestForm)}`,
     );
   }
   return new AiopError('download', `download of ${redactUrl(req.url)} (artifact ${req.name}) failed after ${tries}: ${failure.message}`);

@@ -57,3 +57,22 @@ export function sameSri(a: string, b: string): boolean {
   const pb = parseSri(b);
   return pa !== undefined && pb !== undefined && pa.algorithm === pb.algorithm && pa.digest === pb.digest;
 }
+
+/**
+ * How the playbook wrote a digest: `sha256: <hex>` ('hex') or `integrity: <algorithm>-<base64>`
+ * ('sri'). Messages show digests in that form, so that they can be compared with what the user
+ * wrote and with `sha256sum`.
+ */
+export type DigestForm = 'hex' | 'sri';
+
+/** An SRI digest in the user's form: hexadecimal digits for 'hex', the SRI string itself otherwise. */
+export function showDigest(sri: string, form: DigestForm = 'sri'): string {
+  const parsed = parseSri(sri);
+  return form === 'hex' && parsed ? Buffer.from(parsed.digest, 'base64').toString('hex') : sri;
+}
+
+/** The two lines of a checksum mismatch, expected above actual, each named as the playbook names it. */
+export function mismatchLines(expected: string, actual: string, form: DigestForm = 'sri'): string {
+  const key = form === 'hex' ? `${parseSri(expected)?.algorithm ?? 'sha256'}:` : 'integrity:';
+  return `  expected ${key} ${showDigest(expected, form)}\n  actual   ${key} ${showDigest(actual, form)}`;
+}

@@ -17,7 +17,7 @@ import { archiveKindOf, fileNameOfUrl } from './archive-kind.js';
 import { cacheTempFile, commitContent, dropContent, findContent, integrityForUrl } from './cache.js';
 import { copyChunked } from './bulk-io.js';
 import { extractArchive } from './extract/index.js';
-import { Digester, parseSri, sameSri, sriOfFile } from './integrity.js';
+import { Digester, parseSri, sameSri, sriOfFile, type DigestForm } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 import { redactUrl } from '../core/url.js';
 import { makeDirs } from '../core/make-dirs.js';
@@ -74,6 +74,7 @@ interface Wanted {
   name: string;
   url: string;
   integrity?: string;
+  digestForm?: DigestForm;
 }
 
 const DEFAULT_BACKOFF_MS = 1000;
@@ -87,6 +88,10 @@ const downloadSlots = pLimit(6);
 const cachedInFlight = new Map<string, Promise<Omit<Source, 'release'>>>();
 /** Downloads in flight without the cache, shared until the last user releases the temp file. */
 const uncachedInFlight = new Map<string, { promise: Promise<{ file: string; integrity: string; dir: string }>; users: number }>();
+
+function formOf(a: { digestForm?: DigestForm }): { digestForm?: DigestForm } {
+  return a.digestForm === undefined ? {} : { digestForm: a.digestForm };
+}
 
 function keyOf(w: Wanted): string {
   return `${w.url}\n${w.integrity ?? ''}`;
@@ -102,6 +107,7 @@ function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<st
     name: w.name,
     url: w.url,
     ...(w.integrity === undefined ? {} : { integrity: w.integrity }),
+    ...(w.digestForm === undefined ? {} : { digestForm: w.digestForm }),
     retries: settings.retries,
     backoffMs: settings.backoffMs ?? DEFAULT_BACKOFF_MS,
     connectTimeoutMs: settings.connectTimeoutMs,
@@ -407,7 +413,7 @@ function fileTarget(artifact: ResolvedArtifact): string {
 
 /** Places one artifact. */
 async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings, first: Source): Promise<PlacedArtifact> {
-  const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity };
+  const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity, ...formOf(artifact) };
   if (artifact.extract) {
     const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal, settings.replaceable), first);
     return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: result.files, folders: result.folders, fromCache };
@@ -437,7 +443,7 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
     return { ...a, dest: normalizeDest(a.dest, a.name) };
   });
   // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.
-  const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity }, settings)));
+  const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity, ...formOf(a) }, settings)));
   const sources = acquired.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
   try {
     const failed = acquired.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -456,8 +462,8 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
 }
 
 /** For the recipe's `:fetch URL DEST`: through the same cache; integrity optional (then cached by URL). */
-export async function fetchUrl(url: string, destFile: string, settings: FetchSettings, integrity?: string): Promise<void> {
-  const w: Wanted = { name: fileNameOfUrl(url), url, ...(integrity === undefined ? {} : { integrity }) };
+export async function fetchUrl(url: string, destFile: string, settings: FetchSettings, integrity?: string, digestForm?: DigestForm): Promise<void> {
+  const w: Wanted = { name: fileNameOfUrl(url), url, ...(integrity === undefined ? {} : { integrity }), ...(digestForm === undefined ? {} : { digestForm }) };
   // The destination is known before the download: write it while the cache entry is written
   // (bench/analysis.md (f): copying 2 GiB afterwards doubled the time).
   await withSource(w, settings, async (source, verify) => (await placeCopy(source, destFile, 0o644, verify, settings.signal)) || false, undefined, destFile);

@@ -2,7 +2,7 @@
 import { posix } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import type { ArtifactConfig } from '../playbook/schema.js';
-import { parseSri, sriFromSha256Hex, sameSri } from './integrity.js';
+import { parseSri, sriFromSha256Hex, sameSri, type DigestForm } from './integrity.js';
 import { archiveKindOf } from './archive-kind.js';
 import { redactUrl } from '../core/url.js';
 import { badRelativePath, destProblem } from '../playbook/path-values.js';
@@ -13,6 +13,8 @@ export interface ResolvedArtifact {
   url: string;
   /** SRI, e.g. sha256-<base64> */
   integrity: string;
+  /** How the playbook wrote it (`sha256:` hex or `integrity:` SRI): messages show digests so. */
+  digestForm?: DigestForm;
   extract: boolean;
   stripComponents: number;
   /** package-relative, '' = root; ends with / for a folder */
@@ -71,6 +73,7 @@ export function resolveArtifacts(
       name: config.name,
       url,
       integrity,
+      ...(config.integrity === undefined ? { digestForm: 'hex' as const } : {}),
       extract,
       stripComponents: config.strip_components ?? 0,
       dest: normalizeDest(expand(config.dest ?? ''), config.name),

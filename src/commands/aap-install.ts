@@ -82,7 +82,7 @@ export async function installTool(
     const download = join(work, 'download');
     // The download stack is loaded only when a tool is really installed.
     const { archiveKindOf, extractArchive, fetchUrl, sriFromSha256Hex } = await import('../artifacts/index.js');
-    await fetchUrl(tool.url, download, settings, sriFromSha256Hex(tool.sha256.toLowerCase()));
+    await fetchUrl(tool.url, download, settings, sriFromSha256Hex(tool.sha256.toLowerCase()), 'hex');
 
     const unpacked = join(work, 'tool');
     await mkdir(unpacked);

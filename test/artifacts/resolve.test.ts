@@ -20,9 +20,9 @@ test('resolveArtifacts applies `when`, expands variables and turns sha256 into S
   const values = { arch: 'amd64', distro: 'debian12' };
   const resolved = resolveArtifacts(configs, values, expandWith(values));
   assert.deepEqual(resolved, [
-    { name: 'jq', url: 'https://example.com/jq-amd64.tar.gz', integrity: `sha256-${Buffer.from(HEX, 'hex').toString('base64')}`, extract: true, stripComponents: 1, dest: 'bin/', mode: 0o755 },
+    { name: 'jq', url: 'https://example.com/jq-amd64.tar.gz', integrity: `sha256-${Buffer.from(HEX, 'hex').toString('base64')}`, digestForm: 'hex', extract: true, stripComponents: 1, dest: 'bin/', mode: 0o755 },
     { name: 'both', url: 'https://example.com/debian12/x.zip', integrity: 'sha512-AAAA', extract: false, stripComponents: 0, dest: 'opt/debian12' },
-    { name: 'always', url: 'file:///srv/a.txt', integrity: `sha256-${Buffer.from(HEX, 'hex').toString('base64')}`, extract: false, stripComponents: 0, dest: '' },
+    { name: 'always', url: 'file:///srv/a.txt', integrity: `sha256-${Buffer.from(HEX, 'hex').toString('base64')}`, digestForm: 'hex', extract: false, stripComponents: 0, dest: '' },
   ]);
   assert.deepEqual(resolveArtifacts(undefined, values, expandWith(values)), []);
   // A compatibility name the target lacks never matches.
