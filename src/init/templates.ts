@@ -74,7 +74,7 @@ ${params}
       install_prefix: /usr
       section: utils
       priority: optional
-      # compression: gzip         # of data.tar: gzip, xz, zstd or none
+      # compression: gzip         # of data.tar: gzip, xz, zstd or none (lintian accepts gzip and xz)
       # Relations, one per item: pre_depends, depends, recommends, suggests, enhances,
       # breaks, conflicts, replaces, provides
       # depends: [libc6 (>= 2.31)]
