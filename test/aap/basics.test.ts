@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AAP, aap, isolatedEnv, tempDir } from '../util/run.js';
 import { aapPlaybook, expectStatus } from './helpers.js';
 import { StateFile } from '../../src/store/state-file.js';
+import { shellJoin } from '../../src/ci/shell.js';
 
 test('-h and -V print and exit 0 without reading the recipe', async (t) => {
   const pb = await aapPlaybook(t, { recipe: 'targets: [this is: not a recipe\n' });
@@ -172,7 +173,7 @@ test('$AAP is the command that runs this aap; a command\'s output is shown when 
   // The seed's own example, outside any playbook.
   const self = await aap(['-f', 'NONE', '-c', ':print $AAP'], { cwd: dir, env });
   expectStatus(self, 0);
-  assert.equal(self.stdout, `${process.execPath} ${AAP}\n`);
+  assert.equal(self.stdout, `${shellJoin([process.execPath, AAP])}\n`);
   // It runs aap: a nested aap prints through it.
   const nested = await aap(['-f', 'NONE', '-c', `:sys $AAP -f NONE -c ':print nested'`], { cwd: dir, env });
   expectStatus(nested, 0);
