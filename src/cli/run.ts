@@ -3,7 +3,7 @@
  * executable wraps its work in {@link main}. Unexpected errors keep their stack.
  */
 import { AiopError, EXIT, exitStatusFor, fileSystemFailure, formatFailure } from '../core/errors.js';
-import { printFailure, wasReported } from '../report/failure-printer.js';
+import { printFailure, wasShown } from '../report/failure-printer.js';
 
 /** Runs a command body and exits with its status. */
 export function main(program: string, body: () => Promise<number>): void {
@@ -21,9 +21,9 @@ export function main(program: string, body: () => Promise<number>): void {
     (thrown: unknown) => {
       const error = fileSystemFailure(thrown);
       if (error instanceof AiopError) {
-        // aiop's reporters show a failure of its build (then the log file); aap's console leaves the
-        // failure that ends the run to this line.
-        if (program === 'aap' || !wasReported(error)) printFailure(`${program}: error: ${formatFailure(error)}`, error);
+        // A failure the run's reporters showed (then the log file) is not said again; aap's
+        // console, or a console level that hides errors, leaves it to this line.
+        if (!wasShown(error)) printFailure(`${program}: error: ${formatFailure(error)}`, error);
         process.exitCode = exitStatusFor(error.reason);
         return;
       }

@@ -36,3 +36,15 @@ export function markReported(error: AiopError): void {
 export function wasReported(error: AiopError): boolean {
   return reported.has(error);
 }
+
+const shown = new WeakSet<AiopError>();
+
+/** Notes that a run's reporters showed a failure to people (then the exit printer says nothing). */
+export function markShown(error: AiopError): void {
+  shown.add(error);
+}
+
+/** Whether a run's reporters showed a failure to people. */
+export function wasShown(error: AiopError): boolean {
+  return shown.has(error);
+}

@@ -56,6 +56,11 @@ export interface Reporters {
   logFile?: string;
   /** Whether the progress box is drawn (for the command's own decisions, e.g. prompts). */
   readonly progress: boolean;
+  /**
+   * Whether a failure of the run reaches people through these reporters (the package's line,
+   * the summary or a `ui,error` line), so that the command line need not print it again.
+   */
+  readonly showsFailures?: boolean;
   /** With `perPackageLogs`: the log file of a package once its `package-start` was seen. */
   packageLogFile(pkg: string): string | undefined;
   /**
@@ -359,6 +364,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
   return {
     logFile: logFile?.path,
     progress: box !== undefined,
+    showsFailures: passes('ERROR', levels.console) || settings.alwaysShowSummary === true,
     packageLogFile: (pkg) => packageLogs.get(pkg)?.path,
     close,
   };

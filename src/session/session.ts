@@ -12,6 +12,7 @@ import { relative } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { Reporters } from '../report/index.js';
+import { markShown } from '../report/failure-printer.js';
 import { onInterrupt } from './interrupt.js';
 import { acquirePackageLock, type PackageLock } from './lock.js';
 import { machineReadableFailures, startReporting, type Reporting, type ReportingSettings } from './reporting.js';
@@ -126,7 +127,7 @@ export class Session {
       return result;
     } catch (error) {
       if (!(error instanceof AiopError)) throw error;
-      this.#reporting.markReported(error);
+      this.#reported(error);
       emit({ type: 'failure', target: pkg, pkg, message: error.message });
       if (startedPackage) emit({ type: 'package-done', pkg, ok: false, error: error.message, durationMs: Date.now() - started, ...logFile() });
       if (onFailure === 'throw') throw error;
@@ -136,9 +137,15 @@ export class Session {
     }
   }
 
+  /** Notes that `error` goes through the reporters, and whether they show it to people. */
+  #reported(error: AiopError): void {
+    this.#reporting.markReported(error);
+    if (this.reporters.showsFailures === true) markShown(error);
+  }
+
   /** Reports a failure that belongs to no package build (a CI plan, a check of the whole run). */
   fail(error: AiopError, target: string): void {
-    this.#reporting.markReported(error);
+    this.#reported(error);
     this.emit({ type: 'failure', target, message: error.message });
   }
 

@@ -124,3 +124,13 @@ test('a successful build says each thing once: no empty fetch step, each output 
   assert.equal(count(run.stderr, `${folder}.zip`), 1, run.stderr);
   assert.doesNotMatch(run.stderr, /Fetching artifacts/);
 });
+
+test('with the console level above ERROR, the failure that ends the run is still said once, as aiop: error:', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const root = await writePlaybook(join(dir, 'pb'), { recipe: recipe('exit 3') });
+  const run = await aiop([...BUILD, '-sll', 'DISABLED'], { cwd: root, env: isolatedEnv(dir) });
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, '');
+  assert.equal(run.stderr, 'aiop: error: target "bin/hello": command exited with status 3: exit 3\n');
+});
