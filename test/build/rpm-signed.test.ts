@@ -55,6 +55,7 @@ test('aiop build --installer rpm --signing_key FILE (or AIOP_SIGNING_KEY) signs 
   assert.equal(signed.code, 0, signed.stderr);
   assert.match(signed.stderr, new RegExp(`Wrote .*${RPM.replace(/\./g, '\\.')}, signed with key ${one.fingerprint}`));
   assert.equal(signature(), `EdDSA/SHA512, Tue Nov 14 22:13:20 2023, Key ID ${one.fingerprint.slice(-16).toLowerCase()}`);
+  const signedBytes = await readFile(rpmFile);
 
   // Another key in the same file is another build: neither the pack record nor the no-op record
   // of the last one answers it (that record is written a quiet second after the .rpm, so that
@@ -70,6 +71,7 @@ test('aiop build --installer rpm --signing_key FILE (or AIOP_SIGNING_KEY) signs 
   const fromEnv = await aiop(['build', 'linux', 'debian12', 'amd64', '--installer', 'rpm'], { cwd: root, env: { ...env, AIOP_SIGNING_KEY: one.secret } });
   assert.equal(fromEnv.code, 0, fromEnv.stderr);
   assert.match(signature(), new RegExp(`Key ID ${one.fingerprint.slice(-16).toLowerCase()}$`));
+  assert.ok((await readFile(rpmFile)).equals(signedBytes), 'the same key from the environment, in another process: the same bytes');
 
   // The secret key material appears nowhere but in the key file and gpg's own folder.
   const secretLine = one.secret.split('\n').filter((l) => /^[A-Za-z0-9+/]{40,}$/.test(l))[3]!;
