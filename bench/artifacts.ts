@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startNginx } from '../test/util/nginx.js';
-import { contentPath, sriFromSha256Hex } from '../src/artifacts/index.js';
+import { findCached, sriFromSha256Hex } from '../src/artifacts/index.js';
 import { dataFile } from './data.js';
 import { REPO, WORK, hyperfine, type Row } from './run.js';
 import type { Scenario } from './recipe.js';
@@ -54,7 +54,7 @@ export const artifactScenarios: Scenario[] = [
         const label = `download ${options.downloadMib} MiB and verify`;
         const peerMs = times.get('curl+sha256sum')!;
         rows.push(
-          { scenario: label, ours: 'fetchUrl, fresh cache', oursMs: times.get('aiop fetch')!, peer: 'curl -o F && sha256sum F', peerMs, floor: 1.0, rssFloorMb: 150, ...(rss ? { rssMb: rss } : {}), note: 'into the cache (direct I/O) and the destination at once' },
+          { scenario: label, ours: 'fetchUrl, fresh cache', oursMs: times.get('aiop fetch')!, peer: 'curl -o F && sha256sum F', peerMs, floor: 1.0, rssFloorMb: 150, ...(rss ? { rssMb: rss } : {}), note: "into the cache (cacache's put.stream) and the destination at once" },
           { scenario: label, ours: 'fetchUrl --no_caching', oursMs: times.get('aiop fetch no-caching')!, peer: 'curl -o F && sha256sum F', peerMs, floor: 1.0, rssFloorMb: 150, ...(rssUncached ? { rssMb: rssUncached } : {}), note: 'to a temp file (direct I/O), then renamed into place' },
         );
       } finally {
@@ -64,7 +64,7 @@ export const artifactScenarios: Scenario[] = [
       return {
         rows,
         notes: [
-          `Download (2 runs each): Debian's nginx on 127.0.0.1 serves a seeded random file (sendfile on); the aiop side is bench/fetch-one.ts calling fetchUrl from dist/src/artifacts with sha256 integrity and an empty cache folder each run; the digest is computed while the bytes stream; fetchUrl writes the cache entry around the page cache (O_DIRECT) and the destination through it at the same time, and renames both once verified (with --no_caching, one temp file renamed into place). curl writes the file, then sha256sum reads it back from the page cache.`,
+          `Download (2 runs each): Debian's nginx on 127.0.0.1 serves a seeded random file (sendfile on); the aiop side is bench/fetch-one.ts calling fetchUrl from dist/src/artifacts with sha256 integrity and an empty cache folder each run; the digest is computed while the bytes stream; fetchUrl streams the bytes into cacache's put.stream (its temp file, through the page cache; cacache takes aiop's digest instead of hashing again) and into the destination at the same time, and commits both once verified (with --no_caching, one temp file written around the page cache (O_DIRECT) and renamed into place). curl writes the file, then sha256sum reads it back from the page cache.`,
         ],
       };
     },
@@ -84,7 +84,7 @@ export const artifactScenarios: Scenario[] = [
         const peerPkg = join(dir, 'peer');
         // Fill the cache once, the way a first build does.
         execFileSync('node', [fetchOne(), 'place', url, pkg, cache, sha256], { stdio: 'inherit' });
-        const cached = contentPath(cache, sriFromSha256Hex(sha256));
+        const cached = (await findCached(cache, url, sriFromSha256Hex(sha256)))!.file;
         const rssFile = join(dir, 'place.rss');
         const place = `node ${fetchOne()} place ${url} ${pkg} ${cache} ${sha256} --rss ${rssFile}`;
         const placeNoVerify = `node ${fetchOne()} place ${url} ${pkg} ${cache} ${sha256} --no-verify`;

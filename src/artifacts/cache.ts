@@ -1,87 +1,158 @@
 /**
- * The content-addressed artifact cache, in cacache's layout so that cacache's own tools
- * (`cacache.verify`, `cacache.rm`) work on it. Content is written by us to a unique temp
- * file and renamed into place only after its digest was checked, so a reader never sees a
- * partial or unverified file and concurrent processes never corrupt each other.
+ * The content-addressed artifact cache, kept by cacache through its public API only: an index
+ * of keys (one per downloaded URL) pointing at content by integrity, so that cacache's own
+ * tools (`cacache.verify`, `cacache.ls`) work on it. Content goes in through `put.stream`,
+ * which writes a temp file of its own and moves it into place only once its integrity (and
+ * size, when known) checked out: a reader never sees a partial or unverified entry, and
+ * concurrent processes never corrupt each other. A hit is located through `get.info`, whose
+ * `path` is the content file that placing copies (cacache's layout is never computed here).
  */
-import { join, dirname } from 'node:path';
-import { rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { parseSri } from './integrity.js';
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { sameSri } from './integrity.js';
 import { makeDirs } from '../core/make-dirs.js';
-
-/**
- * cacache's content layout (lib/content/path.js of cacache 20): content-v2/<algorithm>/<2 hex>/<2 hex>/<rest>.
- * Spelled out here because loading cacache's module (and ssri with it) costs a cache hit 15-20 ms;
- * test/artifacts/cache-layout.test.ts checks it against cacache's own function.
- */
-function contentPathOf(cacheDir: string, integrity: string): string {
-  const sri = parseSri(integrity);
-  if (!sri) throw new Error(`not an integrity string: ${integrity}`);
-  const hex = Buffer.from(sri.digest, 'base64').toString('hex');
-  return join(cacheDir, 'content-v2', sri.algorithm, hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
-}
 
 export { defaultCacheDir } from './cache-dir.js';
 
-/** cacache itself (its index) is loaded only when the index is used: a cache hit by integrity needs none of it. */
+/** cacache (and ssri with it) is loaded by the first use of the cache: a build without artifacts never pays for it. */
 async function loadCacache(): Promise<typeof import('cacache')> {
   return (await import('cacache')).default;
 }
 
-/** The file that holds the content with this integrity (it may not exist). */
-export function contentPath(cacheDir: string, integrity: string): string {
-  return contentPathOf(cacheDir, integrity);
-}
-
-/** Index key under which a URL's download is recorded (used when no integrity is known). */
+/** Index key under which a URL's download is recorded. */
 export function urlKey(url: string): string {
   return `aiop:url:${url}`;
 }
 
-/** A fresh, unique temp file path inside the cache (same file system as the content, so rename is atomic). */
-export async function cacheTempFile(cacheDir: string): Promise<string> {
-  const dir = join(cacheDir, 'tmp');
-  await makeDirs(dir);
-  return join(dir, `aiop-${process.pid}-${randomBytes(8).toString('hex')}`);
+/** A cached artifact: the content file (cacache's, to read or copy, never to change), its integrity and size. */
+export interface CachedContent {
+  file: string;
+  integrity: string;
+  size: number;
 }
 
-/** The content file when the cache holds this integrity, else undefined. */
-export async function findContent(cacheDir: string, integrity: string): Promise<string | undefined> {
-  const file = contentPath(cacheDir, integrity);
+/** The content file when it exists and is a file, with its size. */
+async function existingFile(path: string): Promise<number | undefined> {
   try {
-    const s = await stat(file);
-    return s.isFile() ? file : undefined;
+    const s = await stat(path);
+    return s.isFile() ? s.size : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The integrity last recorded for a URL, if any. */
-export async function integrityForUrl(cacheDir: string, url: string): Promise<string | undefined> {
-  const info = await (await loadCacache()).get.info(cacheDir, urlKey(url));
-  return info ? String(info.integrity) : undefined;
+/**
+ * The cached content for `url`: with `integrity`, content of that integrity (recorded under
+ * this URL, or under another one, which is then recorded for this URL too); without, whatever
+ * the URL's last download was. Undefined when the cache holds none.
+ */
+export async function findCached(cacheDir: string, url: string, integrity?: string): Promise<CachedContent | undefined> {
+  const cacache = await loadCacache();
+  const key = urlKey(url);
+  const info = await cacache.get.info(cacheDir, key);
+  if (info && (integrity === undefined || sameSri(String(info.integrity), integrity))) {
+    const size = await existingFile(info.path);
+    if (size !== undefined) return { file: info.path, integrity: integrity ?? String(info.integrity), size };
+  }
+  if (integrity === undefined || !(await cacache.get.hasContent(cacheDir, integrity))) return undefined;
+  // The same bytes came from another URL (or an older download of this one): recording them
+  // under this URL is what makes `get.info` name their file.
+  await cacache.index.insert(cacheDir, key, integrity, { metadata: { url } });
+  const recorded = await cacache.get.info(cacheDir, key);
+  const size = recorded === null ? undefined : await existingFile(recorded.path);
+  return recorded === null || size === undefined ? undefined : { file: recorded.path, integrity, size };
+}
+
+/** Where a download headed for the cache goes: write the bytes, then `commit` or `abort`. */
+export interface CacheWriter {
+  /** Resolves once the chunk is taken (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Ends the entry with the digest and length the caller computed and checked while the bytes
+   * passed; resolves once cacache moved the content into place and recorded it in the index.
+   */
+  commit(integrity: string, size: number): Promise<void>;
+  /** Gives up: cacache removes its temp file and records nothing. */
+  abort(): Promise<void>;
 }
 
 /**
- * Moves a verified temp file into the cache under its integrity and records the URL.
- * rename() replaces any older file atomically: content with the same address is the same
- * bytes, unless the old one was corrupted on disk, which this also heals.
+ * A new cache entry for `url`, written by cacache's `put.stream`. The digest comes from the
+ * caller through `integrityEmitter` (put.stream's documented option for digests computed
+ * outside cacache): a download is hashed once, as it streams, not a second time by cacache.
+ * The caller verifies it before `commit`; `abort` fails the entry instead.
  */
-export async function commitContent(cacheDir: string, tempFile: string, integrity: string, url: string, size: number): Promise<string> {
-  const file = contentPath(cacheDir, integrity);
-  await makeDirs(dirname(file));
-  try {
-    await rename(tempFile, file);
-  } catch (error) {
-    await rm(tempFile, { force: true });
-    throw error;
-  }
-  await (await loadCacache()).index.insert(cacheDir, urlKey(url), integrity, { size, metadata: { url } });
-  return file;
+export async function cacheWriter(cacheDir: string, url: string): Promise<CacheWriter> {
+  const cacache = await loadCacache();
+  // The cache's own root first, with makeDirs: cacache creates the folders below it with a
+  // recursive mkdir, which never returns where the root cannot be made (under /proc).
+  await makeDirs(cacheDir);
+  const digest = new EventEmitter<import('cacache').put.IntegrityEmitterEvents>();
+  // The temp file's name carries this process's pid, so a later build removes it if this one is killed (session/debris.ts).
+  const stream = cacache.put.stream(cacheDir, urlKey(url), { integrityEmitter: digest, metadata: { url }, tmpPrefix: `aiop-${process.pid}` });
+  let failure: Error | undefined;
+  let written = false;
+  // cacache reports success with `integrity` (after its index entry is written), failure with `error`.
+  const settled = new Promise<void>((resolve, reject) => {
+    stream.once('integrity', () => resolve());
+    // `on`, not `once`: cacache can report one failure twice (its content step, then its flush).
+    stream.on('error', (error: unknown) => {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      reject(error);
+    });
+  });
+  settled.catch(() => undefined);
+  // cacache subscribes to the digest (integrity, then size) only once its temp file is open, after
+  // the first write: an event emitted earlier would be lost and the entry would wait forever.
+  const subscribed = new Promise<void>((resolve) => {
+    // 'newListener' is every EventEmitter's own event, outside the typed map.
+    (digest as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'size') queueMicrotask(resolve);
+    });
+  });
+  const cacheListens = (): Promise<void> => Promise.race([subscribed, settled]);
+  return {
+    write(chunk) {
+      if (failure) return Promise.reject(failure);
+      written = true;
+      if (stream.write(chunk)) return Promise.resolve();
+      return Promise.race([new Promise<void>((resolve) => stream.once('drain', () => resolve())), settled]);
+    },
+    async commit(integrity, size) {
+      if (failure) throw failure;
+      // An empty artifact is content too; cacache starts an entry on its first write.
+      if (!written) stream.write(Buffer.alloc(0));
+      written = true;
+      stream.end();
+      await cacheListens();
+      digest.emit('integrity', integrity);
+      digest.emit('size', size);
+      await settled;
+    },
+    async abort() {
+      if (failure !== undefined) return;
+      failure = new Error('cache entry abandoned');
+      if (written) {
+        await cacheListens().catch(() => undefined);
+        if (digest.listenerCount('error') > 0) digest.emit('error', failure);
+      }
+      stream.end();
+      await settled.catch(() => undefined);
+    },
+  };
 }
 
-/** Removes a content file found corrupted, so that the next download replaces it. */
+/**
+ * A fresh folder in the cache's temp space (cacache's `tmp.mkdir`: the cache's file system, so
+ * a large download kept out of the cache is not written to a RAM-backed /tmp). The caller removes it.
+ */
+export async function cacheScratchDir(cacheDir: string, prefix: string): Promise<string> {
+  const cacache = await loadCacache();
+  await makeDirs(cacheDir);
+  return cacache.tmp.mkdir(cacheDir, { tmpPrefix: prefix });
+}
+
+/** Removes content found corrupted, so that the next download replaces it. */
 export async function dropContent(cacheDir: string, integrity: string): Promise<void> {
-  await rm(contentPath(cacheDir, integrity), { force: true });
+  await (await loadCacache()).rm.content(cacheDir, integrity);
 }

@@ -1,8 +1,9 @@
 /**
- * One verified download with retries: streams the body into a temp file while hashing it,
- * so the digest is known when the last byte lands and memory stays flat. A try fails on a
- * network error, a timeout, a 5xx/429 status or a checksum mismatch; the bad file is
- * deleted before the next try, so it never reaches the cache or the package.
+ * One verified download with retries: streams the body into a cache entry or a temp file
+ * while hashing it, so the digest is known when the last byte lands and memory stays flat. A
+ * try fails on a network error, a timeout, a 5xx/429 status or a checksum mismatch; its bytes
+ * are dropped before the next try (the cache entry abandoned, the file deleted), so they never
+ * reach the cache or the package.
  */
 import { rm } from 'node:fs/promises';
 import { Transform, Writable } from 'node:stream';
@@ -11,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AiopError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { SequentialWriter } from './bulk-io.js';
+import type { CacheWriter } from './cache.js';
 import { Digester, mismatchLines, parseSri, sameSri, showDigest, type Algorithm, type DigestForm } from './integrity.js';
 import { TryFailure, classify, makeDispatcher, openSource, type SourceSettings } from './source.js';
 import { redactUrl } from '../core/url.js';
@@ -29,8 +31,11 @@ export interface DownloadRequest extends SourceSettings {
   backoffMs: number;
   emit: Emit;
   pkg?: string;
-  /** A fresh unique temp path for each try. */
-  tempFile: () => Promise<string>;
+  /**
+   * Where each try writes: a new cache entry (committed once verified), or a fresh unique temp
+   * path (written around the page cache, see bulk-io.ts).
+   */
+  into: { cacheEntry: () => Promise<CacheWriter> } | { tempFile: () => Promise<string> };
   /**
    * When set, a second fresh temp path for each try that receives the same bytes through the
    * page cache (the copy a caller places), so the body is not written once and copied later.
@@ -38,9 +43,10 @@ export interface DownloadRequest extends SourceSettings {
   teeFile?: () => Promise<string>;
 }
 
-/** A verified file on disk (owned by the caller now). */
+/** A verified download: in the cache, or a file on disk (owned by the caller now). */
 export interface Downloaded {
-  file: string;
+  /** The temp file, when the request asked for one (else the bytes are in the cache). */
+  file?: string;
   integrity: string;
   bytes: number;
   /** The second copy, when `teeFile` was given (also the caller's now). */
@@ -61,19 +67,25 @@ export async function downloadVerified(req: DownloadRequest): Promise<Downloaded
   try {
     for (let attempt = 1; ; attempt++) {
       req.emit({ type: 'download-start', name: req.name, url, attempt, ...pkgOf(req) });
-      const temp = await req.tempFile();
+      let temp: string | undefined;
+      let cache: CacheWriter | undefined;
       let tee: string | undefined;
       try {
+        if ('tempFile' in req.into) temp = await req.into.tempFile();
+        else cache = await req.into.cacheEntry();
         tee = req.teeFile ? await req.teeFile() : undefined;
-        const { integrity, bytes } = await tryOnce(req, dispatcher, temp, tee, algorithm);
+        const { integrity, bytes } = await tryOnce(req, dispatcher, { temp, cache, tee }, algorithm);
         if (req.integrity !== undefined && !sameSri(integrity, req.integrity)) {
           const form = req.digestForm;
           throw new TryFailure(`checksum mismatch: expected ${showDigest(req.integrity, form)}, got ${showDigest(integrity, form)}`, true, undefined, integrity);
         }
+        // Only verified bytes become a cache entry.
+        await cache?.commit(integrity, bytes);
         req.emit({ type: 'download-done', name: req.name, url, bytes, fromCache: false, integrity, ...pkgOf(req) });
-        return { file: temp, integrity, bytes, ...(tee === undefined ? {} : { tee }) };
+        return { ...(temp === undefined ? {} : { file: temp }), integrity, bytes, ...(tee === undefined ? {} : { tee }) };
       } catch (error) {
-        await rm(temp, { force: true });
+        await cache?.abort();
+        if (temp !== undefined) await rm(temp, { force: true });
         if (tee !== undefined) await rm(tee, { force: true });
         if (req.signal?.aborted) throw new AiopError('interrupted', `download of ${url} interrupted`, { cause: error });
         const failure = classify(error);
@@ -108,12 +120,11 @@ function finalError(req: DownloadRequest, failure: TryFailure, attempts: number)
   return new AiopError('download', `download of ${redactUrl(req.url)} (artifact ${req.name}) failed after ${tries}: ${failure.message}`);
 }
 
-/** One try: stream, hash, write; checks the byte count against Content-Length. */
+/** One try: stream, hash, write; checks the byte count against Content-Length. The cache entry is left open for the caller to commit. */
 async function tryOnce(
   req: DownloadRequest,
   dispatcher: Awaited<ReturnType<typeof makeDispatcher>>,
-  temp: string,
-  tee: string | undefined,
+  into: { temp: string | undefined; cache: CacheWriter | undefined; tee: string | undefined },
   algorithm: Algorithm,
 ): Promise<{ integrity: string; bytes: number }> {
   const source = await openSource(req.url, dispatcher, req);
@@ -143,8 +154,11 @@ async function tryOnce(
       callback(null, chunk);
     },
   });
-  const files = [{ path: temp, direct: true }, ...(tee === undefined ? [] : [{ path: tee, direct: false }])];
-  await pipeline(source.body, meter, fileSink(files), req.signal ? { signal: req.signal } : {});
+  const files = [
+    ...(into.temp === undefined ? [] : [{ path: into.temp, direct: true }]),
+    ...(into.tee === undefined ? [] : [{ path: into.tee, direct: false }]),
+  ];
+  await pipeline(source.body, meter, fileSink(files, into.cache), req.signal ? { signal: req.signal } : {});
   emitProgress();
   if (source.total !== undefined && digester.bytes !== source.total) {
     throw new TryFailure(`connection closed after ${digester.bytes} of ${source.total} bytes`, true);
@@ -155,9 +169,10 @@ async function tryOnce(
 /**
  * A stream into new files, each written whole: `direct` ones around the page cache (see
  * bulk-io.ts; the download temp file, renamed or copied once it is verified), the others
- * through it (a copy about to be placed and read).
+ * through it (a copy about to be placed and read); and into `cache`, which it leaves open
+ * (the caller commits or abandons the entry).
  */
-function fileSink(files: Array<{ path: string; direct: boolean }>): Writable {
+function fileSink(files: Array<{ path: string; direct: boolean }>, cache: CacheWriter | undefined): Writable {
   let writers: SequentialWriter[] = [];
   let closed = false;
   return new Writable({
@@ -172,7 +187,7 @@ function fileSink(files: Array<{ path: string; direct: boolean }>): Writable {
       }, callback);
     },
     write(chunk: Buffer, _encoding, callback) {
-      Promise.all(writers.map((w) => w.write(chunk))).then(() => callback(), callback);
+      Promise.all([...writers.map((w) => w.write(chunk)), ...(cache === undefined ? [] : [cache.write(chunk)])]).then(() => callback(), callback);
     },
     final(callback) {
       closed = true;

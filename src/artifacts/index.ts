@@ -4,7 +4,7 @@
  */
 export { resolveArtifacts, normalizeDest, type ResolvedArtifact } from './resolve.js';
 export { placeArtifacts, fetchUrl, type FetchSettings, type PlacedArtifact } from './place.js';
-export { defaultCacheDir, contentPath } from './cache.js';
+export { defaultCacheDir, findCached, urlKey, type CachedContent } from './cache.js';
 export { archiveKindOf, fileNameOfUrl, type ArchiveKind } from './archive-kind.js';
 export { extractArchive, type ExtractOptions } from './extract/index.js';
 export { parseRetryAfter } from './retry-after.js';

@@ -14,7 +14,8 @@ import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
 import { tempPathFor } from '../core/atomic.js';
 import { archiveKindOf, fileNameOfUrl } from './archive-kind.js';
-import { cacheTempFile, commitContent, dropContent, findContent, integrityForUrl } from './cache.js';
+import { cacheScratchDir, cacheWriter, dropContent, findCached } from './cache.js';
+import type { DownloadRequest } from './download.js';
 import { copyChunked } from './bulk-io.js';
 import { extractArchive } from './extract/index.js';
 import { Digester, parseSri, sameSri, sriOfFile, type DigestForm } from './integrity.js';
@@ -101,7 +102,7 @@ function pkgOf(settings: FetchSettings): { pkg?: string } {
   return settings.pkg === undefined ? {} : { pkg: settings.pkg };
 }
 
-function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<string>, teeFile?: () => Promise<string>) {
+function download(w: Wanted, settings: FetchSettings, into: DownloadRequest['into'], teeFile?: () => Promise<string>) {
   // The HTTP client is loaded by the first download only: placing from the cache needs none of it.
   return downloadSlots(async () => (await import('./download.js')).downloadVerified({
     name: w.name,
@@ -116,7 +117,7 @@ function download(w: Wanted, settings: FetchSettings, tempFile: () => Promise<st
     ...(settings.signal === undefined ? {} : { signal: settings.signal }),
     emit: settings.emit,
     ...pkgOf(settings),
-    tempFile,
+    into,
     ...(teeFile === undefined ? {} : { teeFile }),
   }));
 }
@@ -133,13 +134,12 @@ async function acquire(w: Wanted, settings: FetchSettings, teeTarget?: string): 
     let shared = uncachedInFlight.get(key);
     if (!shared) {
       const promise = (async () => {
-        // The cache's tmp folder, not the system's: /tmp is often in RAM, and artifacts can be large.
-        await makeDirs(join(settings.cacheDir, 'tmp'));
-        const dir = await mkdtemp(join(settings.cacheDir, 'tmp', `nocache-${process.pid}-`));
+        // The cache's temp space, not the system's: /tmp is often in RAM, and artifacts can be large.
+        const dir = await cacheScratchDir(settings.cacheDir, `nocache-${process.pid}-`);
         let n = 0;
         try {
-          const got = await download(w, settings, async () => join(dir, `try-${++n}`));
-          return { file: got.file, integrity: got.integrity, dir };
+          const got = await download(w, settings, { tempFile: async () => join(dir, `try-${++n}`) });
+          return { file: got.file!, integrity: got.integrity, dir };
         } catch (error) {
           await rm(dir, { recursive: true, force: true });
           throw error;
@@ -181,16 +181,15 @@ async function acquire(w: Wanted, settings: FetchSettings, teeTarget?: string): 
       return tempPathFor(teeTarget);
     };
     pending = (async () => {
-      const known = w.integrity ?? (await integrityForUrl(settings.cacheDir, redactUrl(w.url)));
-      if (known !== undefined) {
-        const file = await findContent(settings.cacheDir, known);
-        if (file) return { file, integrity: known, fromCache: true };
-      }
-      const got = await download(w, settings, () => cacheTempFile(settings.cacheDir), teeFile);
+      const url = redactUrl(w.url);
+      const hit = await findCached(settings.cacheDir, url, w.integrity);
+      if (hit) return { file: hit.file, integrity: hit.integrity, fromCache: true };
+      const got = await download(w, settings, { cacheEntry: () => cacheWriter(settings.cacheDir, url) }, teeFile);
       try {
-        const file = await commitContent(settings.cacheDir, got.file, got.integrity, redactUrl(w.url), got.bytes);
+        const stored = await findCached(settings.cacheDir, url, got.integrity);
+        if (stored === undefined) throw new AiopError('download', `the cache entry for ${url} is gone right after it was written (${settings.cacheDir})`);
         tee = got.tee;
-        return { file, integrity: got.integrity, fromCache: false };
+        return { file: stored.file, integrity: got.integrity, fromCache: false };
       } catch (error) {
         if (got.tee !== undefined) await rm(got.tee, { force: true });
         throw error;

@@ -2,9 +2,10 @@
  * `:fetch` for `aap` (built-in commands in recipes and in `-c`), through the artifact cache.
  */
 import { resolveSettings } from '../options/settings.js';
-import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../artifacts/cache-dir.js';
+import { cacheScratchDir } from '../artifacts/cache.js';
 import type { FetchSettings } from '../artifacts/place.js';
 
 /** The download stack is imported on first use only: most aap runs fetch nothing. */
@@ -12,7 +13,6 @@ const fetchUrl: typeof import('../artifacts/place.js').fetchUrl = async (...args
 import { tempPathFor } from '../core/atomic.js';
 import type { Emit } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
-import { makeDirs } from '../core/make-dirs.js';
 
 /** A `:fetch` implementation for the engine, plus its cleanup. */
 export interface AapFetcher {
@@ -52,10 +52,7 @@ export function aapFetch(options: { nocache: boolean; settings: FetchSettings })
   let runDir: Promise<string> | undefined;
   const done = new Map<string, Promise<string>>();
   const download = async (url: string): Promise<string> => {
-    runDir ??= (async () => {
-      await makeDirs(join(settings.cacheDir, 'tmp'));
-      return mkdtemp(join(settings.cacheDir, 'tmp', 'aap-run-'));
-    })();
+    runDir ??= cacheScratchDir(settings.cacheDir, 'aap-run-');
     const file = join(await runDir, String(done.size));
     await fetchUrl(url, file, { ...settings, noCaching: true });
     return file;

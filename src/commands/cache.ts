@@ -3,11 +3,8 @@
  * `cache_dir`, `AIOP_CACHE_DIR`, else $XDG_CACHE_HOME/aiop or ~/.cache/aiop), in cacache's
  * layout: an index of keys (one per downloaded URL) pointing at content by integrity.
  */
-import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
 import cacache from 'cacache';
-import ssri from 'ssri';
-import { contentPath, defaultCacheDir } from '../artifacts/cache.js';
+import { defaultCacheDir } from '../artifacts/cache.js';
 import { redactUrl } from '../core/url.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 
@@ -49,14 +46,10 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
 
 /** Why the content of an entry is bad, or undefined when it is intact. */
 async function contentProblem(cacheDir: string, entry: CacheEntry): Promise<string | undefined> {
-  const file = contentPath(cacheDir, entry.integrity);
+  if (!(await cacache.get.hasContent(cacheDir, entry.integrity))) return 'content missing';
   try {
-    if (!(await stat(file)).isFile()) return 'content is not a file';
-  } catch {
-    return 'content missing';
-  }
-  try {
-    await ssri.checkStream(createReadStream(file), entry.integrity);
+    // cacache checks the digest as the bytes stream by (EINTEGRITY at the end when it differs).
+    for await (const chunk of cacache.get.stream.byDigest(cacheDir, entry.integrity)) void chunk;
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -75,7 +68,7 @@ async function removeEntries(cacheDir: string, gone: CacheEntry[], kept: CacheEn
   const needed = new Set(kept.map((e) => e.integrity));
   for (const entry of gone) {
     await cacache.rm.entry(cacheDir, entry.key);
-    if (!needed.has(entry.integrity)) await rm(contentPath(cacheDir, entry.integrity), { force: true });
+    if (!needed.has(entry.integrity)) await cacache.rm.content(cacheDir, entry.integrity);
   }
 }
 
@@ -94,7 +87,7 @@ export async function verifyCache(cacheDir: string): Promise<{ checked: number; 
     // Bad content goes even if another key shares it: it is bad for that key too.
     for (const entry of bad) {
       await cacache.rm.entry(cacheDir, entry.key);
-      await rm(contentPath(cacheDir, entry.integrity), { force: true });
+      await cacache.rm.content(cacheDir, entry.integrity);
     }
     if (entries.every((e) => badKeys.has(e.key))) await cacache.rm.all(cacheDir);
   }

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { tempDir } from '../util/run.js';
 import { startFaultServer } from '../util/fault-server.js';
 import { SequentialWriter, copyChunked, directIoAllowed, readChunks } from '../../src/artifacts/bulk-io.js';
-import { contentPath, fetchUrl, placeArtifacts, type ResolvedArtifact } from '../../src/artifacts/index.js';
-import { scan, settingsFor, sri } from './helpers.js';
+import { fetchUrl, placeArtifacts, type ResolvedArtifact } from '../../src/artifacts/index.js';
+import { cachedFile, scan, settingsFor, sri } from './helpers.js';
 
 const MiB = 1 << 20;
 /** Sizes around the block, the write chunk (1 MiB) and the read chunk (4 MiB). */
@@ -88,7 +88,7 @@ test('fetchUrl through the cache writes the destination while downloading; faile
   await fetchUrl(`${server.url}/big.bin`, dest, settingsFor(cache, [], { retries: 3 }), sri(body));
   assert.equal(server.count('/big.bin'), 3);
   assert.ok((await readFile(dest)).equals(body));
-  assert.ok((await readFile(contentPath(cache, sri(body)))).equals(body));
+  assert.ok((await readFile(await cachedFile(cache, `${server.url}/big.bin`))).equals(body));
   // No temp file of a failed try (dropped, wrong bytes) or of the final one is left.
   assert.deepEqual(await readdir(join(dir, 'out/sub')), ['big.bin']);
   assert.deepEqual((await scan(cache)).filter((p) => p.startsWith('tmp/')), []);

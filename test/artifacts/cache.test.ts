@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { requireTools } from '../util/tools.js';
 import { tempDir } from '../util/run.js';
 import { startNginx } from '../util/nginx.js';
-import { contentPath, fetchUrl, placeArtifacts, type ResolvedArtifact } from '../../src/artifacts/index.js';
+import { fetchUrl, placeArtifacts, type ResolvedArtifact } from '../../src/artifacts/index.js';
 import type { AiopEvent } from '../../src/core/events.js';
-import { settingsFor, sri } from './helpers.js';
+import { cachedFile, settingsFor, sri } from './helpers.js';
 
 async function setup(t: import('node:test').TestContext) {
   const { dir, cleanup } = await tempDir('aiop-cache-');
@@ -64,7 +64,7 @@ test('first build downloads each artifact once, a warm cache sends no request, n
 
   // The package copy is not the cache file: changing it leaves the cache intact.
   await writeFile(join(pkg1, 'data/a.bin'), 'changed by a recipe');
-  assert.deepEqual(await readFile(contentPath(cache, sri(a))), a);
+  assert.deepEqual(await readFile(await cachedFile(cache, artifacts[0]!.url)), a);
 
   // noCaching downloads again and copies into the package.
   const pkg2 = join(dir, 'pkg2');
@@ -83,7 +83,7 @@ test('a cache entry corrupted on disk is detected and fetched again; with noVeri
   await placeArtifacts(only, join(dir, 'p0'), settingsFor(cache, []));
   assert.equal((await gets()).length, 1);
 
-  const stored = contentPath(cache, sri(a));
+  const stored = await cachedFile(cache, artifacts[0]!.url);
   await chmod(stored, 0o644);
   await writeFile(stored, 'rotten bits');
 

@@ -1,9 +1,11 @@
 /** Shared setup of the artifact tests: a temp root, settings that record events, digests. */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import cacache from 'cacache';
 import type { AiopEvent } from '../../src/core/events.js';
-import type { FetchSettings } from '../../src/artifacts/index.js';
+import { urlKey, type FetchSettings } from '../../src/artifacts/index.js';
 
 /** sha256 SRI of some bytes. */
 export function sri(data: Buffer | string): string {
@@ -37,4 +39,11 @@ export async function scan(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort();
+}
+
+/** The content file that the cache holds for a URL's download, as cacache's public `get.info` names it. */
+export async function cachedFile(cacheDir: string, url: string): Promise<string> {
+  const info = await cacache.get.info(cacheDir, urlKey(url));
+  assert.ok(info, `the cache holds nothing for ${url}`);
+  return info.path;
 }

@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import cacache from 'cacache';
 import { aiop, isolatedEnv, tempDir } from '../util/run.js';
 import { SIMPLE_INVENTORY, writePlaybook } from '../util/playbook.js';
-import { contentPath } from '../../src/artifacts/cache.js';
 
 /** Every regular file under `dir` (relative paths), or [] when it does not exist. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -58,7 +57,7 @@ test('aiop cache verify finds and removes an entry corrupted on disk, keeps the 
   const entries = Object.values(await cacache.ls(cacheDir));
   assert.equal(entries.length, 2);
   const victim = entries.find((e) => (e.metadata as { url: string }).url === urls[0])!;
-  const file = contentPath(cacheDir, String(victim.integrity));
+  const file = victim.path;
   const bytes = await readFile(file);
   bytes[10] = bytes[10]! ^ 0xff; // one flipped byte, same size
   await writeFile(file, bytes);
