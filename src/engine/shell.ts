@@ -20,6 +20,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { cleanupOnExit } from '../core/exit-cleanup.js';
 
 /**
  * `child_process` (with net, dgram and perf_hooks behind it) is required on the first
@@ -64,8 +65,33 @@ export function killAllCommands(graceMs = 1500): Promise<void> {
   });
 }
 
+/**
+ * Process groups this process has told to stop. A group can outlive its leader: `sh -c "sh -c
+ * '...'"` whose inner shell ignores SIGTERM leaves the group alive after the outer shell dies,
+ * and the build, seeing its command end, would exit before the SIGKILL. So every such group
+ * that still has a member gets SIGKILL when aiop exits, however it exits.
+ */
+const stopped = new Set<number>();
+let killOnExit = false;
+
+function noteStopped(pgid: number): void {
+  stopped.add(pgid);
+  if (killOnExit) return;
+  killOnExit = true;
+  cleanupOnExit(() => {
+    for (const group of stopped) {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // No member left.
+      }
+    }
+  });
+}
+
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
+  noteStopped(child.pid);
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -79,6 +105,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Signals the process group led by `pid`, or the process alone when it has not made its group yet. */
 function signalPid(pid: number, signal: NodeJS.Signals): void {
+  noteStopped(pid);
   try {
     process.kill(-pid, signal);
   } catch {

@@ -29,9 +29,9 @@ async function alive(pid: number): Promise<boolean> {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-async function interrupted(signals: NodeJS.Signals[], gapMs: number): Promise<{ code: number | null; pid: number; root: string; cleanup: () => Promise<void> }> {
+async function interrupted(signals: NodeJS.Signals[], gapMs: number, recipe = RECIPE): Promise<{ code: number | null; pid: number; root: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = await tempDir();
-  const root = await writePlaybook(join(dir, 'pb'), { recipe: RECIPE, files: { 'files/stubborn.sh': STUBBORN } });
+  const root = await writePlaybook(join(dir, 'pb'), { recipe, files: { 'files/stubborn.sh': STUBBORN } });
   const child = spawn(process.execPath, [AIOP, 'build', 'linux', 'debian12', 'amd64'], { cwd: root, env: { ...process.env, ...isolatedEnv(dir) }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let pid = 0;
@@ -78,3 +78,16 @@ for (const [signal, status] of [['SIGHUP', 129], ['SIGTERM', 130]] as const) {
     recordTrial({ category: 'fault', what: `${signal}: children, .partial and lock cleaned, exit ${status}`, held: true });
   });
 }
+
+test('a command whose shell dies on SIGTERM while its child ignores it: the child is killed too, exit 130', async (t) => {
+  // "; true" keeps /bin/sh from exec'ing the script: the shell leads the process group and dies
+  // on SIGTERM, the stubborn script it started lives on in the group.
+  const recipe = RECIPE.replace('"sh files/stubborn.sh $PLAYBOOK"', '"sh files/stubborn.sh $PLAYBOOK; true"');
+  const { code, pid, root, cleanup } = await interrupted(['SIGINT'], 0, recipe);
+  t.after(cleanup);
+  assert.equal(code, 130);
+  await sleep(200);
+  assert.equal(await alive(pid), false, 'the stubborn child of the dead shell was killed');
+  assert.deepEqual(await leftovers(root), []);
+  recordTrial({ category: 'fault', what: 'SIGINT: a stubborn child outliving its shell is killed, exit 130', held: true });
+});
