@@ -37,8 +37,8 @@ export interface DownloadRequest extends SourceSettings {
    */
   into: { cacheEntry: () => Promise<CacheWriter> } | { tempFile: () => Promise<string> };
   /**
-   * When set, a second fresh temp path for each try that receives the same bytes through the
-   * page cache (the copy a caller places), so the body is not written once and copied later.
+   * When set, a second fresh temp path for each try that receives the same bytes (the copy a
+   * caller places, written around the page cache), so the body is not written once and copied later.
    */
   teeFile?: () => Promise<string>;
 }
@@ -156,7 +156,10 @@ async function tryOnce(
   });
   const files = [
     ...(into.temp === undefined ? [] : [{ path: into.temp, direct: true }]),
-    ...(into.tee === undefined ? [] : [{ path: into.tee, direct: false }]),
+    // The cache entry goes through the page cache (cacache's writer); the copy beside the
+    // destination goes around it, so that one 2 GiB write, not two, fills fresh page-cache pages
+    // (bench (f): 12.9 s with both buffered, 9.4 s like this, curl plus sha256sum 8.8-9.3 s).
+    ...(into.tee === undefined ? [] : [{ path: into.tee, direct: true }]),
   ];
   await pipeline(source.body, meter, fileSink(files, into.cache), req.signal ? { signal: req.signal } : {});
   emitProgress();
