@@ -11,6 +11,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, isPair, ty
 import type { z } from 'zod';
 import { ConfigError, type Diagnostic, type SourceLocation } from '../core/errors.js';
 import { closest, didYouMean } from '../core/suggest.js';
+import type { ParseAnswer, ParseRequest } from './parse-worker.js';
 
 /** Configuration files larger than this are refused (SPEC section 2). */
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -545,10 +546,7 @@ export function parseYamlText<S extends z.ZodType>(text: string, display: string
   return {
     value: result.data as z.output<S>,
     display,
-    locate(path, key) {
-      const found = walk(doc, path);
-      return pos.at(offsetOf(key && found.complete ? (found.keyNode ?? found.node) : found.node));
-    },
+    locate: locator(doc, pos),
   };
 }
 
@@ -579,7 +577,58 @@ export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
 export async function parseYamlFile<S extends z.ZodType>(file: string, schema: S, opts?: ReadYamlOptions): Promise<ParsedYamlFile<z.output<S>>> {
   const display = displayPath(file, opts?.displayRoot);
   const { text, stats } = await readLimited(file, display);
+  if (text.length >= OFF_THREAD_CHARS) {
+    const { FILE_SCHEMAS } = await import('./schema.js');
+    const name = (Object.keys(FILE_SCHEMAS) as Array<keyof typeof FILE_SCHEMAS>).find((key) => FILE_SCHEMAS[key] === (schema as unknown));
+    if (name !== undefined) return { ...(await parseOffThread<z.output<S>>({ text, display, schema: name, emptyValue: opts?.emptyValue ?? null })), stats };
+  }
   return { ...parseYamlText(text, display, schema, opts?.emptyValue), stats };
+}
+
+/**
+ * From this size on a file is parsed on a worker thread. Below it, starting a thread costs
+ * more than the parse; above it, the garbage of the parse (90 MB for a 1 MB recipe) and the
+ * positions of every node would stay in the build's heap until a full collection.
+ */
+export const OFF_THREAD_CHARS = 256 * 1024;
+
+/**
+ * Parses and validates a big file on a worker thread (src/playbook/parse-worker.ts). Only
+ * the value comes back; positions are needed only to report a problem found later, and
+ * then the text is parsed again here.
+ */
+async function parseOffThread<T>(request: ParseRequest): Promise<ParsedYamlFile<T>> {
+  const { Worker } = await import('node:worker_threads');
+  const answer = await new Promise<ParseAnswer>((resolveAnswer, reject) => {
+    const worker = new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: request });
+    let got: ParseAnswer | undefined;
+    worker.once('message', (message: ParseAnswer) => (got = message));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (got ? resolveAnswer(got) : reject(new Error(`the YAML parser thread for ${request.display} stopped with code ${code} and no answer`))));
+  });
+  if ('diagnostics' in answer) throw new ConfigError(answer.diagnostics);
+  const { text, display } = request;
+  let located: ParsedYamlFile<T>['locate'] | undefined;
+  return {
+    value: answer.value as T,
+    display,
+    locate(path, key) {
+      if (located === undefined) {
+        const counter = new LineCounter();
+        const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+        located = locator(doc, new Positions(text, counter, display));
+      }
+      return located(path, key);
+    },
+  };
+}
+
+/** Where a path (or its key) is in a parsed document. */
+function locator(doc: Document, pos: Positions): ParsedYamlFile<unknown>['locate'] {
+  return (path, key) => {
+    const found = walk(doc, path);
+    return pos.at(offsetOf(key && found.complete ? (found.keyNode ?? found.node) : found.node));
+  };
 }
 
 /**

@@ -173,3 +173,27 @@ test('an invalid record key (variable name) points at the key', async () => {
     assert.match(error.diagnostics[0]!.message, /variable names use letters, digits and _/);
   });
 });
+
+test('a recipe big enough to be parsed on a worker thread reads and reports exactly as a small one does', async () => {
+  const { parseYamlFile, parseYamlText, OFF_THREAD_CHARS } = await import('../../src/playbook/yaml-file.js');
+  const lines = ['variables:', '  N: 042', 'targets:'];
+  for (let i = 0; lines.join('\n').length < OFF_THREAD_CHARS + 1024; i++) lines.push(`  out/f${i}.txt:`, `    sources: [src/f${i}.in]`, '    commands: [":copy $source $target"]');
+  const good = `${lines.join('\n')}\n`;
+  // The same mistake (an unknown key) near the end of the file.
+  const bad = good.replace(/ {4}sources: \[src\/f900\.in\]/, '    source: [src/f900.in]');
+  await withPlaybook({ '.aiop/recipe.yml': good, '.aiop/bad.yml': bad }, async (root) => {
+    const file = join(root, '.aiop/recipe.yml');
+    const parsed = await parseYamlFile(file, recipeSchema, { displayRoot: root });
+    const inThread = parseYamlText(good, '.aiop/recipe.yml', recipeSchema);
+    assert.deepEqual(parsed.value, inThread.value);
+    assert.equal(parsed.value.variables?.N, '042');
+    // Positions, needed only for problems found later, are those of the text.
+    assert.deepEqual(parsed.locate(['targets', 'out/f900.txt'], true), inThread.locate(['targets', 'out/f900.txt'], true));
+    assert.equal(parsed.locate(['targets', 'out/f900.txt'], true).location?.line, 3 + 900 * 3 + 1);
+    const fromWorker = await configError(parseYamlFile(join(root, '.aiop/bad.yml'), recipeSchema, { displayRoot: root }));
+    const expected = await configError(Promise.resolve().then(() => parseYamlText(bad, '.aiop/bad.yml', recipeSchema)));
+    assert.deepEqual(fromWorker.error.diagnostics, expected.error.diagnostics);
+    assert.equal(fromWorker.text, expected.text);
+    assert.match(fromWorker.error.diagnostics[0]!.message, /unknown key "source"/);
+  });
+});
