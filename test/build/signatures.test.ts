@@ -183,4 +183,14 @@ test('no deprecated Node API on the full, no-op and incremental paths (--pending
   await writeFile(join(root, 'files/changelog'), 'hello (1.4.1) stable; urgency=low\n');
   assert.match(await build(), /incremental fast path/);
   await build(['--zip_pack', '--installer', 'deb']);
+  // The other commands a user runs every day, each checked the same way.
+  const clean = (result: RunResult, what: string): void => {
+    assert.equal(result.code, 0, `${what}: ${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /DeprecationWarning|DEP0/, what);
+  };
+  clean(await aiop(['validate'], { cwd: root, env }), 'validate');
+  clean(await aiop(['build_all'], { cwd: root, env }), 'build_all');
+  clean(await aap(['-n'], { cwd: root, env }), 'aap -n');
+  clean(await aiop(['init', 'fresh'], { cwd: dir, env }), 'init');
+  clean(await aiop(['validate'], { cwd: join(dir, 'fresh'), env }), 'validate of the new playbook');
 });
