@@ -10,7 +10,8 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, removeLockIfStale } from './lock.js';
 
-const ATOMIC_TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+(?:\.data)?$/;
+/** A temp of src/core/atomic.ts, or a scratch file named after one (`.payload` of the .deb and .rpm writers). */
+const ATOMIC_TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+(?:\.[a-z]+)?$/;
 const CACHE_TEMP = /^(?:aiop|nocache)-(\d+)-/;
 
 function deadOwner(name: string, pattern: RegExp): boolean {
