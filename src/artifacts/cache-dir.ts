@@ -8,3 +8,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (xdg && xdg.startsWith('/')) return join(xdg, 'aiop');
   return join(env.HOME || homedir(), '.cache', 'aiop');
 }
+
+/** aiop's own folder inside the cache: the content paths remembered for --no_verify placements (see cache.ts). */
+export const CONTENT_PATHS_DIR = 'aiop-content-paths';

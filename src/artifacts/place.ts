@@ -9,15 +9,14 @@
 import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import { AiopError } from '../core/errors.js';
 import { log, type Emit } from '../core/events.js';
 import { tempPathFor } from '../core/atomic.js';
 import { archiveKindOf, fileNameOfUrl } from './archive-kind.js';
-import { cacheScratchDir, cacheWriter, dropContent, findCached } from './cache.js';
+import { cacheScratchDir, cacheWriter, dropContent, findCached, rememberContentPath, rememberedContentPath } from './cache.js';
 import type { DownloadRequest } from './download.js';
 import { copyChunked } from './bulk-io.js';
-import { extractArchive } from './extract/index.js';
 import { Digester, parseSri, sameSri, sriOfFile, type DigestForm } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 import { redactUrl } from '../core/url.js';
@@ -83,7 +82,7 @@ const DEFAULT_BACKOFF_MS = 1000;
  * Downloads at once in this process, whatever the number of packages building: more would
  * only split the same bandwidth and open more connections to one server.
  */
-const downloadSlots = pLimit(6);
+let downloadSlots: Promise<LimitFunction> | undefined;
 
 /** Downloads in flight through the cache: key -> the content file once it is there. */
 const cachedInFlight = new Map<string, Promise<Omit<Source, 'release'>>>();
@@ -103,8 +102,9 @@ function pkgOf(settings: FetchSettings): { pkg?: string } {
 }
 
 function download(w: Wanted, settings: FetchSettings, into: DownloadRequest['into'], teeFile?: () => Promise<string>) {
-  // The HTTP client is loaded by the first download only: placing from the cache needs none of it.
-  return downloadSlots(async () => (await import('./download.js')).downloadVerified({
+  // The HTTP client (and the limiter) is loaded by the first download only: placing from the cache needs none of it.
+  downloadSlots ??= import('p-limit').then(({ default: pLimit }) => pLimit(6));
+  return downloadSlots.then((slots) => slots(async () => (await import('./download.js')).downloadVerified({
     name: w.name,
     url: w.url,
     ...(w.integrity === undefined ? {} : { integrity: w.integrity }),
@@ -119,7 +119,7 @@ function download(w: Wanted, settings: FetchSettings, into: DownloadRequest['int
     ...pkgOf(settings),
     into,
     ...(teeFile === undefined ? {} : { teeFile }),
-  }));
+  })));
 }
 
 /**
@@ -282,8 +282,23 @@ async function checkInside(pkgDir: string, target: string): Promise<void> {
  * see copyChunked): the bytes checked are the bytes written, so none can change between check
  * and use, and the source is read once instead of copied and then read back.
  */
-async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal): Promise<boolean> {
+async function placeCopy(source: Source, target: string, mode: number, verify: boolean, signal?: AbortSignal, head?: HeadStart): Promise<boolean> {
   await makeDirs(dirname(target));
+  if (head !== undefined) {
+    // The head start counts only when cacache now names the very file it copied, for this
+    // integrity; otherwise (or when that copy failed) it is thrown away and the confirmed file copied.
+    if (!verify && source.fromCache && head.from === source.file && (await head.copied)) {
+      try {
+        await chmod(head.temp, mode);
+        await rename(head.temp, target);
+        return true;
+      } catch (error) {
+        await rm(head.temp, { force: true });
+        throw error;
+      }
+    }
+    await dropHeadStart(head);
+  }
   const temp = tempPathFor(target);
   let taken: string | undefined;
   try {
@@ -320,6 +335,56 @@ async function placeCopy(source: Source, target: string, mode: number, verify: b
     if (taken !== undefined) await rm(taken, { force: true });
     throw error;
   }
+}
+
+/**
+ * A copy started before cacache confirmed where the content is (--no_verify): `from` is the
+ * content file remembered for the artifact's integrity (cache.ts, rememberedContentPath), `temp`
+ * the file beside the target that the kernel's copy writes. Placing renames `temp` into place
+ * only once `findCached` named `from` again, so a stale record never reaches the package.
+ */
+interface HeadStart {
+  from: string;
+  temp: string;
+  /** Settles when the copy does: true when it succeeded; on failure `temp` is already gone. */
+  copied: Promise<boolean>;
+}
+
+/**
+ * Starts the copy of a file artifact placed with --no_verify from the content file remembered
+ * for its integrity; resolves once the copy is under way, before cacache is even loaded, so that
+ * the kernel copies while cacache loads and looks the entry up (70-80 ms of a process's start).
+ * Undefined when there is nothing to start, or the target is refused (placeOne then says why).
+ */
+async function startHeadStart(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings): Promise<HeadStart | undefined> {
+  if (!settings.noVerify || settings.noCaching || artifact.extract) return undefined;
+  const from = await rememberedContentPath(settings.cacheDir, artifact.integrity);
+  if (from === undefined) return undefined;
+  const target = join(pkgDir, fileTarget(artifact));
+  try {
+    await makeDirs(pkgDir);
+    await checkInside(pkgDir, target);
+    await makeDirs(dirname(target));
+  } catch {
+    return undefined;
+  }
+  const temp = tempPathFor(target);
+  // As placeCopy's copy of a trusted cache hit (EXCL: see there).
+  const copied = copyFile(from, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE).then(
+    () => true,
+    async () => {
+      await rm(temp, { force: true });
+      return false;
+    },
+  );
+  return { from, temp, copied };
+}
+
+/** Throws a head start away: waits for its copy (which creates `temp`), then removes `temp`. */
+async function dropHeadStart(head: HeadStart | undefined): Promise<void> {
+  if (head === undefined) return;
+  await head.copied;
+  await rm(head.temp, { force: true });
 }
 
 /** Renames `from` to `to`; false when they are on different file systems (then `from` is left for a copy). */
@@ -388,6 +453,8 @@ async function placeExtracted(
   try {
     const root = join(work, 'root');
     await mkdir(root);
+    // The archive readers are loaded by the first extraction: placing a plain file needs none of them.
+    const { extractArchive } = await import('./extract/index.js');
     await extractArchive(source.file, kind, root, {
       archive: redactUrl(artifact.url),
       stripComponents: artifact.stripComponents,
@@ -411,7 +478,7 @@ function fileTarget(artifact: ResolvedArtifact): string {
 }
 
 /** Places one artifact. */
-async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings, first: Source): Promise<PlacedArtifact> {
+async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings, first: Source, head?: HeadStart): Promise<PlacedArtifact> {
   const w: Wanted = { name: artifact.name, url: artifact.url, integrity: artifact.integrity, ...formOf(artifact) };
   if (artifact.extract) {
     const { result, fromCache } = await withSource(w, settings, (source, verify) => placeExtracted(artifact, source, pkgDir, verify, settings.signal, settings.replaceable), first);
@@ -426,9 +493,17 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
     await first.release();
     throw error;
   }
-  const { fromCache } = await withSource(w, settings, async (source, verify) =>
-    (await placeCopy(source, target, artifact.mode ?? 0o644, verify, settings.signal)) || false,
-  first);
+  let unused = head;
+  const { fromCache } = await withSource(w, settings, async (source, verify) => {
+    const offered = unused;
+    unused = undefined;
+    if (!(await placeCopy(source, target, artifact.mode ?? 0o644, verify, settings.signal, offered))) return false;
+    // The next --no_verify placement of these bytes starts copying this file before cacache loads.
+    if (settings.noVerify && !settings.noCaching && source.file !== offered?.from) {
+      await rememberContentPath(settings.cacheDir, artifact.integrity, source.file);
+    }
+    return true;
+  }, first);
   return { name: artifact.name, url: redactUrl(artifact.url), integrity: artifact.integrity, files: [rel], fromCache };
 }
 
@@ -441,6 +516,8 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
     }
     return { ...a, dest: normalizeDest(a.dest, a.name) };
   });
+  // Copies from remembered cache files start first (--no_verify), then cacache is loaded to confirm them.
+  const heads: Array<HeadStart | undefined> = await Promise.all(artifacts.map((a) => startHeadStart(a, pkgDir, settings).catch(() => undefined)));
   // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.
   const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity, ...formOf(a) }, settings)));
   const sources = acquired.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
@@ -452,11 +529,13 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
       const source = sources[i]!;
       // withSource releases the sources it uses; this one is now its to release.
       sources[i] = undefined;
-      placed.push(await placeOne(artifact, pkgDir, settings, source));
+      // The head start stays listed: dropping one that was renamed into place removes nothing.
+      placed.push(await placeOne(artifact, pkgDir, settings, source, heads[i]));
     }
     return placed;
   } finally {
     for (const source of sources) await source?.release();
+    for (const head of heads) await dropHeadStart(head);
   }
 }
 

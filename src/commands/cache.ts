@@ -4,7 +4,7 @@
  * layout: an index of keys (one per downloaded URL) pointing at content by integrity.
  */
 import cacache from 'cacache';
-import { defaultCacheDir } from '../artifacts/cache.js';
+import { defaultCacheDir, forgetContentPaths } from '../artifacts/cache.js';
 import { redactUrl } from '../core/url.js';
 import { loadUserConfig } from '../playbook/user-config.js';
 
@@ -63,6 +63,7 @@ async function removeEntries(cacheDir: string, gone: CacheEntry[], kept: CacheEn
   if (kept.length === 0) {
     // Nothing is left: drop the whole index and content, not just tombstone each key.
     await cacache.rm.all(cacheDir);
+    await forgetContentPaths(cacheDir);
     return;
   }
   const needed = new Set(kept.map((e) => e.integrity));
@@ -89,7 +90,10 @@ export async function verifyCache(cacheDir: string): Promise<{ checked: number; 
       await cacache.rm.entry(cacheDir, entry.key);
       await cacache.rm.content(cacheDir, entry.integrity);
     }
-    if (entries.every((e) => badKeys.has(e.key))) await cacache.rm.all(cacheDir);
+    if (entries.every((e) => badKeys.has(e.key))) {
+      await cacache.rm.all(cacheDir);
+      await forgetContentPaths(cacheDir);
+    }
   }
   return { checked: entries.length, bad };
 }
@@ -99,6 +103,7 @@ export async function cleanCache(cacheDir: string, olderThanDays?: number, now =
   const entries = await listCache(cacheDir);
   if (olderThanDays === undefined) {
     await cacache.rm.all(cacheDir);
+    await forgetContentPaths(cacheDir);
     return entries;
   }
   const cutoff = now - olderThanDays * DAY_MS;

@@ -9,6 +9,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, removeLockIfStale } from './lock.js';
+import { CONTENT_PATHS_DIR } from '../artifacts/cache-dir.js';
 
 /** A temp of src/core/atomic.ts, or a scratch file named after one (`.payload` of the .deb and .rpm writers). */
 const ATOMIC_TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+(?:\.[a-z]+)?$/;
@@ -32,11 +33,12 @@ export async function removeStaleTemps(dirs: string[]): Promise<void> {
   }
 }
 
-/** Removes dead processes' download temps from the cache's tmp folder. */
+/** Removes dead processes' download temps from the cache's tmp folder, and their half-written records of content paths. */
 export async function removeStaleCacheTemps(cacheDir: string): Promise<void> {
   const dir = join(cacheDir, 'tmp');
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) if (deadOwner(name, CACHE_TEMP)) await rm(join(dir, name), { recursive: true, force: true });
+  await removeStaleTemps([join(cacheDir, CONTENT_PATHS_DIR)]);
 }
 
 /**
