@@ -8,8 +8,9 @@
  * `path` is the content file that placing copies (cacache's layout is never computed here).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sameSri } from './integrity.js';
 import { makeDirs } from '../core/make-dirs.js';
@@ -86,10 +87,14 @@ function contentPathRecord(cacheDir: string, integrity: string): string {
   return join(cacheDir, CONTENT_PATHS_DIR, createHash('sha256').update(integrity).digest('hex'));
 }
 
-/** The content file remembered for `integrity` (see {@link rememberContentPath}), or undefined. */
-export async function rememberedContentPath(cacheDir: string, integrity: string): Promise<string | undefined> {
+/**
+ * The content file remembered for `integrity` (see {@link rememberContentPath}), or undefined.
+ * Read synchronously: it comes right before the copy it starts, which a trip through the thread
+ * pool would only delay (on a busy machine, by more than the read).
+ */
+export function rememberedContentPath(cacheDir: string, integrity: string): string | undefined {
   try {
-    const record = JSON.parse(await readFile(contentPathRecord(cacheDir, integrity), 'utf8')) as unknown;
+    const record = JSON.parse(readFileSync(contentPathRecord(cacheDir, integrity), 'utf8')) as unknown;
     if (typeof record !== 'object' || record === null) return undefined;
     const { version, integrity: recorded, path } = record as Record<string, unknown>;
     return version === CONTENT_PATH_VERSION && recorded === integrity && typeof path === 'string' && path !== '' ? path : undefined;

@@ -6,8 +6,8 @@
  * linked, so a recipe command cannot change the cache through the package; a download kept out
  * of the cache (`noCaching`) and used once is renamed into place instead.
  */
-import { constants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants, realpathSync } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { LimitFunction } from 'p-limit';
 import { AiopError } from '../core/errors.js';
@@ -20,7 +20,7 @@ import { copyChunked } from './bulk-io.js';
 import { Digester, parseSri, sameSri, sriOfFile, type DigestForm } from './integrity.js';
 import { normalizeDest, type ResolvedArtifact } from './resolve.js';
 import { redactUrl } from '../core/url.js';
-import { makeDirs } from '../core/make-dirs.js';
+import { makeDirs, makeDirsSync } from '../core/make-dirs.js';
 
 /** How downloads behave; the lead fills it from the command line and user config. */
 export interface FetchSettings {
@@ -255,13 +255,16 @@ async function matchesIntegrity(file: string, integrity: string, signal?: AbortS
   return sameSri(await sriOfFile(file, algorithm, signal), integrity);
 }
 
-/** Refuses a destination whose existing parent resolves outside the package (through a symlink). */
-async function checkInside(pkgDir: string, target: string): Promise<void> {
-  const root = await realpath(pkgDir);
+/**
+ * Refuses a destination whose existing parent resolves outside the package (through a symlink).
+ * Synchronous: a few short system calls, which a --no_verify placement makes before its copy starts.
+ */
+function checkInside(pkgDir: string, target: string): void {
+  const root = realpathSync(pkgDir);
   let dir = dirname(target);
   for (;;) {
     try {
-      const real = await realpath(dir);
+      const real = realpathSync(dir);
       if (real !== root && !real.startsWith(root + sep)) {
         throw new AiopError('extract', `refusing to place ${relative(pkgDir, target)}: ${relative(pkgDir, dir)} leads outside the package`);
       }
@@ -291,6 +294,7 @@ async function placeCopy(source: Source, target: string, mode: number, verify: b
       try {
         await chmod(head.temp, mode);
         await rename(head.temp, target);
+        head.placed = true;
         return true;
       } catch (error) {
         await rm(head.temp, { force: true });
@@ -348,23 +352,26 @@ interface HeadStart {
   temp: string;
   /** Settles when the copy does: true when it succeeded; on failure `temp` is already gone. */
   copied: Promise<boolean>;
+  /** Set once `temp` was renamed into place: nothing is left to drop. */
+  placed: boolean;
 }
 
 /**
  * Starts the copy of a file artifact placed with --no_verify from the content file remembered
- * for its integrity; resolves once the copy is under way, before cacache is even loaded, so that
- * the kernel copies while cacache loads and looks the entry up (70-80 ms of a process's start).
- * Undefined when there is nothing to start, or the target is refused (placeOne then says why).
+ * for its integrity, before cacache is even loaded, so that the kernel copies while cacache loads
+ * and looks the entry up (70-80 ms of a process's start). Synchronous up to the copy: every trip
+ * through the thread pool before it delays the whole placement. Undefined when there is nothing
+ * to start, or the target is refused (placeOne then says why).
  */
-async function startHeadStart(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings): Promise<HeadStart | undefined> {
+function startHeadStart(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings): HeadStart | undefined {
   if (!settings.noVerify || settings.noCaching || artifact.extract) return undefined;
-  const from = await rememberedContentPath(settings.cacheDir, artifact.integrity);
+  const from = rememberedContentPath(settings.cacheDir, artifact.integrity);
   if (from === undefined) return undefined;
   const target = join(pkgDir, fileTarget(artifact));
   try {
-    await makeDirs(pkgDir);
-    await checkInside(pkgDir, target);
-    await makeDirs(dirname(target));
+    makeDirsSync(pkgDir);
+    checkInside(pkgDir, target);
+    makeDirsSync(dirname(target));
   } catch {
     return undefined;
   }
@@ -377,12 +384,12 @@ async function startHeadStart(artifact: ResolvedArtifact, pkgDir: string, settin
       return false;
     },
   );
-  return { from, temp, copied };
+  return { from, temp, copied, placed: false };
 }
 
 /** Throws a head start away: waits for its copy (which creates `temp`), then removes `temp`. */
 async function dropHeadStart(head: HeadStart | undefined): Promise<void> {
-  if (head === undefined) return;
+  if (head === undefined || head.placed) return;
   await head.copied;
   await rm(head.temp, { force: true });
 }
@@ -448,7 +455,7 @@ async function placeExtracted(
   if (kind === undefined) throw new AiopError('extract', `cannot extract ${redactUrl(artifact.url)}: unknown archive type`);
   const target = join(pkgDir, artifact.dest);
   await makeDirs(pkgDir);
-  await checkInside(pkgDir, join(target, 'x'));
+  checkInside(pkgDir, join(target, 'x'));
   const work = await mkdtemp(join(pkgDir, '.aiop-extract-'));
   try {
     const root = join(work, 'root');
@@ -488,7 +495,7 @@ async function placeOne(artifact: ResolvedArtifact, pkgDir: string, settings: Fe
   const target = join(pkgDir, rel);
   try {
     await makeDirs(pkgDir);
-    await checkInside(pkgDir, target);
+    checkInside(pkgDir, target);
   } catch (error) {
     await first.release();
     throw error;
@@ -517,7 +524,7 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
     return { ...a, dest: normalizeDest(a.dest, a.name) };
   });
   // Copies from remembered cache files start first (--no_verify), then cacache is loaded to confirm them.
-  const heads: Array<HeadStart | undefined> = await Promise.all(artifacts.map((a) => startHeadStart(a, pkgDir, settings).catch(() => undefined)));
+  const heads: Array<HeadStart | undefined> = artifacts.map((a) => startHeadStart(a, pkgDir, settings));
   // Downloads overlap; placing follows the playbook's order, so a later artifact wins where two overlap.
   const acquired = await Promise.allSettled(artifacts.map((a) => acquire({ name: a.name, url: a.url, integrity: a.integrity, ...formOf(a) }, settings)));
   const sources = acquired.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
@@ -529,7 +536,7 @@ export async function placeArtifacts(given: ResolvedArtifact[], pkgDir: string, 
       const source = sources[i]!;
       // withSource releases the sources it uses; this one is now its to release.
       sources[i] = undefined;
-      // The head start stays listed: dropping one that was renamed into place removes nothing.
+      // The head start stays listed: one that placeOne did not use is dropped below.
       placed.push(await placeOne(artifact, pkgDir, settings, source, heads[i]));
     }
     return placed;
