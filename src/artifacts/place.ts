@@ -364,7 +364,8 @@ interface HeadStart {
  * to start, or the target is refused (placeOne then says why).
  */
 function startHeadStart(artifact: ResolvedArtifact, pkgDir: string, settings: FetchSettings): HeadStart | undefined {
-  if (!settings.noVerify || settings.noCaching || artifact.extract) return undefined;
+  // An interrupted build starts no copy that its unwinding would then have to wait for.
+  if (!settings.noVerify || settings.noCaching || artifact.extract || settings.signal?.aborted) return undefined;
   const from = rememberedContentPath(settings.cacheDir, artifact.integrity);
   if (from === undefined) return undefined;
   const target = join(pkgDir, fileTarget(artifact));
