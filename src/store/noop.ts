@@ -129,6 +129,83 @@ export interface KnownStats {
 export type Unchanged = KnownStats;
 
 /**
+ * A record's paths as the one text they were read as, with where each starts: one string
+ * for 20,000 files instead of 20,000 strings that live as long as the check and that the
+ * garbage collector would copy and promote. A path's string is made when it is asked for.
+ */
+class PathList {
+  readonly #text: string;
+  /** Where each path starts, and one more entry: the text's length + 1. */
+  readonly #starts: Int32Array;
+  #index: Map<string, number> | undefined;
+  #lookups = 0;
+
+  private constructor(text: string, starts: Int32Array) {
+    this.#text = text;
+    this.#starts = starts;
+  }
+
+  /** The list of `count` paths joined by newlines in `text` (undefined: none); undefined if the count is not that. */
+  static of(text: string | undefined, count: number): PathList | undefined {
+    const starts = new Int32Array(count + 1);
+    if (text === undefined) return count === 0 ? new PathList('', starts) : undefined;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      starts[i] = at;
+      const end = text.indexOf('\n', at);
+      if (end < 0) {
+        if (i !== count - 1) return undefined;
+        at = text.length + 1;
+      } else {
+        if (i === count - 1) return undefined;
+        at = end + 1;
+      }
+    }
+    starts[count] = at;
+    return new PathList(text, starts);
+  }
+
+  get count(): number {
+    return this.#starts.length - 1;
+  }
+
+  /** The path at an index, as recorded. */
+  at(i: number): string {
+    return this.#text.slice(this.#starts[i], this.#starts[i + 1]! - 1);
+  }
+
+  /** The index of a path as recorded, or -1. */
+  indexOf(path: string): number {
+    // A few lookups (the incremental path) search the text; many (a full build) pay for a map once.
+    if (this.#index === undefined && ++this.#lookups <= 64) {
+      const text = this.#text;
+      for (let at = text.indexOf(path); at >= 0; at = text.indexOf(path, at + 1)) {
+        const end = at + path.length;
+        if ((at === 0 || text.charCodeAt(at - 1) === 10) && (end === text.length || text.charCodeAt(end) === 10)) return this.#indexAt(at);
+      }
+      return -1;
+    }
+    if (this.#index === undefined) {
+      this.#index = new Map();
+      for (let i = 0; i < this.count; i++) this.#index.set(this.at(i), i);
+    }
+    return this.#index.get(path) ?? -1;
+  }
+
+  /** The index of the path that starts at a text offset (binary search of the starts). */
+  #indexAt(offset: number): number {
+    let low = 0;
+    let high = this.count - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.#starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+}
+
+/**
  * A record that no longer holds, with what changed since it was written. It is also the
  * view of the files that did not change ({@link KnownStats}, by absolute path): their
  * content is what the recorded build saw, so a build need not stat or hash them again.
@@ -143,16 +220,14 @@ export class StaleRecord implements KnownStats {
   readonly #prefix: string;
   /** The outputs as recorded (paths relative to the root), written again as they are when unchanged. */
   readonly #compactOutputs: StoredEvent[];
-  readonly #paths: readonly string[];
+  readonly #paths: PathList;
   readonly #pathText: Buffer;
   readonly #numbers: Float64Array;
   readonly #same: Uint8Array;
-  #index: Map<string, number> | undefined;
-  #lookups = 0;
   /** The record's file as it was read, and where its numbers start, for a rewrite in place. */
   readonly #file: RecordFile;
 
-  constructor(header: Header, prefix: string, paths: string[], pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[], file: RecordFile) {
+  constructor(header: Header, prefix: string, paths: PathList, pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[], file: RecordFile) {
     this.#file = file;
     this.writtenAt = header.writtenAt;
     this.context = header.context;
@@ -168,12 +243,12 @@ export class StaleRecord implements KnownStats {
 
   /** How many paths the record has. */
   get count(): number {
-    return this.#paths.length;
+    return this.#paths.count;
   }
 
   /** The recorded path at an index, absolute. */
   path(i: number): string {
-    return absolute(this.#prefix, this.#paths[i]!);
+    return absolute(this.#prefix, this.#paths.at(i));
   }
 
   /** The changed paths, absolute. */
@@ -183,11 +258,7 @@ export class StaleRecord implements KnownStats {
 
   /** The index of a recorded path (absolute), or -1. */
   indexOf(path: string): number {
-    const rel = relativeTo(this.#prefix, path);
-    // A few lookups (the incremental path) scan; many (a full build) pay for a map once.
-    if (this.#index === undefined && ++this.#lookups <= 64) return this.#paths.indexOf(rel);
-    this.#index ??= new Map(this.#paths.map((p, i) => [p, i]));
-    return this.#index.get(rel) ?? -1;
+    return this.#paths.indexOf(relativeTo(this.#prefix, path));
   }
 
   has(path: string): boolean {
@@ -263,7 +334,7 @@ export type NoopCheck = { record: NoopRecord } | { record: undefined; stale?: St
 export function checkNoop(root: string, key: string): NoopCheck {
   const file = recordPath(root, key);
   let header: Header;
-  let paths: string[];
+  let paths: PathList | undefined;
   let pathText: Buffer;
   let numbers: Float64Array;
   let where: RecordFile;
@@ -276,14 +347,14 @@ export function checkNoop(root: string, key: string): NoopCheck {
     const numbersStart = align8(pathsStart + header.pathBytes);
     where = { path: file, stamp, numbersStart };
     pathText = buffer.subarray(pathsStart, pathsStart + header.pathBytes);
-    paths = header.count === 0 ? [] : pathText.toString('utf8').split('\n');
+    paths = PathList.of(header.count === 0 ? undefined : pathText.toString('utf8'), header.count);
     const bytes = buffer.subarray(numbersStart, numbersStart + header.count * FIELDS * 8);
     // A Float64Array needs 8-byte alignment; a copy costs less than parsing text would.
     numbers =
       bytes.byteOffset % 8 === 0
         ? new Float64Array(bytes.buffer, bytes.byteOffset, header.count * FIELDS)
         : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-    if (paths.length !== header.count || numbers.length !== header.count * FIELDS) return { record: undefined };
+    if (paths === undefined || numbers.length !== header.count * FIELDS) return { record: undefined };
   } catch {
     return { record: undefined };
   }
@@ -292,10 +363,11 @@ export function checkNoop(root: string, key: string): NoopCheck {
   // Relative paths as they are when the root is the working folder (it is for `aiop build`):
   // no string to build, and fewer folders for the kernel to walk.
   const base = root === process.cwd() ? '' : prefix;
-  const same = new Uint8Array(paths.length);
+  const same = new Uint8Array(paths.count);
   const changedAt: number[] = [];
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
+  for (let i = 0; i < paths.count; i++) {
+    // Made for this stat and dropped: nothing per file outlives the loop (and is copied by the garbage collector).
+    const path = paths.at(i);
     // String concatenation, not path.join: this loop runs for every file of a large build.
     const now = statOrUndefined(path.charCodeAt(0) === 47 || base === '' ? path : base + path);
     if (packedProvesUnchanged(numbers, i, now, writtenAt)) same[i] = 1;

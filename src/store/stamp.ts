@@ -126,10 +126,13 @@ export function packedProvesUnchanged(from: Float64Array, i: number, now: Stats 
   );
 }
 
+/** One options object for every stat of a large check, not one each. */
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 /** `statSync` that gives undefined for a path that does not exist or cannot be reached. */
 export function statOrUndefined(path: string): Stats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return statSync(path, NO_THROW);
   } catch {
     return undefined;
   }
