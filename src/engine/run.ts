@@ -3,7 +3,7 @@
  * up to a job limit, and skipping every target whose output, sources, expanded commands
  * and dependencies all match the signatures recorded when it was last made.
  */
-import { existsSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
@@ -272,6 +272,12 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
         // An output changed behind the engine (content or mode) is made anew, as a clean build
         // makes it: a command that writes into an existing file (`cp`) keeps that file's mode.
         if (reason === 'output-changed') await discardOutput(node, 'it was changed since it was made');
+        else if (node.outPath !== undefined && isFolderStamp(statStamp(node.outPath, false))) {
+          // A folder is made anew too: commands that copy into an existing folder (`:copy`,
+          // `cp -r`) would nest the new copy in the old one, and files gone from its sources would stay.
+          await rm(node.outPath, { recursive: true, force: true });
+          emit({ type: 'log', level: 'DEBUG', source: 'engine', ...at, message: `removed ${node.key}: a folder is made anew, as a clean build makes it` });
+        }
         // make's rule (.DELETE_ON_ERROR): a target whose commands fail or are interrupted loses
         // its output when they changed it; an output they did not touch stays as it was.
         if (node.outPath !== undefined) before = await outputBefore(node.outPath);
@@ -604,4 +610,9 @@ async function runCommand(node: Node, command: string, options: EngineOptions, h
     }
   }
   return true;
+}
+
+/** Whether a stamp is a folder's. */
+function isFolderStamp(stamp: Stamp | undefined): boolean {
+  return stamp !== undefined && (stamp.mode & constants.S_IFMT) === constants.S_IFDIR;
 }

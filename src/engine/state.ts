@@ -6,13 +6,19 @@
  * src/store/state-file.ts.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { constants, createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { isRacy, sameStamp, stampOf, type Stamp } from '../store/stamp.js';
 
 /** A file's stamp with the hash of its content. */
 export interface FileStamp extends Stamp {
-  /** sha256 hex of the content; for a symlink, of its target; for a folder, "dir". */
+  /**
+   * sha256 hex of the content; for a symlink, of its target; for a folder, of everything in
+   * it (names, types, permissions and contents, {@link stampFile}).
+   */
   hash: string;
+  /** For a folder: the stamps of the files in it, by path relative to the folder (so that unchanged ones are not hashed again). */
+  tree?: Record<string, FileStamp>;
   /**
    * Set when the file's times were within the racy window as it was stamped: then the stamp
    * cannot prove later that the file is unchanged, and the file is hashed again.
@@ -63,9 +69,17 @@ async function hashFile(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Whether `known` proves, without reading the file, that a file with stamp `now` has its hash. */
+/** Whether a stamp is a folder's: its own stat says nothing of the files in it. */
+function isFolder(stamp: Stamp): boolean {
+  return (stamp.mode & constants.S_IFMT) === constants.S_IFDIR;
+}
+
+/**
+ * Whether `known` proves, without reading the file, that a file with stamp `now` has its
+ * hash. Never for a folder: a file edited inside leaves the folder's stat as it was.
+ */
 function proves(known: FileStamp | undefined, now: Stamp | undefined): known is FileStamp {
-  return known !== undefined && known.racy !== true && sameStamp(known, now);
+  return known !== undefined && known.racy !== true && !isFolder(known) && sameStamp(known, now);
 }
 
 /** Whether a stamp taken earlier in this run shows the file as `known` recorded it (so it need not be looked at again). */
@@ -91,12 +105,52 @@ export async function stampFile(path: string, known: FileStamp | undefined, seen
   }
   if (stats === undefined) return undefined;
   const stamp = stampOf(stats);
+  if (stats.isDirectory()) return { ...stamp, ...(await hashTree(path, (known as FileStamp | undefined)?.tree)) };
   if (proves(known, stamp)) return known;
   let hash: string;
   if (stats.isSymbolicLink()) hash = sha256(`symlink:${readlinkSync(path)}`);
-  else if (stats.isDirectory()) hash = 'dir';
   else hash = await hashFile(path, stats.size);
   return { ...stamp, hash, ...(isRacy(stamp, takenAt) ? { racy: true as const } : {}) };
+}
+
+/**
+ * The hash of a folder as a source or output: every entry under it, in name order, with
+ * its type, permissions and content (a symbolic link's target, not followed). The files'
+ * stamps are kept, so a later look hashes only what changed.
+ */
+async function hashTree(root: string, known: Record<string, FileStamp> | undefined): Promise<{ hash: string; tree: Record<string, FileStamp> }> {
+  const tree: Record<string, FileStamp> = {};
+  const lines: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = readdirSync(rel === '' ? root : join(root, rel)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    } catch {
+      // Gone or unreadable meanwhile: as far as the build can tell, empty.
+      return;
+    }
+    for (const name of names) {
+      const entry = rel === '' ? name : `${rel}/${name}`;
+      const path = join(root, entry);
+      let seen: Stamp;
+      try {
+        seen = stampOf(lstatSync(path));
+      } catch {
+        continue;
+      }
+      if (isFolder(seen)) {
+        lines.push(`${entry}/\0${permissions(seen.mode)}`);
+        await walk(entry);
+        continue;
+      }
+      const stamp = await stampFile(path, known?.[entry], seen);
+      if (stamp === undefined) continue;
+      tree[entry] = stamp;
+      lines.push(`${entry}\0${(stamp.mode & constants.S_IFMT).toString(8)}\0${permissions(stamp.mode)}\0${stamp.hash}`);
+    }
+  };
+  await walk('');
+  return { hash: sha256(`tree\n${lines.join('\n')}`), tree };
 }
 
 /** A stamp taken earlier in this run (the no-op check's), passed on so the file is not stat-ed again. */

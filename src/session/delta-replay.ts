@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { readDelta, type DeltaGraph } from '../store/delta.js';
 import { readBuildRecord, writeBuildRecord, type BuildRecord } from './destination.js';
 import { recordLastBuild } from '../store/last-build.js';
-import { listTree } from '../core/list-tree.js';
 import { checkFolders, type FolderStats } from '../store/package-folders.js';
 import { acquirePackageLock, type PackageLock } from './lock.js';
 import { linkTarget } from '../store/own-paths.js';
@@ -30,7 +29,6 @@ import { runEngine, type Planned } from '../engine/run.js';
 import { Scope } from '../engine/variables.js';
 import { reportOptions, type NoopContext } from './noop-replay.js';
 import { Session, type PackageContext } from './session.js';
-import { reconcileAfterPartialRun } from './reconcile.js';
 
 /**
  * Builds `aiop build ARGV` from the delta record when the no-op check found only changed
@@ -67,6 +65,8 @@ export async function replayDelta(
     // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
     const watched = new Set([header.pkgDir, ...folders.map((folder) => `${header.pkgDir}/${folder}`)]);
     if (!others.every((path) => watched.has(path))) return undefined;
+    // A source folder whose own stat changed gained or lost entries, which the records must list: the full path's.
+    if (stale.changed.some((path) => !watched.has(path) && statSync(path, { throwIfNoEntry: false })?.isDirectory())) return undefined;
     // A package folder replaced by a link is the full path's to refuse.
     if (linkTarget(header.pkgDir) !== undefined) return undefined;
     const folderStats = checkFolders(stale, header.pkgDir, folders, inputs, inputs + entries);
@@ -192,6 +192,8 @@ async function replay(input: Parameters<typeof build>[0], ctx: PackageContext): 
     const made = engine.ran.map((key) => stale.indexOf(`${pkgDir}/${key}`)).filter((i) => i >= 0);
     await stale.rewrite(root, key, outputs, context as unknown as Record<string, unknown>, [...made, ...after]);
   } else {
+    // Loaded only here: most incremental builds add and remove nothing.
+    const [{ listTree }, { reconcileAfterPartialRun }] = await Promise.all([import('../core/list-tree.js'), import('./reconcile.js')]);
     let tree = await listTree(pkgDir);
     const before = Array.from({ length: entries }, (_, i) => stale.path(inputs + i).slice(pkgDir.length + 1));
     if (await reconcileAfterPartialRun({ pkgDir, before, after: tree.all, ran: engine.ran, graph: run.delta.graph, placed: record.artifacts ?? [], report: { emit, pkg } })) tree = await listTree(pkgDir);

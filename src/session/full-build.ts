@@ -28,7 +28,7 @@ import type { ResolvedTarget } from '../playbook/compat.js';
 import { ownStateFolders, refuseOwnLinks } from '../store/own-paths.js';
 import { noteVariables } from '../report/known-secrets.js';
 import { cleanupOnExit } from '../core/exit-cleanup.js';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import {
   chooseDestination,
   packageStateDir,
@@ -56,7 +56,7 @@ export interface PackageBuildContext {
 
 export interface PackageBuildResult {
   id: string;
-  /** Plain source files the recipe read (absolute), for the no-op fast path. */
+  /** Source files the recipe read (absolute), and everything under those that are folders, for the no-op fast path. */
   sources: string[];
   packageDir: string;
   outputDir: string;
@@ -375,7 +375,7 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
     placed = await placeArtifactsOnce(artifacts, dest.workDir, dest.inPlace ? record : undefined, fetchSettings);
     if (ctx.signal?.aborted) interrupted();
     checkMissingSources(graph, root);
-    sources = [...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))];
+    sources = await withFolderEntries([...new Set(graph.order.flatMap((node) => node.sourceFiles.map((f) => f.path)))]);
     emit({ type: 'phase', phase: 'recipe', pkg });
     engine = await runEngine({
       graph,
@@ -420,4 +420,19 @@ export async function runPackageBuild(plan: PackageBuildPlan): Promise<PackageBu
   await writeBuildRecord(stateDir, { destination: dest.finalDir, unfinished: false, artifacts: await restamp(placed, dest.finalDir) });
   emit({ type: 'phase', phase: 'done', pkg });
   return { id: pkg, sources, packageDir: dest.finalDir, outputDir: dest.outputDir, engine, outputs };
+}
+
+/**
+ * The sources, then every file and folder under those that are folders: a file edited
+ * inside a folder leaves the folder's own stat as it was, and a file added to a subfolder
+ * changes only that subfolder's, so the no-op record must stamp them all.
+ */
+async function withFolderEntries(sources: string[]): Promise<string[]> {
+  const inside: string[] = [];
+  for (const source of sources) {
+    if (!statSync(source, { throwIfNoEntry: false })?.isDirectory()) continue;
+    const { listTree } = await import('../core/list-tree.js');
+    inside.push(...(await listTree(source)).all.map((entry) => `${source}/${entry}`));
+  }
+  return inside.length === 0 ? sources : [...sources, ...inside];
 }

@@ -130,6 +130,40 @@ test('a source edited in place with its size kept and its mtime restored is rebu
   await rig.check(true, 'packed, after another same-size edit');
 });
 
+test('a folder as a source: a file edited inside it (size and mtime kept), added to a subfolder or removed is seen, by the folder output and by what reads it', async (t) => {
+  const rig = await built(t, false);
+  // Settled stamps first, so that the edits below can only be seen by looking inside the folder.
+  await sleep(1100);
+  await rig.check(false, 'the same again');
+  await rig.check(false, 'the no-op');
+  await rig.edit({ kind: 'asset', op: 'edit', n: 2 });
+  await rig.check(false, 'a file edited in place inside the folder');
+  assert.equal(await packageFile(rig, 'site/a.txt'), '2222222\n');
+  assert.match((await packageFile(rig, 'site.txt')) ?? '', /2222222/, 'the target that reads the folder output is made again');
+  await sleep(1100);
+  await rig.check(false, 'settled');
+  await rig.edit({ kind: 'asset', op: 'add', n: 4 });
+  await rig.check(true, 'a file added to a subfolder (packed)');
+  assert.equal(await packageFile(rig, 'site/sub/new1.txt'), 'new asset 4\n');
+  await rig.edit({ kind: 'asset', op: 'remove', n: 0 });
+  await rig.check(false, 'a file removed from the folder');
+  assert.equal(await packageFile(rig, 'site/a.txt'), undefined);
+  // A file added at the top of the folder (the folder's own stat changes), then, on settled
+  // stamps, edited in place: the records after the first build must know the new file.
+  await sleep(1100);
+  await rig.check(false, 'settled again');
+  rig.model.assets['top.txt'] = 'top one\n';
+  await rig.write();
+  await rig.check(false, 'a file added at the top of the folder');
+  await sleep(1100);
+  await rig.check(false, 'settled, with the new file');
+  await rig.check(false, 'the no-op, with the new file');
+  await rig.edit({ kind: 'asset', op: 'edit', n: 2 });
+  assert.equal(rig.model.assets['top.txt'], '2222222\n', 'the edit hit the new file');
+  await rig.check(false, 'the new file edited in place');
+  assert.equal(await packageFile(rig, 'site/top.txt'), '2222222\n');
+});
+
 test('a build with --destination_path elsewhere, then the plain build', async (t) => {
   const rig = await built(t);
   rig.model.alt = true;

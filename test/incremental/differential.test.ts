@@ -49,6 +49,7 @@ const FAMILIES: Record<string, fc.Arbitrary<Edit>[]> = {
   stray: [fc.constantFrom('stray.txt', 'sub/stray.bin').map((name) => ({ kind: 'stray', name }) as const)],
   interrupt: [fc.constant({ kind: 'interrupt' } as const)],
   state: [fc.record({ remove: fc.boolean(), i: fc.nat(20) }).map((d) => ({ kind: 'damageState', ...d }) as const)],
+  folders: [fc.record({ op: fc.constantFrom('edit', 'add', 'remove'), n: fc.nat(9) }).map((d) => ({ kind: 'asset', ...d }) as const)],
 };
 
 function steps(edits: fc.Arbitrary<Edit>[], maxLength: number): fc.Arbitrary<Step[]> {

@@ -56,6 +56,8 @@ export interface Model {
   artifacts: Artifact[];
   /** Built with --destination_path out/pkg. */
   alt: boolean;
+  /** The files of files/assets/, a folder that is a source (path under it -> content). */
+  assets: Record<string, string>;
 }
 
 export function initialModel(): Model {
@@ -69,6 +71,7 @@ export function initialModel(): Model {
     extras: [{ name: 'x0', word: 'w0', inDepends: true }],
     artifacts: [],
     alt: false,
+    assets: { 'a.txt': 'asset a\n', 'sub/b.txt': 'asset b\n' },
   };
 }
 
@@ -76,7 +79,7 @@ export function cloneModel(model: Model): Model {
   return JSON.parse(JSON.stringify(model)) as Model;
 }
 
-const FIXED_TARGETS = ['a.txt', 'b.txt', 'readme.txt', 'word.txt', 'bin/tool', 'slow.txt', 'inc.txt'];
+const FIXED_TARGETS = ['a.txt', 'b.txt', 'readme.txt', 'word.txt', 'bin/tool', 'slow.txt', 'inc.txt', 'site', 'site.txt'];
 
 /** The package files that recipe targets make (artifacts are placed, not made). */
 export function targetFiles(model: Model): Set<string> {
@@ -139,6 +142,9 @@ export async function render(model: Model, arts: string): Promise<Map<string, [s
     '  word.txt: { commands: ["echo $WORD > $target"] }',
     '  bin/tool: { sources: [files/tool.sh], commands: [":copy $source $target"] }',
     '  slow.txt: { sources: [files/slow.sh], commands: ["sh $source $target $SLOW"] }',
+    // A folder as a source, copied into a folder output that another target reads.
+    '  site: { sources: [files/assets], commands: [":copy $source $target"] }',
+    '  site.txt: { depends: [site], commands: ["cd $PKGDIR/site && find . -type f | LC_ALL=C sort | xargs -r head -n 100 > $target"] }',
     ...model.extras.map((e, i) => `  ${extras[i]}: { commands: ["echo ${e.word} > $target"] }`),
     '',
   ].join('\n');
@@ -150,6 +156,7 @@ export async function render(model: Model, arts: string): Promise<Map<string, [s
   files.set('files/tool.sh', ['#!/bin/sh\necho tool\n', model.toolExec ? 0o755 : 0o644]);
   files.set('files/slow.sh', [SLOW_SH, 0o644]);
   files.set('files/inc.in', ['included\n', 0o644]);
+  for (const [name, content] of Object.entries(model.assets)) files.set(`files/assets/${name}`, [content, 0o644]);
   return files;
 }
 
@@ -325,7 +332,9 @@ export type Edit =
   | { kind: 'destination' }
   | { kind: 'stray'; name: string }
   | { kind: 'interrupt' }
-  | { kind: 'damageState'; remove: boolean; i: number };
+  | { kind: 'damageState'; remove: boolean; i: number }
+  /** A file of the source folder files/assets/: edited in place (size and mtime kept), added in a subfolder, or removed. */
+  | { kind: 'asset'; op: 'edit' | 'add' | 'remove'; n: number };
 
 /** One playbook built step by step, and what each build went through. */
 export class Rig {
@@ -446,6 +455,25 @@ export class Rig {
         const file = pick(files, edit.i);
         if (file && edit.remove) await rm(file, { force: true });
         else if (file) await truncate(file, Math.floor((await stat(file)).size / 2));
+        break;
+      }
+      case 'asset': {
+        const name = pick(Object.keys(m.assets).sort(), edit.n);
+        if (edit.op === 'add') m.assets[`sub/new${++this.names}.txt`] = `new asset ${edit.n}\n`;
+        else if (edit.op === 'remove' && name !== undefined) {
+          delete m.assets[name];
+          await rm(join(this.root, 'files/assets', name));
+        } else if (edit.op === 'edit' && name !== undefined) {
+          // The same size and modification time: only the content (and the ctime) differ.
+          const file = join(this.root, 'files/assets', name);
+          const old = m.assets[name]!;
+          const text = `${String(edit.n % 10).repeat(Math.max(0, old.length - 1))}\n`.slice(-old.length);
+          if (text === old) break;
+          const { mtime } = await stat(file);
+          m.assets[name] = text;
+          await writeFile(file, text);
+          await utimes(file, mtime, mtime);
+        }
         break;
       }
       case 'nothing':
