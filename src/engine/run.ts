@@ -431,7 +431,9 @@ export function planCommands(options: Pick<EngineOptions, 'graph' | 'scope' | 'p
   for (const node of options.graph.order) {
     const scope = targetScope(node, options.scope);
     const where = `target "${node.key}"`;
-    const commands = node.def.commands.map((c) => expand(c, scope, where, onExpand).trim()).filter((c) => c.length > 0);
+    let commands = node.def.commands.map((c) => expand(c, scope, where, onExpand).trim());
+    // Kept for the whole build: a list filtered item by item keeps room for 17.
+    if (commands.some((c) => c.length === 0)) commands = commands.filter((c) => c.length > 0).slice();
     const lines = commands.map((c) => commandSignature(c.split(options.pkgDir).join('$PKGDIR'))).filter((c) => c.length > 0);
     // A template's text is expanded as it runs, with any variable of the scope: their values are inputs too.
     if (commands.some((c) => /^:template(\s|$)/.test(c))) lines.push(`:template variables ${(variables ??= scopeSignature(options.scope, options.pkgDir))}`);
@@ -454,14 +456,18 @@ export function scopeSignature(scope: Scope, pkgDir: string): string {
  */
 export function commandSignature(command: string): string {
   if (command.includes('<<')) return command.trim();
-  let out = '';
+  // Nothing to fold or drop: the command is its own signature.
+  if (!PLAIN_COMMAND.test(command)) return command;
+  // Gathered in a list: built with `+=` one character at a time, the text is a chain of a
+  // hundred small strings, kept with the plan for the whole build.
+  const out: string[] = [];
   let quote: '' | "'" | '"' = '';
   let blank: '' | ' ' | '\n' = '';
   for (let i = 0; i < command.length; i++) {
     const c = command[i]!;
     if (quote !== '') {
-      out += c;
-      if (c === '\\' && quote === '"' && i + 1 < command.length) out += command[++i];
+      out.push(c);
+      if (c === '\\' && quote === '"' && i + 1 < command.length) out.push(command[++i]!);
       else if (c === quote) quote = '';
       continue;
     }
@@ -473,21 +479,24 @@ export function commandSignature(command: string): string {
       if (blank === '') blank = ' ';
       continue;
     }
-    if (c === '#' && (blank !== '' || out === '')) {
+    if (c === '#' && (blank !== '' || out.length === 0)) {
       // A comment runs to the end of its line.
       const end = command.indexOf('\n', i);
       if (end < 0) break;
       i = end - 1;
       continue;
     }
-    if (out !== '') out += blank;
+    if (out.length > 0 && blank !== '') out.push(blank);
     blank = '';
-    out += c;
-    if (c === '\\' && i + 1 < command.length) out += command[++i];
+    out.push(c);
+    if (c === '\\' && i + 1 < command.length) out.push(command[++i]!);
     else if (c === "'" || c === '"') quote = c;
   }
-  return out;
+  return out.join('');
 }
+
+/** Whether a command has something {@link commandSignature} folds or drops: blanks other than single spaces between words, a comment, quotes or escapes. */
+const PLAIN_COMMAND = /^\s|\s$|[\t\r\n#'"\\]| {2}/;
 
 /** The scope of one target: `$target` and `$source` as the weakest built-ins, already expanded (their names were). */
 function targetScope(node: Node, scope: Scope): Scope {
