@@ -491,7 +491,7 @@ function toPlain(doc: Document, pos: Positions): unknown {
  * YAML reads `version: 1.10` as the number 1.1 and `2.0` as 2. Where the schema takes text, the
  * value is what the user wrote, not the number's shortest spelling.
  */
-function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): unknown {
+function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown, at: PathSegment[] = []): unknown {
   const fixes: Array<[PathSegment[], string]> = [];
   const visitNode = (node: unknown, path: PathSegment[], depth: number): void => {
     if (depth > 200) return;
@@ -503,7 +503,7 @@ function keepNumbersAsWritten(doc: Document, data: unknown, schema: unknown): un
       fixes.push([path, node.source]);
     }
   };
-  visitNode(doc.contents, [], 0);
+  visitNode(doc.contents, at, 0);
   for (const [path, source] of fixes) {
     if (path.length === 0 || !leafDefsAt(schema, path).some((d) => d.type === 'string')) continue;
     const parent = valueAt(data, path.slice(0, -1));
@@ -550,6 +550,129 @@ export function parseYamlText<S extends z.ZodType>(text: string, display: string
   };
 }
 
+/** About how much text one piece holds (see {@link OFF_THREAD_CHARS}). */
+const PIECE_CHARS = 64 * 1024;
+
+/** A text cut into the rest of the document (with `key:` left empty) and pieces of the mapping under `key`. */
+interface SplitText {
+  key: string;
+  rest: string;
+  pieces: string[];
+}
+
+/**
+ * Cuts the largest block mapping under a top-level `key:` into pieces, each a run of whole
+ * entries, where that is plainly safe: one document with no directives, the key written
+ * plainly with nothing after it, and every line of the mapping either blank, a comment, an
+ * entry starting at the mapping's indentation with a plain or quoted key, or more indented
+ * (an entry's value). Anything else, and any piece that does not parse on its own (an alias
+ * of an anchor in another piece, a multi-line scalar cut in two), leaves the text to be
+ * parsed whole, which also gives any diagnostic its place.
+ */
+function splitBigMapping(text: string): SplitText | undefined {
+  if (/^(?:---|\.\.\.)(?:\s|$)|^%/m.test(text)) return undefined;
+  const lineStarts: number[] = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const lineAt = (n: number): string => text.slice(lineStarts[n]!, n + 1 < lineStarts.length ? lineStarts[n + 1]! - 1 : text.length);
+  const blankOrComment = (line: string): boolean => /^[ ]*(?:#.*)?\r?$/.test(line);
+  // The largest body under a top-level `key:` with nothing after the colon.
+  let best: { key: string; from: number; to: number } | undefined;
+  for (let n = 0; n < lineStarts.length; n++) {
+    const head = /^([A-Za-z_][A-Za-z0-9_-]*):[ ]*(?:#.*)?\r?$/.exec(lineAt(n));
+    if (!head) continue;
+    let end = n + 1;
+    while (end < lineStarts.length && (lineAt(end).startsWith(' ') || blankOrComment(lineAt(end)))) end++;
+    if (end - n > 1 && (!best || end - n > best.to - best.from)) best = { key: head[1]!, from: n + 1, to: end };
+  }
+  if (!best) return undefined;
+  const bodyFrom = lineStarts[best.from]!;
+  const bodyTo = best.to < lineStarts.length ? lineStarts[best.to]! : text.length;
+  if (bodyTo - bodyFrom < PIECE_CHARS) return undefined;
+  let indent = -1;
+  const pieces: string[] = [];
+  let pieceFrom = bodyFrom;
+  for (let n = best.from; n < best.to; n++) {
+    const line = lineAt(n);
+    if (blankOrComment(line)) continue;
+    const lineIndent = line.length - line.trimStart().length;
+    if (line[lineIndent] === '\t') return undefined;
+    if (indent < 0) indent = lineIndent;
+    if (lineIndent > indent) continue;
+    // An entry of the mapping: a plain or quoted key (no anchor, tag, alias, complex key or list).
+    if (lineIndent < indent || !/[A-Za-z0-9_./$"']/.test(line[lineIndent]!)) return undefined;
+    if (lineStarts[n]! - pieceFrom >= PIECE_CHARS) {
+      pieces.push(text.slice(pieceFrom, lineStarts[n]!));
+      pieceFrom = lineStarts[n]!;
+    }
+  }
+  pieces.push(text.slice(pieceFrom, bodyTo));
+  return { key: best.key, rest: text.slice(0, bodyFrom) + text.slice(bodyTo), pieces };
+}
+
+/**
+ * Parses a text cut by {@link splitBigMapping} and validates the whole value: the same value
+ * as parsing it whole, or undefined when anything in it is not plainly right (then it is
+ * parsed whole, for the diagnostics).
+ */
+function parsePieces(split: SplitText, display: string, schema: z.ZodType): { value: unknown } | undefined {
+  const parse = (text: string): Document | undefined => {
+    const counter = new LineCounter();
+    const pos = new Positions(text, counter, display);
+    const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+    if (doc.errors.length > 0 || duplicateKeys(doc, pos).length > 0 || nulCharacters(doc, pos).length > 0) return undefined;
+    return doc;
+  };
+  try {
+    const restDoc = parse(split.rest);
+    if (!restDoc || !isMap(restDoc.contents)) return undefined;
+    const data = toPlain(restDoc, new Positions(split.rest, new LineCounter(), display)) as Record<string, unknown>;
+    if (data === null || typeof data !== 'object' || Array.isArray(data) || !Object.prototype.hasOwnProperty.call(data, split.key) || data[split.key] !== null) return undefined;
+    keepNumbersAsWritten(restDoc, data, schema);
+    const entries: Record<string, unknown> = {};
+    data[split.key] = entries;
+    for (const piece of split.pieces) {
+      const doc = parse(piece);
+      if (!doc || !isMap(doc.contents)) return undefined;
+      const value = toPlain(doc, new Positions(piece, new LineCounter(), display)) as Record<string, unknown>;
+      for (const name of Object.keys(value)) {
+        // A key given in two pieces: the whole text says where.
+        if (name === '__proto__' || Object.prototype.hasOwnProperty.call(entries, name)) return undefined;
+        entries[name] = value[name];
+      }
+      keepNumbersAsWritten(doc, data, schema, [split.key]);
+    }
+    const result = schema.safeParse(data);
+    return result.success ? { value: result.data } : undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Parses a big text a piece at a time when it can be cut ({@link splitBigMapping}) and is
+ * valid; undefined otherwise (then it is parsed whole, which also finds its diagnostics).
+ */
+function parseYamlPieces<S extends z.ZodType>(text: string, display: string, schema: S): ParsedYamlFile<z.output<S>> | undefined {
+  const split = splitBigMapping(text);
+  const parsed = split && parsePieces(split, display, schema);
+  if (!parsed) return undefined;
+  let located: ParsedYamlFile<unknown>['locate'] | undefined;
+  return {
+    value: parsed.value as z.output<S>,
+    display,
+    // Positions are only needed to report a problem found later: then the whole text is parsed.
+    locate(path, key) {
+      if (located === undefined) {
+        const counter = new LineCounter();
+        const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+        located = locator(doc, new Positions(text, counter, display));
+      }
+      return located(path, key);
+    },
+  };
+}
+
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return diagnostics.filter((d) => {
@@ -578,6 +701,8 @@ export async function parseYamlFile<S extends z.ZodType>(file: string, schema: S
   const display = displayPath(file, opts?.displayRoot);
   const { text, stats } = await readLimited(file, display);
   if (text.length >= OFF_THREAD_CHARS) {
+    const pieces = parseYamlPieces(text, display, schema);
+    if (pieces) return { ...pieces, stats };
     const { FILE_SCHEMAS } = await import('./schema.js');
     const name = (Object.keys(FILE_SCHEMAS) as Array<keyof typeof FILE_SCHEMAS>).find((key) => FILE_SCHEMAS[key] === (schema as unknown));
     if (name !== undefined) return { ...(await parseOffThread<z.output<S>>({ text, display, schema: name, emptyValue: opts?.emptyValue ?? null })), stats };
@@ -586,9 +711,12 @@ export async function parseYamlFile<S extends z.ZodType>(file: string, schema: S
 }
 
 /**
- * From this size on a file is parsed on a worker thread. Below it, starting a thread costs
- * more than the parse; above it, the garbage of the parse (90 MB for a 1 MB recipe) and the
- * positions of every node would stay in the build's heap until a full collection.
+ * From this size on a file is parsed a piece at a time, when its bulk is one block mapping
+ * under a top-level key (a recipe's `targets:`, see {@link splitBigMapping}), else on a worker
+ * thread. Parsed whole, a 1 MB recipe has a syntax tree of about 50 MB and a document of 25 MB
+ * alive together, and that garbage would stay in the build's heap until a full collection
+ * (on a thread, the thread's heap and the build's add up); a piece at a time, only the values
+ * stay. Below this size, neither costs what it saves.
  */
 export const OFF_THREAD_CHARS = 256 * 1024;
 

@@ -197,3 +197,44 @@ test('a recipe big enough to be parsed on a worker thread reads and reports exac
     assert.match(fromWorker.error.diagnostics[0]!.message, /unknown key "source"/);
   });
 });
+
+test('a big recipe read a piece of its targets at a time gives what the whole text gives, or is read whole', async () => {
+  const { parseYamlFile, parseYamlText, OFF_THREAD_CHARS } = await import('../../src/playbook/yaml-file.js');
+  const targets = (extra: (i: number) => string[]): string => {
+    const lines = ['# a recipe', 'variables:', '  N: 042', '  M: &m ":print M"', 'targets:'];
+    for (let i = 0; lines.join('\n').length < OFF_THREAD_CHARS * 2; i++) lines.push(`  out/f${i}.txt:`, `    sources: [src/f${i}.in]`, ...extra(i));
+    return `${lines.join('\n')}\n`;
+  };
+  const variants: Record<string, string> = {
+    // Numbers where text is expected, block scalars, quoted keys, comments at any indentation.
+    plain: targets((i) => (i % 50 === 0 ? ['    commands:', '      - |', '        echo 1.10', '        # not a comment', '      - 1.10', `  "quoted ${i}":`, '    commands: [":print 2.0"]', '# between targets'] : ['    commands: [":copy $source $target"]'])),
+    // An anchor in one piece and its alias in another: read whole.
+    alias: targets((i) => (i === 0 ? ['    commands: &first [":copy $source $target"]'] : i === 3000 ? ['    commands: *first'] : ['    commands: [":copy $source $target"]'])),
+    // An anchor outside the targets, used inside: read whole.
+    outside: targets((i) => [i === 10 ? '    commands: [*m]' : '    commands: [":copy $source $target"]']),
+  };
+  await withPlaybook(Object.fromEntries(Object.entries(variants).map(([name, text]) => [`.aiop/${name}.yml`, text])), async (root) => {
+    for (const [name, text] of Object.entries(variants)) {
+      const whole = await Promise.resolve()
+        .then(() => ({ value: parseYamlText(text, `.aiop/${name}.yml`, recipeSchema).value }))
+        .catch((error: unknown) => ({ error }));
+      const read = await parseYamlFile(join(root, `.aiop/${name}.yml`), recipeSchema, { displayRoot: root })
+        .then((parsed) => ({ value: parsed.value }))
+        .catch((error: unknown) => ({ error }));
+      assert.deepEqual(read, whole, name);
+    }
+    const plain = (await parseYamlFile(join(root, '.aiop/plain.yml'), recipeSchema, { displayRoot: root })).value;
+    assert.deepEqual(plain.targets['out/f50.txt']!.commands, ['echo 1.10\n# not a comment\n', '1.10']);
+    assert.deepEqual(plain.targets['quoted 100']!.commands, [':print 2.0']);
+    assert.deepEqual((await parseYamlFile(join(root, '.aiop/alias.yml'), recipeSchema, { displayRoot: root })).value.targets['out/f3000.txt']!.commands, [':copy $source $target']);
+    assert.deepEqual((await parseYamlFile(join(root, '.aiop/outside.yml'), recipeSchema, { displayRoot: root })).value.targets['out/f10.txt']!.commands, [':print M']);
+  });
+  // A target named twice, in two pieces: the same diagnostic as the whole text's.
+  const twice = targets((i) => ['    commands: [":copy $source $target"]', ...(i === 3000 ? ['  out/f1.txt:', '    sources: [src/f1.in]'] : [])]);
+  await withPlaybook({ '.aiop/twice.yml': twice }, async (root) => {
+    const read = await configError(parseYamlFile(join(root, '.aiop/twice.yml'), recipeSchema, { displayRoot: root }));
+    const whole = await configError(Promise.resolve().then(() => parseYamlText(twice, '.aiop/twice.yml', recipeSchema)));
+    assert.deepEqual(read.error.diagnostics, whole.error.diagnostics);
+    assert.match(read.error.diagnostics[0]!.message, /duplicate key "out\/f1.txt"/);
+  });
+});
