@@ -11,7 +11,7 @@ export function tempPathFor(file: string): string {
 }
 
 /** Writes `data` to `file` atomically, creating the parent folder. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string>, mode?: number): Promise<void> {
   await makeDirs(dirname(file));
   const tmp = tempPathFor(file);
   try {

@@ -265,33 +265,52 @@ export class StateFile implements StateStore {
       if (journalBytes !== undefined) return { snapshot: this.id, journalBytes };
     }
     const snapshot = randomBytes(8).toString('hex');
-    // Lines by name: [name's JSON text, line], sorted before they are written.
-    const targets: Array<[string, string]> = [];
+    // By name: [name's JSON text, the line as read or the record to write]. Lines are made
+    // as they are written, a batch at a time: all at once, with the file's text joined from
+    // them, they were 15 MB on the heap at the end of a 10,000-target build.
+    type Line<T> = [name: string, line: string | { record: T; key: string }];
+    const targets: Array<Line<TargetRecord>> = [];
     const targetLine = (key: string, record: TargetRecord): string => `t\t${record.sig}\t${JSON.stringify(key)}\t${JSON.stringify(record)}`;
     for (const [key, entry] of this.#targets) {
       if (changes.targets.has(key)) continue;
-      targets.push([JSON.stringify(key), entry.replaced ? targetLine(key, entry.value!) : entry.line]);
+      targets.push([JSON.stringify(key), entry.replaced ? { record: entry.value!, key } : entry.line]);
     }
-    for (const [key, record] of changes.targets) if (record !== null) targets.push([JSON.stringify(key), targetLine(key, record)]);
-    const files: Array<[string, string]> = [];
-    const addFile = (path: string, line: string): void => void files.push([JSON.stringify(path), line]);
-    const fileLine = (path: string, stamp: FileStamp): string => {
+    for (const [key, record] of changes.targets) if (record !== null) targets.push([JSON.stringify(key), { record, key }]);
+    const files: Array<Line<FileStamp>> = [];
+    const addFile = (path: string, stamp: FileStamp | undefined, line: string): void => {
       const entry = this.#files.get(path);
       // Unchanged since read: the same line again, not parsed and written anew.
-      return entry && !entry.replaced && entry.value === stamp ? entry.line : `f\t${JSON.stringify(path)}\t${JSON.stringify(stamp)}`;
+      files.push([JSON.stringify(path), stamp === undefined || (entry && !entry.replaced && entry.value === stamp) ? line : { record: stamp, key: path }]);
     };
     if (partial) {
       for (const [path, entry] of this.#files) {
         const stamp = changes.files.get(path);
-        addFile(path, stamp ? fileLine(path, stamp) : entry.replaced ? fileLine(path, entry.value!) : entry.line);
+        addFile(path, stamp ?? (entry.replaced ? entry.value! : undefined), entry.line);
       }
-      for (const [path, stamp] of changes.files) if (!this.#files.has(path)) addFile(path, fileLine(path, stamp));
+      for (const [path, stamp] of changes.files) if (!this.#files.has(path)) addFile(path, stamp, '');
     } else {
-      for (const [path, stamp] of changes.files) addFile(path, fileLine(path, stamp));
+      for (const [path, stamp] of changes.files) addFile(path, stamp, this.#files.get(path)?.line ?? '');
     }
-    const byName = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-    const lines = [`${MAGIC}\t${snapshot}`, ...targets.sort(byName).map(([, line]) => line), ...files.sort(byName).map(([, line]) => line), ''];
-    await writeFileAtomic(this.#path, lines.join('\n'));
+    const byName = (a: Line<unknown>, b: Line<unknown>): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    targets.sort(byName);
+    files.sort(byName);
+    function* text(): Generator<string> {
+      let batch: string[] = [`${MAGIC}\t${snapshot}`];
+      const flush = function* (): Generator<string> {
+        yield `${batch.join('\n')}\n`;
+        batch = [];
+      };
+      for (const [, line] of targets) {
+        batch.push(typeof line === 'string' ? line : targetLine(line.key, line.record));
+        if (batch.length >= 1024) yield* flush();
+      }
+      for (const [, line] of files) {
+        batch.push(typeof line === 'string' ? line : `f\t${JSON.stringify(line.key)}\t${JSON.stringify(line.record)}`);
+        if (batch.length >= 1024) yield* flush();
+      }
+      if (batch.length > 0) yield* flush();
+    }
+    await writeFileAtomic(this.#path, text());
     rmSync(journalPath(this.#path), { force: true });
     return { snapshot, journalBytes: 0 };
   }
