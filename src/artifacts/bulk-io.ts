@@ -33,6 +33,25 @@ export function alignedBuffers(count: number, size = CHUNK): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(memory.buffer, i * size, size));
 }
 
+/** Sets of three {@link CHUNK} buffers that no read or write is using, kept for the next one. */
+const idleSets: Buffer[][] = [];
+/**
+ * How many idle sets are kept (3 MiB each). A new set is memory the garbage collector frees
+ * only when it next runs: build_all placing 16 artifacts at once took 48 MiB that way and
+ * kept it past its peak; taken from here, a burst costs no more than the copies running at once.
+ */
+const IDLE_SETS = 4;
+
+/** Three aligned buffers of {@link CHUNK} bytes: idle ones first. Give them back with {@link giveBack} once nothing uses them. */
+function takeSet(): Buffer[] {
+  return idleSets.pop() ?? alignedBuffers(3);
+}
+
+/** Returns a set from {@link takeSet}: every read into it and write from it must be over. */
+function giveBack(set: Buffer[]): void {
+  if (idleSets.length < IDLE_SETS) idleSets.push(set);
+}
+
 function isEinval(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EINVAL';
 }
@@ -72,10 +91,11 @@ export class SequentialWriter {
   #fh: FileHandle;
   #direct: boolean;
   readonly #path: string;
-  readonly #buffers = alignedBuffers(WRITE_BUFFERS, WRITE_CHUNK);
+  readonly #buffers = takeSet();
   readonly #pending: Array<Promise<void> | undefined> = new Array<Promise<void> | undefined>(WRITE_BUFFERS);
   /** The first write goes alone: if the file system refuses a direct write, nothing else is in flight. */
   #probed = false;
+  #released = false;
   #current = 0;
   #used = 0;
   #position = 0;
@@ -163,6 +183,7 @@ export class SequentialWriter {
       return size;
     } finally {
       await this.#fh.close();
+      await this.#release();
     }
   }
 
@@ -170,6 +191,17 @@ export class SequentialWriter {
   async abort(): Promise<void> {
     await Promise.allSettled(this.#pending);
     await this.#fh.close().catch(() => undefined);
+    // Its buffers are not given back: a write may still be staging into one (a stream
+    // destroyed in the middle of a write), and the next file's bytes must never meet it.
+  }
+
+  /** Gives the buffers back once every write from them is over (after close: nothing writes any more). */
+  async #release(): Promise<void> {
+    await Promise.allSettled(this.#pending);
+    // Once only: an abort after a failed close must not hand the same buffers out twice.
+    if (this.#released) return;
+    this.#released = true;
+    giveBack(this.#buffers);
   }
 }
 
@@ -180,9 +212,8 @@ export class SequentialWriter {
  * piece after the next one is asked for, so the caller may still be writing piece i while it
  * receives piece i + 1, as long as that write is done before it asks for piece i + 2.
  */
-export async function* readChunks(path: string, direct: boolean): AsyncGenerator<Buffer> {
+export async function* readChunks(path: string, direct: boolean, buffers: Buffer[] = alignedBuffers(3)): AsyncGenerator<Buffer> {
   let { fh, direct: isDirect } = await openMaybeDirect(path, constants.O_RDONLY, 0, direct);
-  const buffers = alignedBuffers(3);
   let position = 0;
   const readAt = async (buffer: Buffer, at: number): Promise<number> => {
     try {
@@ -228,9 +259,10 @@ export async function copyChunked(
   const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, options.mode);
   let pending: Promise<unknown> = Promise.resolve();
   let position = 0;
+  const buffers = takeSet();
   try {
     const { size } = await stat(source);
-    for await (const chunk of readChunks(source, options.directRead)) {
+    for await (const chunk of readChunks(source, options.directRead, buffers)) {
       options.signal?.throwIfAborted();
       options.onChunk?.(chunk);
       await pending;
@@ -243,6 +275,8 @@ export async function copyChunked(
     return position;
   } finally {
     await pending.catch(() => undefined);
+    // The reads are over too: the loop has ended the generator, which waits for its last read.
+    giveBack(buffers);
     await out.close();
   }
 }

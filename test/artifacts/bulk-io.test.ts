@@ -71,6 +71,30 @@ test('readChunks and copyChunked give back the file, hashing the very bytes they
   await assert.rejects(copyChunked(join(dir, 's0'), join(dir, 's0'), { mode: 0o644, directRead: false }), { code: 'EEXIST' });
 });
 
+test('copies and writes at once, more than the buffers kept idle and again after them, each give back their own bytes', async (t) => {
+  const { dir, cleanup } = await tempDir('aiop-bulk-');
+  t.after(cleanup);
+  // Distinct contents of several chunks each, so that a buffer shared by two copies shows.
+  const contents = Array.from({ length: 10 }, (_, i) => randomBytes(3 * MiB + 1000 * i));
+  await Promise.all(contents.map((data, i) => writeFile(join(dir, `s${i}`), data)));
+  for (const round of [0, 1, 2]) {
+    await Promise.all(
+      contents.map(async (data, i) => {
+        if ((i + round) % 2 === 0) {
+          const seen: Buffer[] = [];
+          await copyChunked(join(dir, `s${i}`), join(dir, `c${round}-${i}`), { mode: 0o644, directRead: i % 3 === 0, onChunk: (c) => seen.push(Buffer.from(c)) });
+          assert.ok(Buffer.concat(seen).equals(data));
+        } else {
+          const writer = await SequentialWriter.create(join(dir, `c${round}-${i}`), { direct: i % 3 === 0 });
+          for (let at = 0; at < data.length; at += 300_000) await writer.write(data.subarray(at, at + 300_000));
+          assert.equal(await writer.close(), data.length);
+        }
+      }),
+    );
+    for (const [i, data] of contents.entries()) assert.ok((await readFile(join(dir, `c${round}-${i}`))).equals(data), `round ${round}, file ${i}`);
+  }
+});
+
 test('fetchUrl through the cache writes the destination while downloading; failed tries leave nothing beside it', async (t) => {
   const { dir, cleanup } = await tempDir('aiop-bulk-');
   t.after(cleanup);
