@@ -73,6 +73,11 @@ export function aapStatePath(root: string, pkgDir: string, recipeDir?: string): 
   return join(root, '.aiop', 'state', 'aap', `${sha256(key).slice(0, 16)}.json`);
 }
 
+/** The folder of the lock that aap runs building into `pkgDir` take (src/session/lock.ts). */
+export function aapLockDir(root: string, pkgDir: string): string {
+  return join(root, '.aiop', 'state', 'locks', `aap-${sha256(pkgDir).slice(0, 16)}`);
+}
+
 /**
  * Runs a parsed `aap` command line through a build session (its console is aap's own, in
  * src/report/aap-console.ts). Returns the exit status; expected failures are thrown.
@@ -253,8 +258,8 @@ async function buildCommand(invocation: AapInvocation, userConfig: UserConfig, i
   try {
     // The run is one package, "aap", from the first command run on: a problem found while reading
     // and checking (exit 2) ends it before it starts, as it does for aiop build.
-    const inPackage = async (body: () => Promise<number>): Promise<number> =>
-      (await session.runPackage({ pkg: 'aap', systemTarget: '', compat: {}, lock: 'none' }, body, 'throw')) ?? 0;
+    const inPackage = async (lockDir: string | undefined, body: () => Promise<number>): Promise<number> =>
+      (await session.runPackage({ pkg: 'aap', systemTarget: '', compat: {}, lock: lockDir === undefined ? 'none' : { stateDir: lockDir } }, body, 'throw')) ?? 0;
     const status = await buildLocated(invocation, located, userConfig, io, emit, signal, fetcher.fetch, inPackage);
     built = true;
     return status;
@@ -285,7 +290,7 @@ async function buildLocated(
   emit: Emit,
   signal: AbortSignal,
   fetch: (url: string, dest: string) => Promise<void>,
-  inPackage: (body: () => Promise<number>) => Promise<number>,
+  inPackage: (lockDir: string | undefined, body: () => Promise<number>) => Promise<number>,
 ): Promise<number> {
   const { options, targets } = invocation;
   const { root } = located;
@@ -362,7 +367,8 @@ async function buildLocated(
     p.planned = planCommands({ graph: p.graph, scope: p.scope, pkgDir, emit, debug: options.debug, ...(p.unit.label ? { pkg: p.unit.label } : {}) });
   }
 
-  return inPackage(async () => {
+  // Two runs building into the same folder wait for each other, as two aiop builds of a package do; -n writes nothing.
+  return inPackage(write ? aapLockDir(root, pkgDir) : undefined, async () => {
     // Outside a playbook the signatures still go to .aiop/state/ of the folder standing in for its root.
     if (write && (located.hasPlaybook || planned.length > 0)) await ensureAiopGitignore(root);
     const binDir = toolBinDir(userConfig, io.env);

@@ -155,6 +155,12 @@ export async function removeLockIfStale(file: string): Promise<void> {
  * builds update in turn. `holder` names who holds it, for messages.
  */
 export async function acquireLock(file: string, options: LockOptions & { holder: string }): Promise<PackageLock> {
+  const above = heldAbove(file);
+  if (above !== undefined) {
+    // A command of the build holding it (a recipe running $AAP into its own folder): waiting would never end.
+    if (options.emit) log(options.emit, 'DEBUG', 'lock', `${file} is held by the build that runs this command (pid ${above}): building under it`, options.pkg);
+    return { file, release: async () => undefined };
+  }
   const stateDir = dirname(file);
   const waitMs = options.waitMs ?? lockWaitFromEnv();
   const pollMs = options.pollMs ?? 200;
@@ -187,7 +193,10 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
     if (options.signal?.aborted) throw new AiopError('interrupted', `interrupted while waiting for ${options.holder}`);
     await sleep(Math.min(pollMs, Math.max(1, waitMs - (Date.now() - started))));
   }
+  const entry = `${file}=${me.nonce}`;
+  setHeld([...held(), entry]);
   const releaseNow = (): void => {
+    setHeld(held().filter((e) => e !== entry));
     const current = quietly(() => readOwner(file));
     if (current?.owner?.nonce === me.nonce) rmSync(file, { force: true });
   };
@@ -200,4 +209,30 @@ export async function acquireLock(file: string, options: LockOptions & { holder:
       releaseNow();
     },
   };
+}
+
+/**
+ * The locks this process holds, passed to the commands it runs (they inherit the
+ * environment; no `AIOP_` prefix, which would make it part of a build request's key):
+ * `file=nonce` per line. A command that builds into the same folder finds its
+ * lock there, still held by its ancestor, and builds under it instead of waiting for itself.
+ */
+const HELD = '_AIOP_HELD_LOCKS';
+
+function held(): string[] {
+  return (process.env[HELD] ?? '').split('\n').filter((e) => e !== '');
+}
+
+function setHeld(entries: string[]): void {
+  if (entries.length === 0) delete process.env[HELD];
+  else process.env[HELD] = entries.join('\n');
+}
+
+/** The pid of the live ancestor holding this very lock (by its nonce), or undefined. */
+function heldAbove(file: string): number | undefined {
+  const entries = held();
+  if (entries.length === 0) return undefined;
+  const owner = quietly(() => readOwner(file))?.owner;
+  if (owner === undefined || !entries.includes(`${file}=${owner.nonce}`) || owner.pid === process.pid || !pidAlive(owner.pid)) return undefined;
+  return owner.pid;
 }

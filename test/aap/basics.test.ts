@@ -253,3 +253,26 @@ test('a recipe command sees the tool folder first on PATH', async (t) => {
   const [path] = await pb.takeRuns();
   assert.ok(path?.startsWith(`${join(pb.dir, 'xdg-data/aiop/tools/bin')}:`), path);
 });
+
+test('two aap runs into the same folder take turns: the second waits, then finds the target made', async (t) => {
+  const pb = await aapPlaybook(t, {
+    recipe: `default: slow.txt
+targets:
+  slow.txt: { commands: ["echo s >> $PLAYBOOK/runs.log", "touch $PLAYBOOK/started", "sleep 2", "echo made > $target"] }
+`,
+  });
+  const first = pb.run([]);
+  const started = join(pb.root, 'started');
+  for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(started), 'the first run started its command');
+  // -n writes nothing, so it takes no lock and does not wait.
+  const dry = await pb.run(['-n']);
+  expectStatus(dry, 0);
+  assert.doesNotMatch(dry.stderr, /waiting for/);
+  const second = await pb.run([]);
+  expectStatus(await first, 0);
+  expectStatus(second, 0);
+  assert.match(second.stderr, /waiting for another aiop build of this package \(pid \d+/);
+  assert.deepEqual(await pb.takeRuns(), ['s'], 'the command ran once: the second run found its target made');
+  assert.equal(await readFile(join(pb.root, '.build/aap/slow.txt'), 'utf8'), 'made\n');
+});
