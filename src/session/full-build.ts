@@ -4,7 +4,7 @@
  * `aiop build`, `build_all` and `build_again`. Knows nothing about terminals: it emits events.
  */
 import { resolveSettings } from '../options/settings.js';
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AiopError, ConfigError, UsageError } from '../core/errors.js';
 import { checkDebInfo, type DebInfo } from '../pack/deb.js';
@@ -19,7 +19,7 @@ import type { FetchSettings } from '../artifacts/place.js';
 import { buildGraph, checkMissingSources, type Graph, type Node } from '../engine/graph.js';
 import { planCommands, runEngine, type EngineResult, type Planned } from '../engine/run.js';
 import { Scope, expand } from '../engine/variables.js';
-import type { SeenStat } from '../engine/state.js';
+import { stampFile, type SeenStat } from '../engine/state.js';
 import { ensureAiopGitignore, type Playbook, type Recipe } from '../playbook/load.js';
 import { recordLastBuild } from '../store/last-build.js';
 import { recordForFastPaths, type FastPathRecording } from './fast-path-records.js';
@@ -246,14 +246,15 @@ async function placeArtifactsOnce(
     record?.artifacts !== undefined &&
     record.artifacts.length === artifacts.length &&
     artifacts.every((a, i) => record.artifacts![i]!.name === a.name && record.artifacts![i]!.url === a.url && record.artifacts![i]!.integrity === a.integrity);
-  if (same && (await stampsMatch(record.artifacts!, pkgDir))) {
+  const unchanged = same ? await stampsMatch(record.artifacts!, pkgDir) : undefined;
+  if (unchanged) {
     log(settings.emit, 'DEBUG', 'artifacts', 'artifacts already in place and unchanged', settings.pkg);
-    return record.artifacts!;
+    return unchanged;
   }
   // Imported here: the download stack (undici, cacache, tar) costs start-up time a build without artifacts never needs.
   const { placeArtifacts } = await import('../artifacts/place.js');
   const placed = await placeArtifacts(artifacts, pkgDir, { ...settings, replaceable: placedFiles(record) });
-  return placed.map(({ name, url, integrity, files, folders }) => ({ name, url, integrity, files: files.map((path) => ({ path, size: 0, mtimeMs: 0, ino: 0 })), ...(folders ? { folders } : {}) }));
+  return placed.map(({ name, url, integrity, files, folders }) => ({ name, url, integrity, files: files.map((path) => ({ path })), ...(folders ? { folders } : {}) }));
 }
 
 /** The files the last build's artifacts placed (package-relative): a new placement may replace them. */
@@ -261,29 +262,37 @@ function placedFiles(record: BuildRecord | undefined): Set<string> {
   return new Set((record?.artifacts ?? []).flatMap((artifact) => artifact.files.map((file) => file.path)));
 }
 
-async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<boolean> {
+/**
+ * The records with their files' stamps as they are now, if every placed file is as the last
+ * build left it: the same stamp (ctime included), or, where the stamp proves nothing (racy),
+ * the same content and mode. Undefined otherwise.
+ */
+async function stampsMatch(records: ArtifactRecord[], pkgDir: string): Promise<ArtifactRecord[] | undefined> {
+  const now: ArtifactRecord[] = [];
   for (const record of records) {
+    const files: ArtifactRecord['files'] = [];
     for (const file of record.files) {
-      const s = await stat(join(pkgDir, file.path)).catch(() => undefined);
-      if (!s || s.size !== file.size || s.mtimeMs !== file.mtimeMs || s.ino !== file.ino) return false;
+      const stamp = file.stamp && (await stampFile(join(pkgDir, file.path), file.stamp));
+      if (!stamp || stamp.hash !== file.stamp!.hash || stamp.mode !== file.stamp!.mode) return undefined;
+      files.push({ path: file.path, stamp });
     }
+    now.push({ ...record, files });
   }
-  return true;
+  return now;
 }
 
-/** The placed files' stamps as they are in the finished package folder. */
+/** The placed files' stamps as they are in the finished package folder (hashed unless a stamp of this run proves them). */
 async function restamp(records: ArtifactRecord[], pkgDir: string): Promise<ArtifactRecord[]> {
-  return Promise.all(
-    records.map(async (record) => ({
-      ...record,
-      files: await Promise.all(
-        record.files.map(async ({ path }) => {
-          const s = await stat(join(pkgDir, path)).catch(() => undefined);
-          return { path, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? 0, ino: s?.ino ?? 0 };
-        }),
-      ),
-    })),
-  );
+  const out: ArtifactRecord[] = [];
+  for (const record of records) {
+    const files: ArtifactRecord['files'] = [];
+    for (const { path, stamp: known } of record.files) {
+      const stamp = await stampFile(join(pkgDir, path), known);
+      files.push(stamp ? { path, stamp } : { path });
+    }
+    out.push({ ...record, files });
+  }
+  return out;
 }
 
 /** The .deb settings with variables expanded, and every problem found before building. */

@@ -9,13 +9,19 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
+import type { FileStamp } from '../engine/state.js';
 
-/** An artifact placed in a package folder, with the stamps of its files as they were left there. */
+/**
+ * An artifact placed in a package folder, with the stamps of its files as they were left
+ * there: the engine's stamp with the content's hash (src/engine/state.ts), so that a file
+ * whose stamp proves nothing (racy, src/store/stamp.ts) is told unchanged by its content.
+ * Absent for a file that was not there.
+ */
 export interface PlacedArtifact {
   name: string;
   url: string;
   integrity: string;
-  files: Array<{ path: string; size: number; mtimeMs: number; ino: number }>;
+  files: Array<{ path: string; stamp?: FileStamp }>;
   /** Folders its extraction made (kept by the reconciliation even when empty). */
   folders?: string[];
 }

@@ -164,6 +164,26 @@ test('a folder as a source: a file edited inside it (size and mtime kept), added
   assert.equal(await packageFile(rig, 'site/top.txt'), '2222222\n');
 });
 
+test('a placed artifact edited in place in the package folder (size and mtime kept) is placed again', async (t) => {
+  const rig = await built(t, false);
+  await rig.edit({ kind: 'addArtifact', archive: false, files: ['a.txt'] });
+  await rig.check(false, 'with an artifact');
+  // Settled stamps: only the ctime can tell the edit below.
+  await sleep(1100);
+  await rig.check(false, 'settled');
+  const placed = join(destinations(rig.root, rig.model).folder, 'share/art1.txt');
+  const before = await readFile(placed, 'utf8');
+  // The modification time to the nanosecond, put back with touch: only the ctime differs then.
+  const mtime = (await run('stat', ['-c', '%.9Y', placed])).stdout.trim();
+  const { size, ino } = await stat(placed);
+  await writeFile(placed, 'x'.repeat(before.length - 1) + '\n');
+  await run('touch', ['-m', '-d', `@${mtime}`, placed]);
+  const now = await stat(placed);
+  assert.deepEqual([now.size, now.ino, (await run('stat', ['-c', '%.9Y', placed])).stdout.trim()], [size, ino, mtime], 'size, inode and mtime as they were');
+  await rig.check(false, 'after the placed file was edited in place');
+  assert.equal(await readFile(placed, 'utf8'), before);
+});
+
 test('a build with --destination_path elsewhere, then the plain build', async (t) => {
   const rig = await built(t);
   rig.model.alt = true;
