@@ -650,6 +650,22 @@ function parsePieces(split: SplitText, display: string, schema: z.ZodType): { va
 }
 
 /**
+ * A `locate` that parses the whole text with positions on its first call: positions are only
+ * needed to report a problem found later.
+ */
+function locateLater(text: string, display: string): ParsedYamlFile<unknown>['locate'] {
+  let located: ParsedYamlFile<unknown>['locate'] | undefined;
+  return (path, key) => {
+    if (located === undefined) {
+      const counter = new LineCounter();
+      const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
+      located = locator(doc, new Positions(text, counter, display));
+    }
+    return located(path, key);
+  };
+}
+
+/**
  * Parses a big text a piece at a time when it can be cut ({@link splitBigMapping}) and is
  * valid; undefined otherwise (then it is parsed whole, which also finds its diagnostics).
  */
@@ -657,20 +673,7 @@ function parseYamlPieces<S extends z.ZodType>(text: string, display: string, sch
   const split = splitBigMapping(text);
   const parsed = split && parsePieces(split, display, schema);
   if (!parsed) return undefined;
-  let located: ParsedYamlFile<unknown>['locate'] | undefined;
-  return {
-    value: parsed.value as z.output<S>,
-    display,
-    // Positions are only needed to report a problem found later: then the whole text is parsed.
-    locate(path, key) {
-      if (located === undefined) {
-        const counter = new LineCounter();
-        const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
-        located = locator(doc, new Positions(text, counter, display));
-      }
-      return located(path, key);
-    },
-  };
+  return { value: parsed.value as z.output<S>, display, locate: locateLater(text, display) };
 }
 
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
@@ -736,19 +739,7 @@ async function parseOffThread<T>(request: ParseRequest): Promise<ParsedYamlFile<
   });
   if ('diagnostics' in answer) throw new ConfigError(answer.diagnostics);
   const { text, display } = request;
-  let located: ParsedYamlFile<T>['locate'] | undefined;
-  return {
-    value: answer.value as T,
-    display,
-    locate(path, key) {
-      if (located === undefined) {
-        const counter = new LineCounter();
-        const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
-        located = locator(doc, new Positions(text, counter, display));
-      }
-      return located(path, key);
-    },
-  };
+  return { value: answer.value as T, display, locate: locateLater(text, display) };
 }
 
 /** Where a path (or its key) is in a parsed document. */
