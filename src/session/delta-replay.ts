@@ -59,34 +59,47 @@ export async function replayDelta(
     // Read under the lock: a build that ran since the check wrote another record (another id) or none.
     const delta = readDelta(root, key, context.delta);
     if (!delta) return undefined;
-    const { header } = delta;
-    const { affected: only, others } = delta.affected(stale.changed);
-    const { inputs, entries, folders } = context.layout;
-    // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
-    const watched = new Set([header.pkgDir, ...folders.map((folder) => `${header.pkgDir}/${folder}`)]);
-    if (!others.every((path) => watched.has(path))) return undefined;
-    // A source folder whose own stat changed gained or lost entries, which the records must list: the full path's.
-    if (stale.changed.some((path) => !watched.has(path) && statSync(path, { throwIfNoEntry: false })?.isDirectory())) return undefined;
-    // A package folder replaced by a link is the full path's to refuse.
-    if (linkTarget(header.pkgDir) !== undefined) return undefined;
-    const folderStats = checkFolders(stale, header.pkgDir, folders, inputs, inputs + entries);
-    if (!folderStats) return undefined;
-    // A source that is gone may resolve elsewhere now (or nowhere): the full path says which.
-    for (const node of only) if (node.sourceFiles.some((file) => !existsSync(file.path))) return undefined;
-    const planned = delta.plan(only);
-    // `:fetch` needs the download settings of a full build.
-    if ([...planned.values()].some((plan) => plan.commands.some((command) => /^:fetch(\s|$)/.test(command)))) return undefined;
-    const record = await readBuildRecord(stateDir);
-    if (!record || record.unfinished !== false || record.destination !== header.pkgDir) return undefined;
-    // A placed artifact that changed is placed again by the full path, not built on.
-    const placed = (record.artifacts ?? []).flatMap((artifact) => artifact.files.map((file) => `${header.pkgDir}/${file.path}`));
-    if (stale.changed.some((path) => placed.some((artifact) => path === artifact || path.startsWith(`${artifact}/`)))) return undefined;
-    const state = openState(delta, only.size);
-    if (!state) return undefined;
-    return await build({ argv, io, root, key, stale, context, stateDir, record, lock, run: { delta, planned, only, state, folderStats } });
+    try {
+      return await replayFrom(delta, { argv, io, root, key, stale, context, stateDir, lock });
+    } finally {
+      delta.close();
+    }
   } finally {
     await lock.release();
   }
+}
+
+/** The checks that need the delta record, then the build from it. */
+async function replayFrom(
+  delta: DeltaGraph,
+  input: { argv: string[]; io: { env: NodeJS.ProcessEnv }; root: string; key: string; stale: StaleRecord; context: NoopContext; stateDir: string; lock: PackageLock },
+): Promise<number | undefined> {
+  const { stale, context, stateDir } = input;
+  const { header } = delta;
+  const { affected: only, others } = delta.affected(stale.changed);
+  const { inputs, entries, folders } = context.layout;
+  // Changed paths no target reads or makes may only be folders whose entries are the recorded ones.
+  const watched = new Set([header.pkgDir, ...folders.map((folder) => `${header.pkgDir}/${folder}`)]);
+  if (!others.every((path) => watched.has(path))) return undefined;
+  // A source folder whose own stat changed gained or lost entries, which the records must list: the full path's.
+  if (stale.changed.some((path) => !watched.has(path) && statSync(path, { throwIfNoEntry: false })?.isDirectory())) return undefined;
+  // A package folder replaced by a link is the full path's to refuse.
+  if (linkTarget(header.pkgDir) !== undefined) return undefined;
+  const folderStats = checkFolders(stale, header.pkgDir, folders, inputs, inputs + entries);
+  if (!folderStats) return undefined;
+  // A source that is gone may resolve elsewhere now (or nowhere): the full path says which.
+  for (const node of only) if (node.sourceFiles.some((file) => !existsSync(file.path))) return undefined;
+  const planned = delta.plan(only);
+  // `:fetch` needs the download settings of a full build.
+  if ([...planned.values()].some((plan) => plan.commands.some((command) => /^:fetch(\s|$)/.test(command)))) return undefined;
+  const record = await readBuildRecord(stateDir);
+  if (!record || record.unfinished !== false || record.destination !== header.pkgDir) return undefined;
+  // A placed artifact that changed is placed again by the full path, not built on.
+  const placed = (record.artifacts ?? []).flatMap((artifact) => artifact.files.map((file) => `${header.pkgDir}/${file.path}`));
+  if (stale.changed.some((path) => placed.some((artifact) => path === artifact || path.startsWith(`${artifact}/`)))) return undefined;
+  const state = openState(delta, only.size);
+  if (!state) return undefined;
+  return await build({ ...input, record, run: { delta, planned, only, state, folderStats } });
 }
 
 /**

@@ -24,7 +24,7 @@
  * signatures it changed, then GEN: until GEN names the state as it is, the record is not used.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Graph, Node, TargetDef } from '../engine/graph.js';
 import type { Planned } from '../engine/run.js';
@@ -89,6 +89,8 @@ export interface DeltaGraph {
   plan(nodes: Iterable<Node>): Map<Node, Planned>;
   /** Records new signatures of some targets, then the engine state they now belong to. */
   commit(signatures: ReadonlyMap<string, string>, saved: SavedState): void;
+  /** Closes the record's file. */
+  close(): void;
 }
 
 /**
@@ -243,46 +245,135 @@ class RecordedNode implements Node {
   }
 }
 
-/** Reads the delta record of a key, if it is there, whole, and the one with this id. Never throws. */
+/**
+ * The bytes of an open record, read where they are asked for: a change of one source in a
+ * recipe of 10,000 targets needs a few lines and signatures, not the megabytes of the
+ * whole record. A range read often enough is read whole once.
+ */
+class RecordBytes {
+  readonly #fd: number;
+  readonly #whole = new Map<string, Buffer>();
+  readonly #reads = new Map<string, number>();
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Bytes `start` to `end` of the file; throws if the file is shorter. */
+  read(start: number, end: number): Buffer {
+    const buffer = Buffer.allocUnsafe(end - start);
+    for (let at = 0; at < buffer.length; ) {
+      const n = readSync(this.#fd, buffer, at, buffer.length - at, start + at);
+      if (n === 0) throw new Error('the delta record is shorter than its header says');
+      at += n;
+    }
+    return buffer;
+  }
+
+  /**
+   * Bytes `start` to `end` of section `name` (which spans `from` to `to` in the file): a
+   * read of their own for the first few, then the whole section, read once.
+   */
+  slice(name: string, from: number, to: number, start: number, end: number): Buffer {
+    let whole = this.#whole.get(name);
+    if (!whole) {
+      const reads = (this.#reads.get(name) ?? 0) + 1;
+      this.#reads.set(name, reads);
+      if (reads <= WHOLE_AFTER) return this.read(start, end);
+      whole = this.read(from, to);
+      this.#whole.set(name, whole);
+    }
+    return whole.subarray(start - from, end - from);
+  }
+
+  /** The file's size now. */
+  size(): number {
+    return fstatSync(this.#fd).size;
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/** Reads of one section after which it is read whole. */
+const WHOLE_AFTER = 64;
+/** What is read first: the magic, GEN and, for most records, the whole header. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Opens the delta record of a key, if it is there and the one with this id, reading only its
+ * header, kinds, offsets and files; a target's line or signature is read when asked for.
+ * Never throws; the graph holds the file open until {@link DeltaGraph.close}.
+ */
 export function readDelta(root: string, key: string, id: string): DeltaGraph | undefined {
   const file = deltaPath(root, key);
-  let buffer: Buffer;
-  let header: DeltaHeader;
-  const at = { kinds: 0, signatures: 0, offsets: 0, targets: 0, files: 0, end: 0 };
+  let bytes: RecordBytes;
   try {
-    buffer = readFileSync(file);
-    if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
-    const headerStart = MAGIC.length + GEN_BYTES;
-    const headerEnd = buffer.indexOf(10, headerStart);
-    header = JSON.parse(buffer.toString('utf8', headerStart, headerEnd)) as DeltaHeader;
-    if (header.id !== id) return undefined;
-    let next = headerEnd + 1;
-    for (const name of ['kinds', 'signatures', 'offsets', 'targets', 'files'] as const) {
-      at[name] = next;
-      next += header.sections[name];
-    }
-    at.end = next;
-    const { count, sections } = header;
-    if (at.end !== buffer.length || sections.kinds !== count || sections.signatures !== count * SIG_BYTES || sections.offsets !== (count + 1) * 4) return undefined;
-    if (buffer.readUInt32LE(at.offsets + count * 4) !== sections.targets) return undefined;
+    bytes = new RecordBytes(openSync(file, 'r'));
   } catch {
     return undefined;
   }
-  const count = header.count;
-  const recordedGen = buffer.toString('latin1', MAGIC.length, MAGIC.length + GEN_BYTES);
-  const kinds = buffer.toString('latin1', at.kinds, at.signatures);
+  try {
+    const delta = openDelta(file, bytes, id);
+    if (!delta) bytes.close();
+    return delta;
+  } catch {
+    bytes.close();
+    return undefined;
+  }
+}
+
+function openDelta(file: string, bytes: RecordBytes, id: string): DeltaGraph | undefined {
+  const size = bytes.size();
+  const head = bytes.read(0, Math.min(size, HEAD_BYTES));
+  if (head.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+  const headerStart = MAGIC.length + GEN_BYTES;
+  let headerEnd = head.indexOf(10, headerStart);
+  const headBytes = headerEnd >= 0 ? head : bytes.read(0, size);
+  if (headerEnd < 0) headerEnd = headBytes.indexOf(10, headerStart);
+  if (headerEnd < 0) return undefined;
+  const header = JSON.parse(headBytes.toString('utf8', headerStart, headerEnd)) as DeltaHeader;
+  if (header.id !== id) return undefined;
+  const at = { kinds: 0, signatures: 0, offsets: 0, targets: 0, files: 0, end: 0 };
+  let next = headerEnd + 1;
+  for (const name of ['kinds', 'signatures', 'offsets', 'targets', 'files'] as const) {
+    at[name] = next;
+    next += header.sections[name];
+  }
+  at.end = next;
+  const { count, sections } = header;
+  if (at.end !== size || sections.kinds !== count || sections.signatures !== count * SIG_BYTES || sections.offsets !== (count + 1) * 4) return undefined;
+  // Kinds, offsets and files are small and read whole; signatures and target lines as asked for.
+  const kinds = bytes.read(at.kinds, at.signatures).toString('latin1');
+  const offsets = bytes.read(at.offsets, at.targets);
+  if (offsets.readUInt32LE(count * 4) !== sections.targets) return undefined;
+  const filesSection = bytes.read(at.files, at.end);
+  const recordedGen = headBytes.toString('latin1', MAGIC.length, MAGIC.length + GEN_BYTES);
   const made: Array<RecordedNode | undefined> = new Array<RecordedNode | undefined>(count);
   /** Indexes of the keys seen so far; every key once something asks for one not seen. */
   const indexOfKey = new Map<string, number>();
   let allKeys = false;
-  const lineStart = (i: number): number => at.targets + buffer.readUInt32LE(at.offsets + i * 4);
+  const lineStart = (i: number): number => at.targets + offsets.readUInt32LE(i * 4);
+  /** The lines read so far: a target's fields are asked for one after another. */
+  const lineCache = new Map<number, Buffer>();
+  const line = (i: number): Buffer => {
+    let bytesOfLine = lineCache.get(i);
+    if (!bytesOfLine) {
+      // Without its newline.
+      bytesOfLine = bytes.slice('targets', at.targets, at.files, lineStart(i), lineStart(i + 1) - 1);
+      lineCache.set(i, bytesOfLine);
+    }
+    return bytesOfLine;
+  };
   const lines: Lines = {
     count,
     field(i, n) {
-      let start = lineStart(i);
-      for (let skip = 0; skip < n; skip++) start = buffer.indexOf(9, start) + 1;
-      const end = n === 3 ? lineStart(i + 1) - 1 : buffer.indexOf(9, start);
-      return buffer.toString('utf8', start, end);
+      const text = line(i);
+      let start = 0;
+      for (let skip = 0; skip < n; skip++) start = text.indexOf(9, start) + 1;
+      const end = n === 3 ? text.length : text.indexOf(9, start);
+      return text.toString('utf8', start, end);
     },
     node(i) {
       let node = made[i];
@@ -298,12 +389,12 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
     if (!indexOfKey.has(key) && !allKeys) {
       allKeys = true;
       for (let i = 0; i < count; i++) if (!made[i]) indexOfKey.set(jsonString(lines.field(i, 0)), i);
+      lineCache.clear();
     }
     return indexOfKey.get(key);
   };
   /** The targets that read or make a file: a search of the section for a few, a map for many. */
   let users: Map<string, string> | undefined;
-  const filesSection = buffer.subarray(at.files, at.end);
   const usersOf = (path: string, many: boolean): string | undefined => {
     if (!users && many) {
       users = new Map();
@@ -335,7 +426,8 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
     signature(key) {
       const i = indexOf(key);
       if (i === undefined) return undefined;
-      const sig = buffer.toString('latin1', at.signatures + i * SIG_BYTES, at.signatures + (i + 1) * SIG_BYTES);
+      const start = at.signatures + i * SIG_BYTES;
+      const sig = bytes.slice('signatures', at.signatures, at.offsets, start, start + SIG_BYTES).toString('latin1');
       return sig.charCodeAt(SIG_BYTES - 1) === 32 ? sig.trimEnd() : sig;
     },
     affected(changed) {
@@ -387,5 +479,6 @@ export function readDelta(root: string, key: string, id: string): DeltaGraph | u
         closeSync(fd);
       }
     },
+    close: () => bytes.close(),
   };
 }

@@ -96,6 +96,15 @@ test('a changed source is built from the delta record: only it and its dependent
   assert.deepEqual({ path: full.path, ran: full.ran }, { path: 'full', ran: [] });
 });
 
+test('a delta record whose header is longer than its first read (a 100 KB variable) is read whole and used', async (t) => {
+  const long = 'x'.repeat(100_000);
+  const { root, build } = await setup(t, `variables: { LONG: ${long} }\n${RECIPE.replace('echo c >>', 'echo c${LONG} | cut -c1 >>')}`);
+  await writeFile(join(root, 'src/a.in'), 'a2\n');
+  const changed = await build();
+  assert.deepEqual({ path: changed.path, ran: changed.ran, code: changed.code }, { path: 'incremental', ran: ['a', 'c'], code: 0 }, changed.stderr);
+  assert.equal(await readFile(join(root, PKG, 'c.txt'), 'utf8'), 'a2\n');
+});
+
 test('the incremental path leaves to the full path what it cannot tell: the recipe, new files in the package, a damaged journal', async (t) => {
   const { root, build } = await setup(t);
 
