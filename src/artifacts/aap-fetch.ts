@@ -4,12 +4,12 @@
 import { resolveSettings } from '../options/settings.js';
 import { copyFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultCacheDir } from '../artifacts/cache-dir.js';
-import { cacheScratchDir } from '../artifacts/cache.js';
-import type { FetchSettings } from '../artifacts/place.js';
+import { defaultCacheDir } from './cache-dir.js';
+import { cacheScratchDir } from './cache.js';
+import type { FetchSettings } from './place.js';
 
 /** The download stack is imported on first use only: most aap runs fetch nothing. */
-const fetchUrl: typeof import('../artifacts/place.js').fetchUrl = async (...args) => (await import('../artifacts/place.js')).fetchUrl(...args);
+const fetchUrl: typeof import('./place.js').fetchUrl = async (...args) => (await import('./place.js')).fetchUrl(...args);
 import { tempPathFor } from '../core/atomic.js';
 import type { Emit } from '../core/events.js';
 import type { UserConfig } from '../playbook/schema.js';
