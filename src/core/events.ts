@@ -53,7 +53,16 @@ export type AiopEvent =
   | { type: 'download-done'; pkg?: string; name: string; url: string; bytes: number; fromCache: boolean; integrity: string }
   | { type: 'cache-hit'; pkg?: string; name: string; url: string; integrity: string }
   /** A finished output of a package build; the machine-readable reporter turns these into `artifact` lines. */
-  | { type: 'output'; pkg: string; kind: OutputKind; id: string; description: string; files: string[] }
+  | {
+      type: 'output';
+      pkg: string;
+      kind: OutputKind;
+      id: string;
+      description: string;
+      files: string[];
+      /** How many `files` there are, given where the list is read lazily (from a record): counting them need not split it. */
+      fileCount?: number;
+    }
   | { type: 'upload-start'; pkg?: string; file: string; url: string; attempt: number }
   | { type: 'upload-retry'; pkg?: string; file: string; url: string; attempt: number; reason: string; delayMs: number }
   | { type: 'upload-done'; pkg?: string; file: string; url: string; bytes: number }

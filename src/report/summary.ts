@@ -174,7 +174,8 @@ async function sizeNote(output: EventOf<'output'>): Promise<string> {
     return undefined;
   };
   if (output.kind === 'folder') {
-    if (output.files.length > MAX_FILES_TO_SIZE) return ` (${output.files.length} files)`;
+    const count = output.fileCount ?? output.files.length;
+    if (count > MAX_FILES_TO_SIZE) return ` (${count} files)`;
     let total = 0;
     for (const f of output.files) total += (await size(f)) ?? 0;
     return ` (${output.files.length} file${output.files.length === 1 ? '' : 's'}, ${formatBytes(total)})`;

@@ -210,7 +210,8 @@ async function replay(input: Parameters<typeof build>[0], ctx: PackageContext): 
     let tree = await listTree(pkgDir);
     const before = Array.from({ length: entries }, (_, i) => stale.path(inputs + i).slice(pkgDir.length + 1));
     if (await reconcileAfterPartialRun({ pkgDir, before, after: tree.all, ran: engine.ran, graph: run.delta.graph, placed: record.artifacts ?? [], report: { emit, pkg } })) tree = await listTree(pkgDir);
-    outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files: tree.files.map((f) => `${pkgDir}/${f}`) } : event));
+    const files = tree.files.map((f) => `${pkgDir}/${f}`);
+    outputs = outputs.map((event) => (event.type === 'output' && event.kind === 'folder' ? { ...event, files, fileCount: files.length } : event));
     for (const event of outputs) emit(event);
     // A command added, removed or replaced entries: the record is written anew from the listing.
     const paths = [

@@ -41,7 +41,7 @@ interface Header {
  * JSON reads in one piece and which is split only when a reporter asks for the list (a
  * package of 10,000 files would otherwise be 10,000 strings to parse on every check).
  */
-type StoredEvent = AiopEvent | (Omit<EventOf<'output'>, 'files'> & { fileText: string });
+type StoredEvent = AiopEvent | (Omit<EventOf<'output'>, 'files'> & { fileText: string; fileCount?: number });
 
 /** The stored form of output events (files relative to `prefix`). */
 function storeOutputs(outputs: AiopEvent[], prefix: string): StoredEvent[] {
@@ -50,7 +50,7 @@ function storeOutputs(outputs: AiopEvent[], prefix: string): StoredEvent[] {
     const files = event.files.map((f) => relativeTo(prefix, f));
     if (files.some((f) => f.includes('\n'))) return { ...event, files };
     const { files: _files, ...rest } = event;
-    return { ...rest, fileText: files.join('\n') };
+    return { ...rest, fileText: files.join('\n'), fileCount: files.length };
   });
 }
 
@@ -61,7 +61,9 @@ function loadOutputs(stored: StoredEvent[], prefix: string): AiopEvent[] {
       const { fileText, ...rest } = event;
       let files: string[] | undefined;
       const split = (): string[] => (files ??= fileText === '' ? [] : fileText.split('\n').map((f) => absolute(prefix, f)));
-      return Object.defineProperty({ ...rest }, 'files', { enumerable: true, get: split }) as EventOf<'output'>;
+      // The count is known without the split (a record written before it was stored counts once).
+      const fileCount = event.fileCount ?? split().length;
+      return Object.defineProperty({ ...rest, fileCount }, 'files', { enumerable: true, get: split }) as EventOf<'output'>;
     }
     return event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event;
   });

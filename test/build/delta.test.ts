@@ -217,6 +217,33 @@ targets:
   assert.equal(await readFile(join(root, PKG, 'doc/tool.txt'), 'utf8'), 'tool 1.0\n');
 });
 
+test('a package of more than 2,000 files is counted alike on every path (the fast paths count it from their record)', async (t) => {
+  const names = Array.from({ length: 2001 }, (_, i) => `out/f${i}.txt`);
+  const recipe = [
+    'default: all',
+    'targets:',
+    `  all: { virtual: true, depends: [${names.join(', ')}] }`,
+    ...names.map((name, i) => `  ${name}: { sources: [${i === 0 ? 'src/b.in' : 'src/a.in'}], commands: [":copy $source $target"] }`),
+  ].join('\n');
+  const { root, build } = await setup(t, `${recipe}\n`);
+  const counted = /folder \S+ \(2001 files\)/;
+  const noop = await build();
+  assert.equal(noop.path, 'no-op');
+  assert.match(noop.stderr, counted);
+  await writeFile(join(root, 'src/b.in'), 'b2\n');
+  const changed = await build();
+  assert.equal(changed.path, 'incremental');
+  assert.match(changed.stderr, counted);
+  await sleep(1100);
+  // A stray file changes the package folder: the incremental path removes it and lists the folder again.
+  await writeFile(join(root, PKG, 'stray.txt'), 'not built\n');
+  const stray = await build();
+  assert.equal(stray.code, 0, stray.stderr);
+  assert.match(stray.stderr, counted);
+  await forgetFastPaths(root);
+  assert.match((await build()).stderr, counted);
+});
+
 test('property: whatever sources and outputs are edited, touched or deleted between builds, the package is what a clean build makes', async (t) => {
   const { root, build } = await setup(t);
   const op = fc.oneof(
