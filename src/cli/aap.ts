@@ -5,6 +5,7 @@ import { AAP_HELP } from './aap-help.js';
 import { main } from './run.js';
 import { machineReadableFailures } from '../session/reporting.js';
 import { VERSION } from '../core/version.js';
+import { guardStandardStreams } from '../core/std-streams.js';
 
 const argv = process.argv.slice(2);
 
@@ -19,6 +20,7 @@ try {
 machineReadableFailures('aap', machineReadable);
 
 main('aap', async () => {
+  guardStandardStreams();
   const invocation = parseAapArgs(argv);
   if (invocation.options.help) {
     process.stdout.write(AAP_HELP);

@@ -6,12 +6,22 @@
  */
 import { UsageError } from '../core/errors.js';
 import { main } from './run.js';
+import { guardStandardStreams, standardOutput } from '../core/std-streams.js';
 import type { Unchanged } from '../store/noop.js';
 
 main('aiop', async () => {
   let args = process.argv.slice(2);
-  const io = { cwd: process.cwd(), env: process.env, stdout: process.stdout };
+  const io = {
+    cwd: process.cwd(),
+    env: process.env,
+    // Made when written to: a quiet build answered by a fast path prints nothing.
+    get stdout(): NodeJS.WriteStream {
+      return standardOutput();
+    },
+  };
   if (args[0] === 'build_again') {
+    // It says what it runs again, and its parser may print.
+    guardStandardStreams();
     // Checked as typed (usage errors first), then run as the recorded `aiop build`.
     const { parseAiop } = await import('./aiop-args.js');
     const checked = parseAiop(args).command;
@@ -26,6 +36,8 @@ main('aiop', async () => {
     if (replay.status !== undefined) return replay.status;
     unchanged = replay.unchanged;
   }
+  // The parser writes help and errors to the standard streams itself.
+  guardStandardStreams();
   const { parseAiop } = await import('./aiop-args.js');
   /** Parses the arguments of one `aiop build` (recorded, or from packages.yml). */
   const parseBuildArgv = (argv: string[]) => {

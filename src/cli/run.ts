@@ -4,16 +4,11 @@
  */
 import { AiopError, EXIT, exitStatusFor, fileSystemFailure, formatFailure } from '../core/errors.js';
 import { printFailure, wasShown } from '../report/failure-printer.js';
+import { standardError } from '../core/std-streams.js';
 
 /** Runs a command body and exits with its status. */
 export function main(program: string, body: () => Promise<number>): void {
-  // A reader that went away (`aiop ... | head`) is not an error of ours.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
-    });
-  }
+  // The standard streams are made where something is written (src/core/std-streams.ts).
   body().then(
     (status) => {
       process.exitCode = status;
@@ -27,8 +22,8 @@ export function main(program: string, body: () => Promise<number>): void {
         process.exitCode = exitStatusFor(error.reason);
         return;
       }
-      process.stderr.write(`${program}: internal error (a bug, please report it):\n`);
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      standardError().write(`${program}: internal error (a bug, please report it):\n`);
+      standardError().write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 70;
     },
   );

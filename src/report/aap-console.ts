@@ -7,6 +7,7 @@ import { LEVELS } from '../core/events.js';
 import type { ReportSettings, Reporters } from './index.js';
 import { ArtifactCollector, machineLine, unixNow } from './machine-readable.js';
 import { redactor } from './redact.js';
+import { standardError, standardOutput } from '../core/std-streams.js';
 
 /** What only aap's console needs beyond the common report settings. */
 export interface AapConsoleSettings {
@@ -28,7 +29,7 @@ export function attachAapConsole(stream: EventStream, settings: ReportSettings, 
   const { debug } = aap;
   const machine = settings.machineReadable;
   const clean = redactor(settings.secrets);
-  const io = { stdout: settings.stdout ?? process.stdout, stderr: settings.stderr ?? process.stderr };
+  const io = { stdout: settings.stdout ?? standardOutput(), stderr: settings.stderr ?? standardError() };
   const options = { nobuild: aap.nobuild };
   // The end-of-run block is aiop build's, from the same collector: the run is one package, `aap`.
   const artifacts = new ArtifactCollector();

@@ -5,12 +5,13 @@
  */
 import type { AiopError } from '../core/errors.js';
 import { redactKnown } from './redact.js';
+import { standardError } from '../core/std-streams.js';
 
 /** Prints the message of a failure that ends a command. */
 export type FailurePrinter = (message: string, error: AiopError) => void;
 
 let printer: FailurePrinter = (message) => {
-  process.stderr.write(`${message}\n`);
+  standardError().write(`${message}\n`);
 };
 
 /** Lets a command route failure messages elsewhere (e.g. to `ui,error` lines). */

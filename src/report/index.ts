@@ -12,9 +12,13 @@ import { ArtifactCollector, uiLine, unixNow, type UiKind } from './machine-reada
 import type { ProgressBox } from './progress.js';
 import { redactor } from './redact.js';
 import { RunStats } from './summary.js';
+import { standardError, standardOutput } from '../core/std-streams.js';
 import type { AapConsoleSettings } from './aap-console.js';
 
 export type { Level } from '../core/events.js';
+
+/** A stream the console reporters write to: the process's own, or one a caller gives. */
+export type Terminal = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
 /** How a run reports; built by the command from its options and the user configuration. */
 export interface ReportSettings {
@@ -30,8 +34,8 @@ export interface ReportSettings {
   logKeep: number;
   /** base of the log file name, e.g. the package id or 'build_all' */
   logName: string;
-  stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdout?: Terminal;
+  stderr?: Terminal;
   env?: NodeJS.ProcessEnv;
   /** secrets to redact everywhere (the lead passes AIOP_UPLOAD_* values) */
   secrets?: string[];
@@ -80,15 +84,13 @@ function inCi(env: NodeJS.ProcessEnv): boolean {
 /** Whether the progress box should be drawn for these settings. */
 export function wantsProgress(settings: ReportSettings): boolean {
   const env = settings.env ?? process.env;
-  const stdout = settings.stdout ?? process.stdout;
-  const stderr = settings.stderr ?? process.stderr;
   return (
     !settings.hideProgress &&
     !settings.machineReadable &&
     !inCi(env) &&
     env.TERM !== 'dumb' &&
-    stdout.isTTY === true &&
-    stderr.isTTY === true
+    (settings.stdout ?? standardOutput()).isTTY === true &&
+    (settings.stderr ?? standardError()).isTTY === true
   );
 }
 
@@ -141,8 +143,11 @@ class LineBuffers {
 export async function attachReporters(stream: EventStream, settings: ReportSettings): Promise<Reporters> {
   if (settings.aap) return (await import('./aap-console.js')).attachAapConsole(stream, settings, settings.aap);
   const env = settings.env ?? process.env;
-  const stdout = settings.stdout ?? process.stdout;
-  const stderr = settings.stderr ?? process.stderr;
+  // Made on first use: a quiet run that prints nothing never makes the standard streams.
+  let out: Terminal | undefined;
+  let err: Terminal | undefined;
+  const stdout = (): Terminal => (out ??= settings.stdout ?? standardOutput());
+  const stderr = (): Terminal => (err ??= settings.stderr ?? standardError());
   const levels = effectiveLevels(settings);
   const clean = redactor(settings.secrets);
   const mr = settings.machineReadable;
@@ -152,8 +157,9 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
       ? LogFile.open(settings.logDir, settings.logName, settings.logKeep)
       : undefined;
   // Loaded only when shown: most runs in CI and scripts never draw it.
-  const box: ProgressBox | undefined = wantsProgress(settings) ? new (await import('./progress.js')).ProgressBox(stderr, settings.program) : undefined;
-  const color = stderr.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+  const box: ProgressBox | undefined = wantsProgress(settings) ? new (await import('./progress.js')).ProgressBox(stderr(), settings.program) : undefined;
+  let color: boolean | undefined;
+  const colored = (): boolean => (color ??= stderr().isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb');
   const stats = new RunStats();
   const artifacts = new ArtifactCollector();
   const buffers = new LineBuffers();
@@ -163,7 +169,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
 
   const writeErr = (text: string): void => {
     if (box) box.print(text);
-    else stderr.write(text);
+    else stderr().write(text);
   };
 
   /** The console form of a message: plain for INFO, tagged otherwise, with the package when several run. */
@@ -172,7 +178,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     const tag = m.level === 'INFO' ? (m.heading ? '==> ' : '') : `${m.level.toLowerCase()}: `;
     const lines = text.split('\n').map((l, i) => (i === 0 ? `${tag}${who}${l}` : `    ${l}`));
     const body = lines.join('\n');
-    const paint = color ? COLOR[m.level] : undefined;
+    const paint = colored() ? COLOR[m.level] : undefined;
     return paint ? `${paint}${body}\x1b[0m\n` : `${body}\n`;
   };
 
@@ -189,14 +195,14 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     }
     // Machine-readable: people's messages are `ui` lines on stdout; DEBUG chatter is log, so stderr.
     if (m.level === 'DEBUG') {
-      stderr.write(plain());
+      stderr().write(plain());
       return;
     }
     const kind: UiKind = m.level === 'ERROR' || m.level === 'CRITICAL' ? 'error' : m.heading ? 'say' : 'message';
     const who = m.pkg !== undefined && !m.named ? `${m.pkg}: ` : '';
     const prefix = m.heading ? '==> ' : m.level === 'WARNING' ? 'Warning: ' : '';
     const body = text === '' ? (output ?? '') : output !== undefined ? `${text}\n${output}` : text;
-    stdout.write(uiLine(unixNow(), kind, `${prefix}${text === '' ? '' : who}${body}`));
+    stdout().write(uiLine(unixNow(), kind, `${prefix}${text === '' ? '' : who}${body}`));
   };
 
   /**
@@ -264,7 +270,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
           try {
             packageLogs.set(event.pkg, LogFile.open(settings.logDir!, event.pkg, settings.logKeep));
           } catch (error) {
-            stderr.write(`${settings.program}: cannot open a log file for ${event.pkg}: ${clean(String(error))}\n`);
+            stderr().write(`${settings.program}: cannot open a log file for ${event.pkg}: ${clean(String(error))}\n`);
           }
         }
         break;
@@ -324,7 +330,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
     } catch (error) {
       broken = true;
       box?.stop();
-      stderr.write(`${settings.program}: reporting stopped after an internal error: ${clean(String(error))}\n`);
+      stderr().write(`${settings.program}: reporting stopped after an internal error: ${clean(String(error))}\n`);
     }
   });
 
@@ -351,12 +357,12 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
         if (passes('INFO', levels.console) || force) toConsole(m, clean(m.text));
       }
       if (mr) {
-        for (const line of artifacts.closingLines(unixNow(), clean)) stdout.write(line);
+        for (const line of artifacts.closingLines(unixNow(), clean)) stdout().write(line);
       }
       await logFile?.close();
       await Promise.all([...packageLogs.values()].map((f) => f.close()));
-      await drain(stdout);
-      await drain(stderr);
+      if (out) await drain(out);
+      if (err) await drain(err);
     })();
     return closing;
   };

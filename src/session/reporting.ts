@@ -10,6 +10,7 @@ import type { AiopError } from '../core/errors.js';
 import type { UserConfig } from '../playbook/schema.js';
 import { attachReporters, type Reporters, type ReportSettings } from '../report/index.js';
 import { machineLine } from '../report/machine-readable.js';
+import { standardError, standardOutput } from '../core/std-streams.js';
 import { markReported, setFailurePrinter, wasReported } from '../report/failure-printer.js';
 
 /** The reporting options every command shares (the seed's -v, -sll, -fll, -hp, plus --machine-readable). */
@@ -34,10 +35,10 @@ export function secretsFrom(env: NodeJS.ProcessEnv): string[] {
 export function machineReadableFailures(program: 'aiop' | 'aap', enabled: boolean): void {
   if (!enabled) return;
   setFailurePrinter((message, error) => {
-    process.stderr.write(`${message}\n`);
+    standardError().write(`${message}\n`);
     if (wasReported(error)) return;
     const now = Math.floor(Date.now() / 1000);
-    process.stdout.write(machineLine(now, '', 'error-count', '1') + machineLine(now, program, 'error', error.message));
+    standardOutput().write(machineLine(now, '', 'error-count', '1') + machineLine(now, program, 'error', error.message));
   });
 }
 
