@@ -7,7 +7,8 @@
  * path, which is always correct on its own.
  *
  * The record is read on every no-op, so its format is made for reading: a JSON header,
- * then the paths joined by newlines, then their numbers as raw float64 (no parsing).
+ * then the paths joined by newlines, then their numbers as raw float64 (no parsing), then
+ * the file lists of the output events (read only when a reporter asks for a list).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -32,44 +33,57 @@ interface Header {
   writtenAt: number;
   count: number;
   pathBytes: number;
+  /** Length of the last section: the file lists of the output events. */
+  outputBytes: number;
   context: Record<string, unknown>;
   outputs: StoredEvent[];
 }
 
 /**
- * An output event as a record keeps it: its files (relative to the root) as one text, which
- * JSON reads in one piece and which is split only when a reporter asks for the list (a
- * package of 10,000 files would otherwise be 10,000 strings to parse on every check).
+ * An output event as a record keeps it: its file count in the header, and its files
+ * (relative to the root, joined by newlines) as a range of the record's last section, which
+ * is decoded and split only when a reporter asks for the list (a package of 10,000 files
+ * would otherwise be a 500 KB string to parse on every check).
  */
-type StoredEvent = AiopEvent | (Omit<EventOf<'output'>, 'files'> & { fileText: string; fileCount?: number });
+type StoredEvent = AiopEvent | (Omit<EventOf<'output'>, 'files'> & { fileBytes: [number, number]; fileCount: number });
+
+/** The output events as a record keeps them: the events, and the bytes of their file lists. */
+interface StoredOutputs {
+  events: StoredEvent[];
+  text: Buffer;
+}
 
 /** The stored form of output events (files relative to `prefix`). */
-function storeOutputs(outputs: AiopEvent[], prefix: string): StoredEvent[] {
-  return outputs.map((event) => {
+function storeOutputs(outputs: AiopEvent[], prefix: string): StoredOutputs {
+  const parts: Buffer[] = [];
+  let at = 0;
+  const events = outputs.map((event): StoredEvent => {
     if (event.type !== 'output') return event;
     const files = event.files.map((f) => relativeTo(prefix, f));
     if (files.some((f) => f.includes('\n'))) return { ...event, files };
     const { files: _files, ...rest } = event;
-    return { ...rest, fileText: files.join('\n'), fileCount: files.length };
+    const bytes = Buffer.from(files.join('\n'), 'utf8');
+    parts.push(bytes);
+    at += bytes.length;
+    return { ...rest, fileBytes: [at - bytes.length, at], fileCount: files.length };
   });
+  return { events, text: Buffer.concat(parts) };
 }
 
-/** Output events from their stored form, with absolute paths; a list is split when first read. */
-function loadOutputs(stored: StoredEvent[], prefix: string): AiopEvent[] {
-  return stored.map((event) => {
-    if ('fileText' in event) {
-      const { fileText, ...rest } = event;
+/** Output events from their stored form, with absolute paths; a list is read when first asked for. */
+function loadOutputs(stored: StoredOutputs, prefix: string): AiopEvent[] {
+  return stored.events.map((event) => {
+    if ('fileBytes' in event) {
+      const { fileBytes: [start, end], ...rest } = event;
       let files: string[] | undefined;
-      const split = (): string[] => (files ??= fileText === '' ? [] : fileText.split('\n').map((f) => absolute(prefix, f)));
-      // The count is known without the split (a record written before it was stored counts once).
-      const fileCount = event.fileCount ?? split().length;
-      return Object.defineProperty({ ...rest, fileCount }, 'files', { enumerable: true, get: split }) as EventOf<'output'>;
+      const split = (): string[] => (files ??= start === end ? [] : stored.text.toString('utf8', start, end).split('\n').map((f) => absolute(prefix, f)));
+      return Object.defineProperty({ ...rest }, 'files', { enumerable: true, get: split }) as EventOf<'output'>;
     }
     return event.type === 'output' ? { ...event, files: event.files.map((f) => absolute(prefix, f)) } : event;
   });
 }
 
-const MAGIC = 'aiop-noop 4\n';
+const MAGIC = 'aiop-noop 5\n';
 /** Numbers per path: a packed stamp (src/store/stamp.ts), size -1 for a path that must not exist. */
 const FIELDS = STAMP_FIELDS;
 
@@ -221,7 +235,7 @@ export class StaleRecord implements KnownStats {
   readonly changedAt: readonly number[];
   readonly #prefix: string;
   /** The outputs as recorded (paths relative to the root), written again as they are when unchanged. */
-  readonly #compactOutputs: StoredEvent[];
+  readonly #compactOutputs: StoredOutputs;
   readonly #paths: PathList;
   readonly #pathText: Buffer;
   readonly #numbers: Float64Array;
@@ -229,12 +243,12 @@ export class StaleRecord implements KnownStats {
   /** The record's file as it was read, and where its numbers start, for a rewrite in place. */
   readonly #file: RecordFile;
 
-  constructor(header: Header, prefix: string, paths: PathList, pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[], file: RecordFile) {
+  constructor(header: Header, stored: StoredOutputs, prefix: string, paths: PathList, pathText: Buffer, numbers: Float64Array, same: Uint8Array, changedAt: number[], file: RecordFile) {
     this.#file = file;
     this.writtenAt = header.writtenAt;
     this.context = header.context;
-    this.#compactOutputs = header.outputs;
-    this.outputs = loadOutputs(header.outputs, prefix);
+    this.#compactOutputs = stored;
+    this.outputs = loadOutputs(stored, prefix);
     this.#prefix = prefix;
     this.#paths = paths;
     this.#pathText = pathText;
@@ -289,7 +303,7 @@ export class StaleRecord implements KnownStats {
       packStamp(numbers, i, statStamp(this.path(i)));
     }
     if (outputs === this.outputs && context === this.context && this.#patch(numbers, again)) return;
-    await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs === this.outputs ? { compact: this.#compactOutputs } : outputs, context);
+    await writeRecord(root, key, this.#prefix, this.#pathText, numbers, outputs === this.outputs ? this.#compactOutputs : outputs, context);
   }
 
   /**
@@ -345,6 +359,7 @@ export function checkNoop(root: string, key: string): NoopCheck {
   let paths: PathList | undefined;
   let pathText: Buffer;
   let numbers: Float64Array;
+  let stored: StoredOutputs;
   let where: RecordFile;
   try {
     const { buffer, stamp } = readWhole(file);
@@ -362,7 +377,9 @@ export function checkNoop(root: string, key: string): NoopCheck {
       bytes.byteOffset % 8 === 0
         ? new Float64Array(bytes.buffer, bytes.byteOffset, header.count * FIELDS)
         : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-    if (paths === undefined || numbers.length !== header.count * FIELDS) return { record: undefined };
+    const outputsStart = numbersStart + header.count * FIELDS * 8;
+    stored = { events: header.outputs, text: buffer.subarray(outputsStart, outputsStart + header.outputBytes) };
+    if (paths === undefined || numbers.length !== header.count * FIELDS || stored.text.length !== header.outputBytes) return { record: undefined };
   } catch {
     return { record: undefined };
   }
@@ -381,8 +398,8 @@ export function checkNoop(root: string, key: string): NoopCheck {
     if (packedProvesUnchanged(numbers, i, now, writtenAt)) same[i] = 1;
     else changedAt.push(i);
   }
-  if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, prefix, paths, pathText, numbers, same, changedAt, where) };
-  const outputs = loadOutputs(header.outputs, prefix);
+  if (changedAt.length > 0) return { record: undefined, stale: new StaleRecord(header, stored, prefix, paths, pathText, numbers, same, changedAt, where) };
+  const outputs = loadOutputs(stored, prefix);
   return { record: { writtenAt: header.writtenAt, context: header.context, outputs } };
 }
 
@@ -442,7 +459,7 @@ async function writeRecord(
   prefix: string,
   pathText: Buffer,
   numbers: Float64Array,
-  outputs: AiopEvent[] | { compact: StoredEvent[] },
+  outputs: AiopEvent[] | StoredOutputs,
   context: Record<string, unknown>,
 ): Promise<void> {
   const file = recordPath(root, key);
@@ -450,11 +467,11 @@ async function writeRecord(
   // one is renamed into place: ext4 flushes a file that replaces another by rename (0.7 ms
   // for the record of a 10,000-target build), not one renamed to a free name.
   rmSync(file, { force: true });
-  const compactOutputs = Array.isArray(outputs) ? storeOutputs(outputs, prefix) : outputs.compact;
-  const header: Header = { writtenAt: Date.now(), count: numbers.length / FIELDS, pathBytes: pathText.length, context, outputs: compactOutputs };
+  const stored = Array.isArray(outputs) ? storeOutputs(outputs, prefix) : outputs;
+  const header: Header = { writtenAt: Date.now(), count: numbers.length / FIELDS, pathBytes: pathText.length, outputBytes: stored.text.length, context, outputs: stored.events };
   const head = Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8');
   const pad = Buffer.alloc(align8(head.length + pathText.length) - head.length - pathText.length);
-  writeFileAtomicSync(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength)]));
+  writeFileAtomicSync(file, Buffer.concat([head, pathText, pad, Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength), stored.text]));
   // Records of the first format (JSON) are never read again.
   for (const name of readdirSync(dirname(file))) if (name.endsWith('.json')) rmSync(join(dirname(file), name), { force: true });
 }
