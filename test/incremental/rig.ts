@@ -207,6 +207,8 @@ export async function writeModel(root: string, model: Model, arts: string): Prom
     // Only when needed: utimes changes the ctime too, and an unchanged playbook must stay unchanged.
     if (path === 'files/a.in' && (await stat(file)).mtimeMs !== OLD_TIME.getTime()) await utimes(file, OLD_TIME, OLD_TIME);
   }
+  // The source folder is there even when every file of it was removed.
+  await mkdir(join(root, 'files/assets'), { recursive: true });
 }
 
 /** The `aiop build` arguments of a step. */
@@ -462,7 +464,14 @@ export class Rig {
         if (edit.op === 'add') m.assets[`sub/new${++this.names}.txt`] = `new asset ${edit.n}\n`;
         else if (edit.op === 'remove' && name !== undefined) {
           delete m.assets[name];
-          await rm(join(this.root, 'files/assets', name));
+          const assets = join(this.root, 'files/assets');
+          await rm(join(assets, name));
+          // As `git rm` does: a folder left empty goes too, so the tree is the model's (a clean copy
+          // is written from the model, and an empty folder in a source folder is copied as one).
+          for (let dir = dirname(join(assets, name)); dir !== assets; dir = dirname(dir)) {
+            if ((await readdir(dir)).length > 0) break;
+            await rm(dir, { recursive: true });
+          }
         } else if (edit.op === 'edit' && name !== undefined) {
           // The same size and modification time: only the content (and the ctime) differ.
           const file = join(this.root, 'files/assets', name);
