@@ -18,6 +18,7 @@ import { AIOP, aiop, tempDir } from '../util/run.js';
 import { requireTools } from '../util/tools.js';
 import { aapCheck, buildEnv, changedFiles, cleanBuild, collect, destinations, lastLog, OLD_TIME, PKG, Rig, same, upToDateClaims } from './rig.js';
 import { snapshot } from '../util/playbook.js';
+import { assertSameAsClean } from '../util/clean-build.js';
 
 const run = promisify(execFile);
 
@@ -162,6 +163,23 @@ test('a folder as a source: a file edited inside it (size and mtime kept), added
   assert.equal(rig.model.assets['top.txt'], '2222222\n', 'the edit hit the new file');
   await rig.check(false, 'the new file edited in place');
   assert.equal(await packageFile(rig, 'site/top.txt'), '2222222\n');
+});
+
+test('a folder as a source: a subfolder emptied in place is kept as the empty folder a clean build copies, and leaves with it', async (t) => {
+  const rig = await built(t, false);
+  await sleep(1100);
+  await rig.check(false, 'settled');
+  const args = rig.args(false).slice(1);
+  const env = buildEnv(join(rig.dir, 'inc'));
+  // By hand, not through the model: the clean build copies the playbook as it is, empty folder and all.
+  await rm(join(rig.root, 'files/assets/sub/b.txt'));
+  await rig.build(false, 'the last file of a subfolder removed');
+  assert.deepEqual(await readdir(join(destinations(rig.root, rig.model).folder, 'site/sub')), [], 'an empty folder, as in the source');
+  await assertSameAsClean(rig.root, args, env, PKG, 'a subfolder emptied in place');
+  await rm(join(rig.root, 'files/assets/sub'), { recursive: true });
+  await rig.build(false, 'the empty subfolder removed');
+  await assert.rejects(stat(join(destinations(rig.root, rig.model).folder, 'site/sub')), 'the folder leaves the package with its source');
+  await assertSameAsClean(rig.root, args, env, PKG, 'the empty subfolder removed');
 });
 
 test('a placed artifact edited in place in the package folder (size and mtime kept) is placed again', async (t) => {
