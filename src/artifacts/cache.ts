@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { sameSri } from './integrity.js';
 import { makeDirs } from '../core/make-dirs.js';
@@ -130,6 +131,21 @@ export interface CacheWriter {
   abort(): Promise<void>;
 }
 
+/** Cache writers made by this process: each names its temp file with its own number. */
+let writers = 0;
+
+/**
+ * Resolves once cacache's temp file named with `tmpPrefix` exists in the cache's tmp folder,
+ * or after 10 s (an open that slow has failed, and the entry's own error says so).
+ */
+async function tempFileMade(cacheDir: string, tmpPrefix: string): Promise<void> {
+  const dir = join(cacheDir, 'tmp');
+  for (const started = Date.now(); Date.now() - started < 10_000; await sleep(1)) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    if (names.some((name) => name.startsWith(`${tmpPrefix}-`))) return;
+  }
+}
+
 /**
  * A new cache entry for `url`, written by cacache's `put.stream`. The digest comes from the
  * caller through `integrityEmitter` (put.stream's documented option for digests computed
@@ -142,8 +158,10 @@ export async function cacheWriter(cacheDir: string, url: string): Promise<CacheW
   // recursive mkdir, which never returns where the root cannot be made (under /proc).
   await makeDirs(cacheDir);
   const digest = new EventEmitter<import('cacache').put.IntegrityEmitterEvents>();
-  // The temp file's name carries this process's pid, so a later build removes it if this one is killed (session/debris.ts).
-  const stream = cacache.put.stream(cacheDir, urlKey(url), { integrityEmitter: digest, metadata: { url }, tmpPrefix: `aiop-${process.pid}` });
+  // The temp file's name carries this process's pid, so a later build removes it if this one is
+  // killed (session/debris.ts), and this writer's number, so that `abort` can tell it apart.
+  const tmpPrefix = `aiop-${process.pid}-${++writers}`;
+  const stream = cacache.put.stream(cacheDir, urlKey(url), { integrityEmitter: digest, metadata: { url }, tmpPrefix });
   let failure: Error | undefined;
   let written = false;
   // cacache reports success with `integrity` (after its index entry is written), failure with `error`.
@@ -189,6 +207,10 @@ export async function cacheWriter(cacheDir: string, url: string): Promise<CacheW
       failure = new Error('cache entry abandoned');
       if (written) {
         await cacheListens().catch(() => undefined);
+        // cacache removes its temp file on this error without waiting for the open of that file,
+        // which is still queued on a busy machine: the open then makes the file after the removal,
+        // and it stays. So the error waits until the file exists (or the entry failed anyway).
+        await Promise.race([tempFileMade(cacheDir, tmpPrefix), settled]).catch(() => undefined);
         if (digest.listenerCount('error') > 0) digest.emit('error', failure);
       }
       stream.end();
