@@ -178,7 +178,7 @@ async function sizeNote(output: EventOf<'output'>): Promise<string> {
     if (count > MAX_FILES_TO_SIZE) return ` (${count} files)`;
     let total = 0;
     for (const f of output.files) total += (await size(f)) ?? 0;
-    return ` (${output.files.length} file${output.files.length === 1 ? '' : 's'}, ${formatBytes(total)})`;
+    return ` (${count} file${count === 1 ? '' : 's'}, ${formatBytes(total)})`;
   }
   const first = output.files[0] ?? output.id;
   const bytes = await size(first);
