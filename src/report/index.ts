@@ -345,7 +345,7 @@ export async function attachReporters(stream: EventStream, settings: ReportSetti
         deliver({ level: 'ERROR', source: 'output', text: `${failed.target}: ${failed.command}`, ...(failed.pkg !== undefined ? { pkg: failed.pkg } : {}) }, { output: failed.output! });
       }
       failedOutput.clear();
-      const summary = await stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path, failuresShown);
+      const summary = stats.lines(Date.now(), (pkg) => packageLogs.get(pkg)?.path, failuresShown);
       const force = settings.alwaysShowSummary === true;
       for (const line of summary) {
         const m: Message = { level: line.level, source: 'summary', text: line.text };
