@@ -57,8 +57,39 @@ async function* zstdChunks(chunks: AsyncIterable<Buffer>, level: number): AsyncG
   }
 }
 
+/** Chunks are gathered to at least this size before they reach a compressor. */
+const GATHER_BYTES = 64 * 1024;
+
+/**
+ * The same bytes in chunks of at least {@link GATHER_BYTES} (the last may be shorter): an
+ * archive of many small files is mostly 512-byte headers and short contents, and each chunk
+ * costs the compressor a call (for zlib, a trip through the thread pool) whatever its size.
+ * gzip's and xz's bytes do not depend on how their input is cut; zstd's do (the wasm module
+ * ends a block at every call), so there the larger chunks also compress better. The cuts
+ * follow from the archive's contents alone, so equal inputs still give equal bytes.
+ */
+export async function* gatherChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    if (size === 0 && chunk.length >= GATHER_BYTES) {
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= GATHER_BYTES) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+
 /** Compresses a stream of bytes. `gzip` at level 9, `xz` at preset 6 (as xz and dpkg-deb), `zstd` at level 3 (dpkg-deb's defaults). */
-export function compressChunks(chunks: AsyncIterable<Buffer>, compression: Compression): AsyncIterable<Buffer> {
+export function compressChunks(input: AsyncIterable<Buffer>, compression: Compression): AsyncIterable<Buffer> {
+  const chunks = gatherChunks(input);
   switch (compression) {
     case 'gzip':
       return gzipChunks(chunks, 9);

@@ -10,7 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { writeAssembled } from './assemble.js';
-import { COMPRESSIONS, compressChunks, compressionSuffix, type Compression } from './compress.js';
+import { COMPRESSIONS, compressChunks, compressionSuffix, gatherChunks, type Compression } from './compress.js';
 import { checkDebRelations, DEB_RELATIONS, type DebRelations } from './deb-relations.js';
 import { AiopError } from '../core/errors.js';
 import { AR_MAGIC, arMemberHeader, arPadding } from './ar.js';
@@ -235,7 +235,7 @@ async function gzipBuffer(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => parts.push(d));
-  await pipeline(Readable.from(chunks), createGzip({ level: 9 }), sink);
+  await pipeline(Readable.from(gatherChunks(chunks)), createGzip({ level: 9 }), sink);
   return Buffer.concat(parts);
 }
 
@@ -251,7 +251,7 @@ export async function writeDeb(pkgDir: string, outFile: string, info: DebInfo, o
   const problems = checkDebInfo(info);
   if (problems.length > 0) throw new AiopError('pack', `cannot make the .deb: ${problems.join('; ')}`);
   const mtime = Math.max(0, Math.floor(opts.mtime.getTime() / 1000));
-  const tree = await walkTree(pkgDir);
+  const tree = walkTree(pkgDir);
   const { paths, installedSizeKiB } = planData(tree, info);
 
   const conffiles = (info.conffiles ?? []).map((c) => installPathFor(c.replace(/\/+$/, ''), info));

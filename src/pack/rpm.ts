@@ -6,7 +6,7 @@
  * files, root-owned, one mtime, fixed build host), so equal inputs give equal bytes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import { RPM_KEY_HINT, type SigningKey } from './signing-key.js';
 import { writeAssembled } from './assemble.js';
 import { cpioHeader, padTo, rpmHeader, rpmLead, type RpmValue } from './rpm-header.js';
 import { compareBytes, walkTree } from './walk.js';
+import { fileChunks } from './file-chunks.js';
 
 /** Script slots of an rpm, by their spec-file names. */
 export type RpmScript = 'pre' | 'post' | 'preun' | 'postun';
@@ -154,12 +155,7 @@ interface RpmFile {
 
 async function sha256File(file: string, size: number): Promise<string> {
   const hash = createHash('sha256');
-  let seen = 0;
-  for await (const chunk of createReadStream(file)) {
-    seen += (chunk as Buffer).length;
-    hash.update(chunk as Buffer);
-  }
-  if (seen !== size) throw new AiopError('pack', `${file} changed size while being packed (${size} bytes listed, ${seen} read)`);
+  for await (const chunk of fileChunks(file, size)) hash.update(chunk);
   return hash.digest('hex');
 }
 
@@ -175,7 +171,7 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
   if (problems.length > 0) throw new AiopError('pack', `cannot make the .rpm: ${problems.join('; ')}`);
   if (opts.signingKey?.rpmProblem) throw new UsageError(opts.signingKey.rpmProblem, RPM_KEY_HINT);
   const mtime = Math.max(0, Math.floor(opts.mtime.getTime() / 1000));
-  const tree = await walkTree(pkgDir);
+  const tree = walkTree(pkgDir);
   const layout = { installPrefix: info.installPrefix, ...(info.installMap ? { installMap: info.installMap } : {}) };
   // planData checks collisions the same way as for the .deb; only the package's own objects are owned.
   planData(tree, { ...layout, name: info.name, version: '0', maintainer: 'x <x@x>', description: 'x', architecture: 'all', compression: 'gzip' });
@@ -222,13 +218,7 @@ export async function writeRpm(pkgDir: string, outFile: string, info: RpmInfo, o
           payloadSize += body.length;
           yield body;
         } else if (f.kind === 'file') {
-          let seen = 0;
-          for await (const chunk of createReadStream(f.source!)) {
-            seen += (chunk as Buffer).length;
-            if (seen > f.size) break;
-            yield chunk as Buffer;
-          }
-          if (seen !== f.size) throw new AiopError('pack', `${f.source} changed size while being packed`);
+          yield* fileChunks(f.source!, f.size);
           payloadSize += f.size;
         } else continue;
         const pad = padTo(f.size, 4);

@@ -3,8 +3,7 @@
  * sizes). Written here rather than taken from `tar` so that every header byte is ours:
  * owner 0:0 root/root, one fixed mtime, no atime/ctime/uid records that vary between machines.
  */
-import { createReadStream } from 'node:fs';
-import { AiopError } from '../core/errors.js';
+import { fileChunks } from './file-chunks.js';
 
 /** One entry of a tar stream; `name` is the full archive path (`./usr/bin/x`, dirs end with `/`). */
 export type TarEntry =
@@ -89,8 +88,8 @@ function headersFor(entry: TarEntry, size: number, mtime: number): Buffer[] {
 
 /**
  * The tar stream of `entries` in the order given, every entry stamped with `mtime` (seconds).
- * File contents are streamed from disk; a file whose size changed since it was listed is an
- * error rather than a silently corrupt archive.
+ * File contents are read from disk as they are reached ({@link fileChunks}); a file whose size
+ * changed since it was listed is an error rather than a silently corrupt archive.
  */
 export async function* tarChunks(entries: Iterable<TarEntry>, mtime: number): AsyncGenerator<Buffer> {
   for (const entry of entries) {
@@ -100,16 +99,9 @@ export async function* tarChunks(entries: Iterable<TarEntry>, mtime: number): As
       yield entry.data;
       yield padding(size);
     } else if (entry.type === 'file') {
-      let seen = 0;
-      for await (const chunk of createReadStream(entry.source)) {
-        const buffer = chunk as Buffer;
-        seen += buffer.length;
-        if (seen > entry.size) break;
-        entry.onChunk?.(buffer);
-        yield buffer;
-      }
-      if (seen !== entry.size) {
-        throw new AiopError('pack', `${entry.source} changed size while being packed (${entry.size} bytes listed, ${seen} read)`);
+      for await (const chunk of fileChunks(entry.source, entry.size)) {
+        entry.onChunk?.(chunk);
+        yield chunk;
       }
       yield padding(size);
     }

@@ -12,13 +12,16 @@
  * attributes (made by Unix), no extra fields except the zip64 ones a large entry or archive
  * needs, no data descriptors: each local header is written first and its CRC-32 and sizes
  * are filled in once the entry's data is written (the output is a file, not a pipe).
+ *
+ * A small file is read and deflated in one call, and small entries are collected and written
+ * together: a package of many small files costs a few writes, not several per file.
  */
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { createDeflateRaw } from 'node:zlib';
+import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { crc32 } from '../core/crc32.js';
+import { fileChunks, readSmallFile, SMALL_FILE } from './file-chunks.js';
 
 const LOCAL_SIG = 0x04034b50;
 const CENTRAL_SIG = 0x02014b50;
@@ -38,6 +41,9 @@ const MAX32 = 0xffffffff;
  * the data is compressed, and deflate may grow incompressible data a little.
  */
 const ZIP64_ENTRY_SIZE = 0xf0000000;
+/** Collected entries are written once they hold this many bytes, or this many entries (so other work gets its turn). */
+const FLUSH_BYTES = 1 << 20;
+const FLUSH_PARTS = 256;
 
 /** The two 16-bit DOS fields of an entry's modification time. */
 export interface DosTime {
@@ -64,7 +70,15 @@ export class ZipWriter {
   readonly #fh: FileHandle;
   readonly #dos: DosTime;
   readonly #entries: Written[] = [];
+  /** Where the archive ends, counting the bytes collected but not yet written. */
   #position = 0;
+  /** Bytes collected for the end of the file, from {@link #written} on. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** How much of the archive is in the file or being written to it. */
+  #written = 0;
+  /** The write under way, if any. */
+  #writing: Promise<void> = Promise.resolve();
 
   /** `dos` is the modification time of every entry. */
   constructor(fh: FileHandle, dos: DosTime) {
@@ -72,13 +86,46 @@ export class ZipWriter {
     this.#dos = dos;
   }
 
-  async #write(data: Buffer, position = this.#position): Promise<void> {
+  /** Adds bytes at the end of the archive; writes what was collected once there is enough. */
+  async #append(...parts: Buffer[]): Promise<void> {
+    for (const part of parts) {
+      this.#pending.push(part);
+      this.#pendingBytes += part.length;
+      this.#position += part.length;
+    }
+    if (this.#pendingBytes >= FLUSH_BYTES || this.#pending.length >= FLUSH_PARTS) await this.#startWrite();
+  }
+
+  /**
+   * Starts writing what was collected once the previous write is done: the next entries are
+   * read and deflated while it runs.
+   */
+  async #startWrite(): Promise<void> {
+    await this.#writing;
+    if (this.#pending.length === 0) return;
+    const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    const at = this.#written;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#written += data.length;
+    // Its failure is seen by the next wait for it, never left unhandled meanwhile.
+    const write = this.#writeAt(data, at);
+    write.catch(() => undefined);
+    this.#writing = write;
+  }
+
+  /** Writes every collected byte and waits until they are in the file. */
+  async #flush(): Promise<void> {
+    await this.#startWrite();
+    await this.#writing;
+  }
+
+  async #writeAt(data: Buffer, position: number): Promise<void> {
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.#fh.write(data, done, data.length - done, position + done);
       done += bytesWritten;
     }
-    if (position === this.#position) this.#position += data.length;
   }
 
   /** Local header with the CRC and sizes known now or zero for later (see {@link #fill}). */
@@ -126,8 +173,8 @@ export class ZipWriter {
   /** A folder entry; `name` ends with `/`. */
   async directory(name: string, mode: number): Promise<void> {
     const entry = this.#start(name, STORED, mode);
-    await this.#write(this.#localHeader(entry, false));
     this.#entries.push(entry);
+    await this.#append(this.#localHeader(entry, false));
   }
 
   /** An entry whose content is in memory, stored uncompressed (a symlink's target, for instance). */
@@ -135,9 +182,8 @@ export class ZipWriter {
     const entry = this.#start(name, STORED, mode);
     entry.crc = crc32(data);
     entry.size = entry.compressedSize = data.length;
-    await this.#write(this.#localHeader(entry, entry.size >= ZIP64_ENTRY_SIZE));
-    await this.#write(data);
     this.#entries.push(entry);
+    await this.#append(this.#localHeader(entry, entry.size >= ZIP64_ENTRY_SIZE), data);
   }
 
   /**
@@ -147,37 +193,47 @@ export class ZipWriter {
    */
   async file(name: string, path: string, size: number, mode: number, level: number): Promise<void> {
     const entry = this.#start(name, DEFLATED, mode);
+    if (size <= SMALL_FILE) {
+      const data = readSmallFile(path, size);
+      // The same bytes as the stream below gives for a file read in one chunk.
+      const deflated = deflateRawSync(data, { level });
+      entry.crc = crc32(data);
+      entry.size = size;
+      entry.compressedSize = deflated.length;
+      this.#entries.push(entry);
+      await this.#append(this.#localHeader(entry, false), deflated);
+      return;
+    }
     const zip64 = size >= ZIP64_ENTRY_SIZE;
     const headerAt = this.#position;
     const header = this.#localHeader(entry, zip64);
-    await this.#write(header);
+    await this.#append(header);
     let crc = 0;
-    let read = 0;
     const out = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
-        this.#write(chunk).then(() => callback(), callback);
+        this.#append(chunk).then(() => callback(), callback);
       },
     });
     const before = this.#position;
     await pipeline(
-      createReadStream(path, { highWaterMark: 1 << 20 }),
+      Readable.from(fileChunks(path, size)),
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           crc = crc32(chunk, crc);
-          read += chunk.length;
           yield chunk;
         }
       },
       createDeflateRaw({ level }),
       out,
     );
-    if (read !== size) throw new Error(`${path} changed while it was being zipped (${size} bytes expected, ${read} read)`);
     entry.crc = crc;
-    entry.size = read;
+    entry.size = size;
     entry.compressedSize = this.#position - before;
     if (!zip64 && entry.compressedSize > MAX32) throw new Error(`${path} does not compress into a 4 GiB zip entry`);
     this.#fillFields(header, entry, zip64);
-    await this.#write(header, headerAt);
+    // The header may be in the file already, with its sizes still zero.
+    await this.#flush();
+    await this.#writeAt(header, headerAt);
     this.#entries.push(entry);
   }
 
@@ -216,7 +272,7 @@ export class ZipWriter {
           }
         }
       }
-      await this.#write(record);
+      await this.#append(record);
     }
     const cdSize = this.#position - cdStart;
     const count = this.#entries.length;
@@ -231,12 +287,12 @@ export class ZipWriter {
       u64(record, count, 32);
       u64(record, cdSize, 40);
       u64(record, cdStart, 48);
-      await this.#write(record);
+      await this.#append(record);
       const locator = Buffer.alloc(20);
       locator.writeUInt32LE(ZIP64_LOCATOR_SIG, 0);
       u64(locator, zip64At, 8);
       locator.writeUInt32LE(1, 16);
-      await this.#write(locator);
+      await this.#append(locator);
     }
     const eocd = Buffer.alloc(22);
     eocd.writeUInt32LE(EOCD_SIG, 0);
@@ -244,7 +300,8 @@ export class ZipWriter {
     eocd.writeUInt16LE(Math.min(count, 0xffff), 10);
     eocd.writeUInt32LE(Math.min(cdSize, MAX32), 12);
     eocd.writeUInt32LE(Math.min(cdStart, MAX32), 16);
-    await this.#write(eocd);
+    await this.#append(eocd);
+    await this.#flush();
     return this.#position;
   }
 }

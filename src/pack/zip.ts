@@ -31,7 +31,7 @@ export async function writeZip(pkgDir: string, outFile: string, opts: { topFolde
   if (top === '' || top.includes('/') || top === '.' || top === '..') {
     throw new AiopError('pack', `zip top folder must be one plain folder name, got "${opts.topFolder}"`);
   }
-  const tree = await walkTree(pkgDir);
+  const tree = walkTree(pkgDir);
   const items = tree
     .map((e) => ({ entry: e, name: e.kind === 'dir' ? `${top}/${e.path}/` : `${top}/${e.path}` }))
     .sort((a, b) => compareBytes(a.name, b.name));

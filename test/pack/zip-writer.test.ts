@@ -7,6 +7,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { crc32, crc32Table } from '../../src/core/crc32.js';
 import { ZipWriter } from '../../src/pack/zip-writer.js';
+import { SMALL_FILE } from '../../src/pack/file-chunks.js';
 import { extractArchive } from '../../src/artifacts/extract/index.js';
 import { requireTools } from '../util/tools.js';
 import { tempDir } from '../util/run.js';
@@ -62,10 +63,61 @@ test('a file that changes size while it is zipped is an error, not a different a
   const fh = await open(join(dir, 'f.zip'), 'wx');
   try {
     const writer = new ZipWriter(fh, DOS);
-    await assert.rejects(writer.file('f', join(dir, 'f'), 11, 0o100644, 6), /changed while it was being zipped \(11 bytes expected, 12 read\)/);
+    await assert.rejects(writer.file('f', join(dir, 'f'), 11, 0o100644, 6), /changed size while being packed \(11 bytes listed, more read\)/);
   } finally {
     await fh.close();
   }
+});
+
+test('a large file that changes size while it is zipped is an error too, grown or shrunk', async (t) => {
+  const { dir, cleanup } = await tempDir('aiop-zipw-');
+  t.after(cleanup);
+  const size = SMALL_FILE + 5000;
+  await writeFile(join(dir, 'f'), Buffer.alloc(size, 7));
+  for (const [listed, read] of [
+    [size - 1, 'more'],
+    [size + 1, String(size)],
+  ] as const) {
+    const fh = await open(join(dir, `f${listed}.zip`), 'wx');
+    try {
+      const writer = new ZipWriter(fh, DOS);
+      await assert.rejects(writer.file('f', join(dir, 'f'), listed, 0o100644, 6), new RegExp(`changed size while being packed \\(${listed} bytes listed, ${read} read\\)`));
+    } finally {
+      await fh.close();
+    }
+  }
+});
+
+test('small and large files in one archive (read whole, or streamed) read back byte for byte; unzip -t agrees', async (t) => {
+  const { dir, cleanup } = await tempDir('aiop-zipw-');
+  t.after(cleanup);
+  const text = Buffer.from('a line of text that deflates well\n'.repeat(40_000));
+  const contents = [
+    Buffer.alloc(0),
+    Buffer.from('small\n'),
+    text.subarray(0, SMALL_FILE),
+    text.subarray(0, SMALL_FILE + 1),
+    Buffer.concat([text, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24))]),
+  ];
+  // More entries than one write of the writer collects, so the archive is written in several parts.
+  for (let i = 0; i < 600; i++) contents.push(Buffer.from(`entry ${i}\n`.repeat(i % 17)));
+  const zip = join(dir, 'mixed.zip');
+  const fh = await open(zip, 'wx');
+  try {
+    const writer = new ZipWriter(fh, DOS);
+    for (const [i, bytes] of contents.entries()) {
+      await writeFile(join(dir, `in${i}`), bytes);
+      await writer.file(`f${i}`, join(dir, `in${i}`), bytes.length, 0o100644, 6);
+    }
+    await writer.finish();
+  } finally {
+    await fh.close();
+  }
+  const out = join(dir, 'out');
+  await mkdir(out);
+  await extractArchive(zip, 'zip', out, { archive: 'mixed.zip', stripComponents: 0 });
+  for (const [i, bytes] of contents.entries()) assert.deepEqual(await readFile(join(out, `f${i}`)), bytes, `f${i}`);
+  if (requireTools(t, 'unzip')) assert.match(execFileSync('unzip', ['-tq', zip], { encoding: 'utf8' }), /No errors detected/);
 });
 
 test('deflated and stored entries, empty and not, read back byte for byte with their CRC checked (property)', async (t) => {
