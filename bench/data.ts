@@ -139,3 +139,24 @@ export async function dataFile(name: string, mib: number, kind: 'random' | 'mixe
   }
   return { file, sha256: readFileSync(marker, 'utf8') };
 }
+
+/**
+ * A package folder of `count` small text files (0.5-16 KiB, seeded sizes and content) in
+ * a few hundred nested folders: the shape of an application with many assets. Made once per count.
+ */
+export function smallFilesTree(count: number): string {
+  const dir = join(DATA, `small-${count}`, 'pkg');
+  const marker = join(DATA, `small-${count}`, '.complete');
+  if (existsSync(marker)) return dir;
+  process.stderr.write(`generating a package of ${count} small files in ${dir}\n`);
+  rmSync(join(DATA, `small-${count}`), { recursive: true, force: true });
+  const next = generator(count);
+  for (let i = 0; i < count; i++) {
+    const folder = join(dir, 'share', `app${i % 7}`, `assets${(i >> 3) % 40}`);
+    mkdirSync(folder, { recursive: true });
+    const size = 512 + (next() % (16 * 1024 - 512));
+    writeFileSync(join(folder, `file-${i}.txt`), Buffer.concat([...textChunks(size, i + 1)]));
+  }
+  writeFileSync(marker, '');
+  return dir;
+}

