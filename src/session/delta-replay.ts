@@ -14,7 +14,7 @@ import { resolveSettings } from '../options/settings.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDelta, type DeltaGraph } from '../store/delta.js';
-import { readBuildRecord, writeBuildRecord, type BuildRecord } from './destination.js';
+import { readBuildRecord, writeBuildRecord, type BuildRecord } from '../store/build-record.js';
 import { recordLastBuild } from '../store/last-build.js';
 import { checkFolders, type FolderStats } from '../store/package-folders.js';
 import { acquirePackageLock, type PackageLock } from './lock.js';
