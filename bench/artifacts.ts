@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { startNginx } from '../test/util/nginx.js';
 import { findCached, sriFromSha256Hex } from '../src/artifacts/index.js';
 import { dataFile } from './data.js';
-import { REPO, WORK, hyperfine, type Row } from './run.js';
+import { REPO, WORK, hyperfine, settled, type Row } from './run.js';
 import type { Scenario } from './recipe.js';
 import { takeRssMb } from './self-rss.js';
 
@@ -47,9 +47,9 @@ export const artifactScenarios: Scenario[] = [
         const times = hyperfine(
           dir,
           [
-            { name: 'aiop fetch', command: oursCommand, prepare: cleanOurs },
-            { name: 'aiop fetch no-caching', command: uncachedCommand, prepare: cleanOurs },
-            { name: 'curl+sha256sum', command: `sh -c "curl -sS -o ${peer} ${url} && sha256sum ${peer}"`, prepare: `rm -f ${peer}` },
+            { name: 'aiop fetch', command: oursCommand, prepare: settled(cleanOurs) },
+            { name: 'aiop fetch no-caching', command: uncachedCommand, prepare: settled(cleanOurs) },
+            { name: 'curl+sha256sum', command: `sh -c "curl -sS -o ${peer} ${url} && sha256sum ${peer}"`, prepare: settled(`rm -f ${peer}`) },
           ],
           runs,
           0,
@@ -100,11 +100,11 @@ export const artifactScenarios: Scenario[] = [
         const times = hyperfine(
           dir,
           [
-            { name: 'aiop place', command: place, prepare: cleanOurs },
-            { name: 'aiop place no-verify', command: placeNoVerify, prepare: cleanOurs },
-            { name: 'cp', command: `sh -c "mkdir -p ${peerPkg}/lib && cp ${cached} ${peerPkg}/lib/place.bin"`, prepare: `rm -rf ${peerPkg}` },
+            { name: 'aiop place', command: place, prepare: settled(cleanOurs) },
+            { name: 'aiop place no-verify', command: placeNoVerify, prepare: settled(cleanOurs) },
+            { name: 'cp', command: `sh -c "mkdir -p ${peerPkg}/lib && cp ${cached} ${peerPkg}/lib/place.bin"`, prepare: settled(`rm -rf ${peerPkg}`) },
             // The peer of a verified copy reads every byte too: the digest, then the copy.
-            { name: 'sha256sum+cp', command: `sh -c "sha256sum ${cached} >/dev/null && mkdir -p ${peerPkg}/lib && cp ${cached} ${peerPkg}/lib/place.bin"`, prepare: `rm -rf ${peerPkg}` },
+            { name: 'sha256sum+cp', command: `sh -c "sha256sum ${cached} >/dev/null && mkdir -p ${peerPkg}/lib && cp ${cached} ${peerPkg}/lib/place.bin"`, prepare: settled(`rm -rf ${peerPkg}`) },
           ],
           runs,
           1,

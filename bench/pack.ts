@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageTree, smallFilesTree } from './data.js';
-import { REPO, WORK, hyperfine, type Row } from './run.js';
+import { REPO, WORK, hyperfine, settled, type Row } from './run.js';
 import type { Scenario } from './recipe.js';
 import { takeRssMb } from './self-rss.js';
 
@@ -39,10 +39,10 @@ async function packRows(pkg: string, label: string, runs: number, floor?: number
     const times = hyperfine(
       join(pkg, '..'),
       [
-        { name: 'aiop zip', command: `node ${packOne()} zip ${pkg} ${out('ours.zip')} --rss ${zipRssFile}`, prepare: `rm -f ${out('ours.zip')}` },
-        { name: 'zip', command: `zip -q -r -6 -X ${out('peer.zip')} pkg`, prepare: `rm -f ${out('peer.zip')}` },
-        { name: 'aiop deb', command: `node ${packOne()} deb ${pkg} ${out('ours.deb')} --rss ${debRssFile}`, prepare: `rm -f ${out('ours.deb')}` },
-        { name: 'dpkg-deb', command: `dpkg-deb --root-owner-group -Zgzip --build ${debRoot} ${out('peer.deb')}`, prepare: `rm -f ${out('peer.deb')}` },
+        { name: 'aiop zip', command: `node ${packOne()} zip ${pkg} ${out('ours.zip')} --rss ${zipRssFile}`, prepare: settled(`rm -f ${out('ours.zip')}`) },
+        { name: 'zip', command: `zip -q -r -6 -X ${out('peer.zip')} pkg`, prepare: settled(`rm -f ${out('peer.zip')}`) },
+        { name: 'aiop deb', command: `node ${packOne()} deb ${pkg} ${out('ours.deb')} --rss ${debRssFile}`, prepare: settled(`rm -f ${out('ours.deb')}`) },
+        { name: 'dpkg-deb', command: `dpkg-deb --root-owner-group -Zgzip --build ${debRoot} ${out('peer.deb')}`, prepare: settled(`rm -f ${out('peer.deb')}`) },
       ],
       runs,
       0,

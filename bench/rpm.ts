@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageTree } from './data.js';
-import { REPO, WORK, hyperfine } from './run.js';
+import { REPO, WORK, hyperfine, settled } from './run.js';
 import type { Scenario } from './recipe.js';
 import { takeRssMb } from './self-rss.js';
 
@@ -59,8 +59,8 @@ export const rpmScenarios: Scenario[] = [
       const times = hyperfine(
         dir,
         [
-          { name: 'aiop rpm', command: `node ${packOne()} rpm ${pkg} ${ours} --rss ${rssFile}`, prepare: `rm -f ${ours}` },
-          { name: 'rpmbuild', command: `rpmbuild -bb --quiet --define '_topdir ${join(dir, 'top')}' benchpkg.spec`, prepare: `rm -rf ${join(dir, 'top')}` },
+          { name: 'aiop rpm', command: `node ${packOne()} rpm ${pkg} ${ours} --rss ${rssFile}`, prepare: settled(`rm -f ${ours}`) },
+          { name: 'rpmbuild', command: `rpmbuild -bb --quiet --define '_topdir ${join(dir, 'top')}' benchpkg.spec`, prepare: settled(`rm -rf ${join(dir, 'top')}`) },
         ],
         runs,
         0,

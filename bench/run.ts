@@ -106,6 +106,15 @@ export function hyperfine(cwd: string, measures: Measure[], runs: number, warmup
   return new Map([...times].map(([name, seconds]) => [name, median(seconds) * 1000]));
 }
 
+/**
+ * A prepare step that also has the kernel write out every dirty page (`sync`) before the timed
+ * run: in the scenarios that write gigabytes, a command timed right after another would
+ * otherwise pay for the other's writeback. (Paths must not hold a single quote.)
+ */
+export function settled(prepare: string): string {
+  return `sh -c '${prepare} && sync'`;
+}
+
 /** The median, as hyperfine computes it (the mean of the two middle values of an even count). */
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -230,7 +239,8 @@ a ${options.packMib} MiB package to pack, a ${options.downloadMib} MiB download,
 ${options.packages} packages sharing 4 artifacts of ${options.artifactMib} MiB. Each time is the median over the runs given in
 the scenario's notes (default ${options.runs}, three times that for the recipe's sub-second builds, fewer for the large
 ones), timed by hyperfine in rounds: each round times ours and its peers once each, so the machine's drift during the
-run shifts them alike. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
+run shifts them alike; where a scenario writes gigabytes (pack, rpm, download, place), each timed run starts after \`sync\`,
+so none pays for the writeback of the one before. Ratio = ours / peer's; the floor is the largest ratio the issues accept.
 Peak RSS of ours: for the helper scripts that call the library (pack-one, fetch-one), Node's own maxRSS, the largest over
 the timed runs; for \`aiop\` commands, the largest process of one extra run (GNU time, or VmHWM polled from /proc).
 
