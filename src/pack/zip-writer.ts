@@ -128,7 +128,7 @@ export class ZipWriter {
     }
   }
 
-  /** Local header with the CRC and sizes known now or zero for later (see {@link #fill}). */
+  /** Local header with the CRC and sizes known now or zero for later (see {@link #fillFields}). */
   #localHeader(entry: Written, zip64: boolean): Buffer {
     const header = Buffer.alloc(30 + entry.name.length + (zip64 ? 20 : 0));
     header.writeUInt32LE(LOCAL_SIG, 0);
