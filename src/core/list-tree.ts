@@ -1,6 +1,7 @@
 /**
  * One walk of a package folder: what the `output` event lists, and what the no-op record
- * stamps. Its own module because the incremental path needs it without the packers.
+ * stamps, and the bytewise order of paths that it and the packers share. Its own module
+ * because the incremental path needs it without the packers.
  */
 import { readdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
@@ -33,8 +34,27 @@ export async function listTree(dir: string): Promise<{ files: string[]; folders:
 /** Sorts in place by the UTF-8 bytes of each path. */
 function sortBytewise(list: string[]): string[] {
   // UTF-16 order (the default sort of strings) equals bytewise UTF-8 order unless a name has
-  // a character outside the Basic Multilingual Plane; only then are bytes compared.
+  // a character outside the Basic Multilingual Plane; only then is the slower comparison used.
   list.sort();
-  if (list.some((path) => /[\uD800-\uDFFF]/.test(path))) list.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  if (list.some((path) => /[\uD800-\uDFFF]/.test(path))) list.sort(compareBytes);
   return list;
+}
+
+/** Bytewise (UTF-8) order, the same on every machine and locale. */
+export function compareBytes(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Outside the surrogates, UTF-16 code units are code points, whose order is UTF-8's byte
+    // order; a character beyond U+FFFF (a surrogate pair) is compared by its bytes.
+    if (!isSurrogate(x) && !isSurrogate(y)) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
+}
+
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
 }

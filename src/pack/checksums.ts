@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../core/atomic.js';
 import { AiopError } from '../core/errors.js';
-import { compareBytes } from './walk.js';
+import { compareBytes } from '../core/list-tree.js';
 import { acquireLock } from '../session/lock.js';
 
 /** Hex digests of one file for several algorithms, in one streamed read. */

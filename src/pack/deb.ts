@@ -6,16 +6,16 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { posix, isAbsolute } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { writeAssembled } from './assemble.js';
-import { COMPRESSIONS, compressChunks, compressionSuffix, gatherChunks, type Compression } from './compress.js';
+import { COMPRESSIONS, compressChunks, compressionSuffix, type Compression } from './compress.js';
 import { checkDebRelations, DEB_RELATIONS, type DebRelations } from './deb-relations.js';
 import { AiopError } from '../core/errors.js';
 import { AR_MAGIC, arMemberHeader, arPadding } from './ar.js';
 import { tarChunks, type TarEntry } from './tar.js';
-import { compareBytes, normalMode, walkTree, type TreeEntry } from './walk.js';
+import { compareBytes } from '../core/list-tree.js';
+import { normalMode, walkTree, type TreeEntry } from './walk.js';
 
 /** Everything the control file and the data layout need; from the playbook's `package` and `deb` sections. */
 export interface DebInfo {
@@ -233,9 +233,7 @@ async function compressTo(chunks: AsyncIterable<Buffer>, compression: Compressio
 
 async function gzipBuffer(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (d: Buffer) => parts.push(d));
-  await pipeline(Readable.from(gatherChunks(chunks)), createGzip({ level: 9 }), sink);
+  for await (const part of compressChunks(chunks, 'gzip')) parts.push(part);
   return Buffer.concat(parts);
 }
 

@@ -16,7 +16,8 @@ import { installPathFor, planData } from './deb.js';
 import { RPM_KEY_HINT, type SigningKey } from './signing-key.js';
 import { writeAssembled } from './assemble.js';
 import { cpioHeader, padTo, rpmHeader, rpmLead, type RpmValue } from './rpm-header.js';
-import { compareBytes, walkTree } from './walk.js';
+import { compareBytes } from '../core/list-tree.js';
+import { walkTree } from './walk.js';
 import { fileChunks } from './file-chunks.js';
 
 /** Script slots of an rpm, by their spec-file names. */

@@ -2,31 +2,13 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AiopError } from '../core/errors.js';
+import { compareBytes } from '../core/list-tree.js';
 
 /** One object in a package folder; `path` is relative, `/`-separated, without a trailing slash. */
 export type TreeEntry =
   | { kind: 'dir'; path: string }
   | { kind: 'file'; path: string; size: number; executable: boolean; absolute: string }
   | { kind: 'symlink'; path: string; target: string };
-
-/** Bytewise (UTF-8) order, the same on every machine and locale. */
-export function compareBytes(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Outside the surrogates, UTF-16 code units are code points, whose order is UTF-8's byte
-    // order; a character beyond U+FFFF (a surrogate pair) is compared by its bytes.
-    if (!isSurrogate(x) && !isSurrogate(y)) return x - y;
-    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-  }
-  return a.length - b.length;
-}
-
-function isSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdfff;
-}
 
 /** Normalised archive mode: 0755 when any execute bit is set, else 0644 (SPEC: fixed modes). */
 export function normalMode(executable: boolean): number {

@@ -3,7 +3,8 @@ import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AiopError } from '../core/errors.js';
 import { tempPathFor } from '../core/atomic.js';
-import { compareBytes, normalMode, walkTree } from './walk.js';
+import { compareBytes } from '../core/list-tree.js';
+import { normalMode, walkTree } from './walk.js';
 import { ZipWriter, type DosTime } from './zip-writer.js';
 import { makeDirs } from '../core/make-dirs.js';
 

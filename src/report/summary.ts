@@ -2,10 +2,10 @@
  * The human end-of-run summary: what was built and where, sizes, time taken, targets
  * made versus up to date, downloads versus cache hits, failures with their log files.
  */
-import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { AiopEvent, EventLevel, EventOf } from '../core/events.js';
 import { formatBytes, formatDuration } from './format.js';
+import { statOrUndefined } from '../store/stamp.js';
 
 /** One summary line with the level it is shown at. */
 export interface SummaryLine {
@@ -165,13 +165,10 @@ function sizeNote(output: EventOf<'output'>): string {
   // Synchronous on purpose: an awaited stat is a trip through the thread pool (about 0.1 ms)
   // where the stat itself takes a few microseconds, and a folder may hold MAX_FILES_TO_SIZE files.
   const size = (path: string): number | undefined => {
+    // Sizes are a courtesy: a path that cannot be stat-ed is tried the other way, then left out.
     for (const candidate of isAbsolute(path) ? [path] : [path, join(output.id, path)]) {
-      try {
-        const s = statSync(candidate, { throwIfNoEntry: false });
-        if (s?.isFile()) return s.size;
-      } catch {
-        // Try the next reading of the path; sizes are a courtesy.
-      }
+      const s = statOrUndefined(candidate);
+      if (s?.isFile()) return s.size;
     }
     return undefined;
   };

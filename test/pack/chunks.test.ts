@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { compareBytes } from '../../src/pack/walk.js';
+import { compareBytes } from '../../src/core/list-tree.js';
 import { gatherChunks } from '../../src/pack/compress.js';
 import { fileChunks, SMALL_FILE } from '../../src/pack/file-chunks.js';
 import { tempDir } from '../util/run.js';
